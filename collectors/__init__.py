@@ -1,0 +1,1 @@
+"""Collectors: one module per source, each returning the normalized records of inferwatch.schema."""

@@ -1,0 +1,75 @@
+"""The ``inferwatch`` command. Each verb lives in a module of ``inferwatch.commands`` that exposes
+``register(app)``; this file only assembles them and turns known errors into one clear line."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from inferwatch.runtime import Runtime
+
+HELP = """Watch ONNX models served from AWS Lambda, Google Cloud Run and a local emulator.
+
+Start with `inferwatch demo`: a real ONNX function in a local emulator with real cold starts, traffic,
+collection, alerts and the dashboard at http://127.0.0.1:8501. Point it at your own accounts with
+an inferwatch.toml (see `inferwatch config check --help`).
+"""
+
+COMMAND_MODULES = (
+    "inferwatch.commands.demo_cmd",
+    "inferwatch.commands.collect_cmd",
+    "inferwatch.commands.config_cmd",
+    "inferwatch.commands.dashboard_cmd",
+    "inferwatch.commands.service",
+    "inferwatch.commands.drift_cmd",
+    "inferwatch.commands.costs_cmd",
+    "inferwatch.commands.alerts_cmd",
+)
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(help="inferwatch.toml to use (default: $INFERWATCH_CONFIG or ./inferwatch.toml).")] = None,
+    home: Annotated[Path | None, typer.Option(help="State folder (default: $INFERWATCH_HOME or ./.inferwatch).")] = None,
+) -> None:
+    ctx.obj = {"config": config, "home": home}
+
+
+def runtime(ctx: typer.Context) -> Runtime:
+    """The Runtime for a command: explicit --config/--home beat the environment."""
+    root = ctx.find_root()
+    opts = root.obj or {}
+    return Runtime.from_env(config=opts.get("config"), home=opts.get("home"))
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command module not written yet
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    from collectors.errors import CollectorError
+    from inferwatch.errors import InferwatchError
+    from inferwatch.store import StoreError
+
+    try:
+        app()
+    except (InferwatchError, StoreError, CollectorError) as exc:
+        typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)

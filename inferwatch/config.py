@@ -1,0 +1,208 @@
+"""``inferwatch.toml``: validated, with errors that name the bad field. Secrets never live here:
+they come from the environment (names listed in the README).
+
+With no file, the local demo deployments are the default, so ``inferwatch demo`` needs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from inferwatch.errors import ConfigError
+from inferwatch.schema import Deployment, Provider, Role, deployment_id
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSection(_Section):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value and "@" in value.split("://", 1)[-1].split("/", 1)[0] and ":" in value.split("://", 1)[-1].split("@")[0]:
+            raise ValueError("must not contain a password: set INFERWATCH_STORE_URL in the environment instead")
+        return value
+
+
+class CollectSection(_Section):
+    step_s: Literal[60, 300, 3600] = 60
+    lateness_s: int = Field(300, ge=0, le=86_400)  # re-read this much before the last complete window
+    lookback_s: int = Field(3600, ge=60, le=14 * 86_400)  # how far back a first run starts
+    interval_s: int = Field(60, ge=5)
+    workers: int = Field(4, ge=1, le=64)
+
+
+class SloSection(_Section):
+    p99_ms: float = Field(250.0, gt=0)
+    availability: float = Field(0.999, gt=0, lt=1)
+    cold_start_rate: float = Field(0.10, ge=0, le=1)
+
+
+class DashboardSection(_Section):
+    address: str = "127.0.0.1"
+    port: int = Field(8501, ge=1, le=65535)
+    refresh_s: int = Field(30, ge=5)
+
+
+class _DeploymentBase(_Section):
+    service: str | None = None
+    role: Role = Role.STABLE
+    traffic_weight: float = Field(1.0, ge=0, le=1)
+    slo_p99_ms: float | None = Field(None, gt=0)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class LocalDeploymentConfig(_DeploymentBase):
+    provider: Literal["local"]
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    model_version: str = "v1"
+    memory_mb: int = Field(512, ge=128, le=10_240)
+    timeout_s: float = Field(10.0, gt=0, le=900)
+    concurrency: int = Field(4, ge=1, le=1000)
+    min_instances: int = Field(0, ge=0, le=100)
+    max_instances: int = Field(8, ge=1, le=100)
+    keep_alive_s: float = Field(30.0, gt=0)
+    shadow_version: str | None = None
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+
+    @model_validator(mode="after")
+    def _instances(self) -> LocalDeploymentConfig:
+        if self.min_instances > self.max_instances:
+            raise ValueError("min_instances must not exceed max_instances")
+        return self
+
+
+class AwsDeploymentConfig(_DeploymentBase):
+    provider: Literal["aws"]
+    region: str = Field(min_length=1)
+    function: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)  # also versions; each becomes a deployment
+    profile: str | None = None
+    role_arn: str | None = None
+    log_group: str | None = None
+    cost_allocation_tag: str | None = None
+
+
+class GcpDeploymentConfig(_DeploymentBase):
+    provider: Literal["gcp"]
+    project: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    service_name: str = Field(min_length=1)
+    billing_export_table: str | None = None
+
+
+DeploymentConfig = Annotated[
+    LocalDeploymentConfig | AwsDeploymentConfig | GcpDeploymentConfig, Field(discriminator="provider")
+]
+
+
+def default_local_deployments() -> list[LocalDeploymentConfig]:
+    """The demo: v1 stable (shadow-scoring v2) and v2 as a 10% canary of the same service."""
+    return [
+        LocalDeploymentConfig(provider="local", name="scorer-v1", service="scorer", model_version="v1",
+                              role=Role.STABLE, traffic_weight=0.9, shadow_version="v2"),
+        LocalDeploymentConfig(provider="local", name="scorer-v2", service="scorer", model_version="v2",
+                              role=Role.CANARY, traffic_weight=0.1, architecture="arm64"),
+    ]
+
+
+class Settings(_Section):
+    store: StoreSection = StoreSection()
+    collect: CollectSection = CollectSection()
+    slo: SloSection = SloSection()
+    dashboard: DashboardSection = DashboardSection()
+    deployments: list[DeploymentConfig] = Field(default_factory=default_local_deployments)
+    # Sections validated by the packages that own them (drift/, alerts/, costs/).
+    drift: dict[str, Any] = Field(default_factory=dict)
+    alerts: dict[str, Any] = Field(default_factory=dict)
+    notifiers: dict[str, Any] = Field(default_factory=dict)
+    prices: dict[str, Any] = Field(default_factory=dict)
+    source_path: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for d in self.deployments:
+            key = _config_key(d)
+            if key in seen:
+                raise ValueError(f"deployment {key} is listed twice")
+            seen.add(key)
+        return self
+
+    def of_provider(self, provider: str) -> list[Any]:
+        return [d for d in self.deployments if d.provider == provider]
+
+
+def _config_key(d: LocalDeploymentConfig | AwsDeploymentConfig | GcpDeploymentConfig) -> str:
+    if isinstance(d, LocalDeploymentConfig):
+        return deployment_id("local", "local", d.name)
+    if isinstance(d, AwsDeploymentConfig):
+        return deployment_id("aws", d.region, d.function)
+    return deployment_id("gcp", d.region, d.service_name)
+
+
+def local_deployment(d: LocalDeploymentConfig) -> Deployment:
+    """The normalized record of a local emulated deployment."""
+    return Deployment(
+        id=deployment_id(Provider.LOCAL, "local", d.name), provider=Provider.LOCAL.value, region="local",
+        name=d.name, service=d.service or d.name, model_version=d.model_version, role=d.role.value,
+        traffic_weight=d.traffic_weight, memory_mb=d.memory_mb, architecture=d.architecture,
+        timeout_s=d.timeout_s, concurrency=d.concurrency, min_instances=d.min_instances,
+        max_instances=d.max_instances, slo_p99_ms=d.slo_p99_ms, labels=dict(d.labels))
+
+
+def home_from_env(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env.get("INFERWATCH_HOME") or ".inferwatch")
+
+
+def config_path_from_env(env: Mapping[str, str] = os.environ) -> Path | None:
+    explicit = env.get("INFERWATCH_CONFIG")
+    if explicit:
+        return Path(explicit)
+    candidate = Path("inferwatch.toml")
+    return candidate if candidate.exists() else None
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read and validate the config; ``path`` beats ``INFERWATCH_CONFIG`` beats ./inferwatch.toml."""
+    path = path or config_path_from_env(env)
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist", path=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from exc
+    return parse_settings(raw, source=str(path))
+
+
+def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Settings:
+    try:
+        return Settings.model_validate({**raw, "source_path": source})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(first["loc"])
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {field}: {first['msg']}{more}", field=field, path=source) from exc
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("local", "aws", "gcp") and out.endswith("]"):
+            continue  # the discriminator tag pydantic inserts into the location
+        else:
+            out += f".{part}" if out else str(part)
+    return out

@@ -1,0 +1,43 @@
+"""What every command needs: the validated settings, the home folder and the store.
+
+Only the edges read the environment; they do it here, through ``from_env(env)``, so tests pass a dict.
+Environment variables (all optional):
+  INFERWATCH_HOME       state folder (default ./.inferwatch): SQLite store, telemetry, DLQ, reports
+  INFERWATCH_CONFIG     path of inferwatch.toml (default ./inferwatch.toml if present)
+  INFERWATCH_STORE_URL  SQLAlchemy URL of the store (default SQLite under INFERWATCH_HOME)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inferwatch.config import Settings, config_path_from_env, home_from_env, load_settings
+from inferwatch.store import Store, store_url_from_env
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    home: Path
+    store_url: str = field(repr=False)  # may carry a password from the environment
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] = os.environ,
+        *,
+        config: Path | None = None,
+        home: Path | None = None,
+    ) -> Runtime:
+        home = (home or home_from_env(env)).resolve()
+        settings = load_settings(config or config_path_from_env(env), env)
+        url = env.get("INFERWATCH_STORE_URL") or settings.store.url or store_url_from_env(home, {})
+        return cls(settings=settings, home=home, store_url=url, env=dict(env))
+
+    def open_store(self) -> Store:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return Store.open(self.store_url)

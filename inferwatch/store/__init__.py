@@ -1,0 +1,24 @@
+"""Persistence: SQLAlchemy Core over SQLite (WAL, default) or PostgreSQL (``INFERWATCH_STORE_URL``).
+
+Other packages may add their own tables to :data:`inferwatch.store.tables.metadata` in a module of
+this package (``alerts`` does, in ``inferwatch/store/alert_tables.py``) and use :class:`Store`'s
+``write()``/``read()`` transactions and ``upsert()``.
+"""
+
+from __future__ import annotations
+
+from inferwatch.store.engine import default_url, redact, store_url_from_env
+from inferwatch.store.errors import StoreConfigError, StoreError, StoreUnavailableError
+from inferwatch.store.store import Store, from_epoch, to_epoch
+
+__all__ = [
+    "Store",
+    "StoreConfigError",
+    "StoreError",
+    "StoreUnavailableError",
+    "default_url",
+    "from_epoch",
+    "redact",
+    "store_url_from_env",
+    "to_epoch",
+]
