@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,8 @@ class CollectorContext:
     home: Path
     env: Mapping[str, str] = field(default_factory=dict)
     endpoints: Mapping[str, str] = field(default_factory=dict)  # e.g. {"aws": "http://127.0.0.1:5000"}
+    # model_version -> (baseline_id, Baseline.to_dict()) of the newest baseline, for histogram bins
+    baselines: Callable[[str], tuple[str, Mapping[str, Any]] | None] | None = None
 
 
 class Collector(Protocol):
