@@ -1,0 +1,77 @@
+"""Every chart is built here, so units, colours and layout are the same on every page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+
+# One colour per meaning, everywhere.
+COLOURS: Mapping[str, str] = {
+    "latency_p50_ms": "#4C78A8", "latency_p95_ms": "#F58518", "latency_p99_ms": "#E45756",
+    "ok": "#54A24B", "warn": "#ECA82C", "bad": "#E45756", "neutral": "#9D9DA0",
+    "baseline": "#9D9DA0", "current": "#4C78A8", "threshold": "#E45756", "noise": "rgba(157,157,160,0.25)",
+}
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#FF9DA6", "#9D755D", "#BAB0AC")
+LABELS: Mapping[str, str] = {
+    "latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99",
+    "invocations_count": "invocations", "cold_starts_count": "cold starts",
+}
+CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def base_layout(fig: go.Figure, *, title: str, y_title: str, height: int = 320) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0, "font": {"size": 15}}, height=height,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
+                      legend={"orientation": "h", "y": -0.2}, template="plotly_white")
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    return fig
+
+
+def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = None) -> go.Figure:
+    """p50/p95/p99 over time; ``frame`` is long (metric, start, value) for one deployment."""
+    fig = go.Figure()
+    for metric in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
+        part = frame[frame["metric"] == metric]
+        if not part.empty:
+            fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS[metric], mode="lines",
+                                     line={"color": COLOURS[metric], "width": 2}))
+    if slo_ms is not None:
+        fig.add_hline(y=slo_ms, line={"color": COLOURS["threshold"], "dash": "dash"},
+                      annotation_text=f"SLO p99 {slo_ms:.0f} ms")
+    return base_layout(fig, title=title, y_title="latency (ms)")
+
+
+def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "deployment",
+                 kind: str = "line") -> go.Figure:
+    """One trace per value of ``by`` over time (long frame with start, value)."""
+    fig = go.Figure()
+    for i, (name, part) in enumerate(frame.groupby(by, sort=True)):
+        colour = COLOURS.get(str(name), PALETTE[i % len(PALETTE)])
+        if kind == "bar":
+            fig.add_trace(go.Bar(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
+                                 marker_color=colour))
+        else:
+            fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
+                                     mode="lines", line={"color": colour, "width": 2}))
+    if kind == "bar":
+        fig.update_layout(barmode="stack")
+    return base_layout(fig, title=title, y_title=y_title)
+
+
+def status_colour(state: str) -> str:
+    return {"ok": COLOURS["ok"], "warn": COLOURS["warn"], "pending": COLOURS["warn"],
+            "bad": COLOURS["bad"], "firing": COLOURS["bad"], "drift": COLOURS["bad"]}.get(state, COLOURS["neutral"])
+
+
+def format_ms(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:,.1f} ms"
+
+
+def format_pct(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value * 100:.2f}%"
+
+
+def format_usd(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None or pd.isna(value) else f"${value:,.{digits}f}"

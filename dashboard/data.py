@@ -1,0 +1,85 @@
+"""Cached loaders. Keys are small (strings, ints); results are aggregated frames, never raw samples."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from inferwatch.runtime import Runtime
+from inferwatch.status import latest_status
+from inferwatch.store import Store
+
+CACHE_TTL_S = 15
+MAX_POINTS_PER_SERIES = 1500
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _runtime(home: str, config: str, store_url: str) -> Runtime:
+    return Runtime.from_env()
+
+
+def runtime() -> Runtime:
+    """Settings from the environment, re-read when INFERWATCH_HOME/CONFIG/STORE_URL change."""
+    env = os.environ
+    return _runtime(env.get("INFERWATCH_HOME", ""), env.get("INFERWATCH_CONFIG", ""),
+                    env.get("INFERWATCH_STORE_URL", ""))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store.open(url)
+
+
+def store(url: str | None = None) -> Store:
+    return _store(url or runtime().store_url)
+
+
+def store_url() -> str:
+    """Part of every cached loader's key, so two stores never share cached frames."""
+    return runtime().store_url
+
+
+def now_bucket(seconds: int = CACHE_TTL_S) -> int:
+    """Current time rounded down: part of cache keys so cached data ages out with the clock."""
+    now = int(datetime.now(UTC).timestamp())
+    return now - now % seconds
+
+
+def resolution_for(range_s: int) -> int:
+    """Coarsest step that still gives <= MAX_POINTS_PER_SERIES points: long ranges come from rollups."""
+    for step in (60, 300, 900, 3600, 6 * 3600, 86400):
+        if range_s / step <= MAX_POINTS_PER_SERIES:
+            return step
+    return 86400
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)
+def load_status_frame(url: str, window_s: int, at: int) -> pd.DataFrame:
+    rows = latest_status(store(url), datetime.fromtimestamp(at, tz=UTC), window_s=window_s)
+    return pd.DataFrame([r.as_dict() for r in rows])
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)
+def load_metric_frame(
+    url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], range_s: int, at: int
+) -> pd.DataFrame:
+    """Long frame (deployment, metric, start, value) at a resolution that fits the range."""
+    end = datetime.fromtimestamp(at, tz=UTC) + timedelta(seconds=60)
+    points = store(url).load_metrics(deployments=list(deployments) or None, metrics=list(metrics),
+                                  start=end - timedelta(seconds=range_s), end=end,
+                                  resolution_s=resolution_for(range_s))
+    frame = pd.DataFrame([(p.deployment, p.metric, p.start, p.value) for p in points],
+                         columns=["deployment", "metric", "start", "value"])
+    return frame.sort_values("start") if not frame.empty else frame
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def load_deployment_frame(url: str, at: int) -> pd.DataFrame:
+    rows = [{"id": d.id, "provider": d.provider, "service": d.service, "model_version": d.model_version,
+             "role": d.role, "memory_mb": d.memory_mb, "architecture": d.architecture,
+             "slo_p99_ms": d.slo_p99_ms} for d in store(url).load_deployments()]
+    return pd.DataFrame(rows, columns=["id", "provider", "service", "model_version", "role", "memory_mb",
+                                       "architecture", "slo_p99_ms"])

@@ -1,0 +1,56 @@
+"""The overview page under Streamlit's AppTest, on an empty store and on a filled one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, Metric, MetricPoint, floor_time
+from inferwatch.store import Store
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
+    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def fill(home: Path) -> None:
+    store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
+    now = floor_time(datetime.now(UTC), 60)
+    dep = Deployment(id="local:local:scorer-v1", provider="local", region="local", name="scorer-v1",
+                     service="scorer", model_version="v1")
+    points = []
+    for i in range(10):
+        t = now - timedelta(minutes=i)
+        points += [MetricPoint(dep.id, Metric.INVOCATIONS, t, 60, 100), MetricPoint(dep.id, Metric.LATENCY_P50, t, 60, 4),
+                   MetricPoint(dep.id, Metric.LATENCY_P95, t, 60, 9), MetricPoint(dep.id, Metric.LATENCY_P99, t, 60, 20),
+                   MetricPoint(dep.id, Metric.COLD_STARTS, t, 60, 1)]
+    store.write_batch(CollectionBatch("local", (dep,), tuple(points)),
+                      CollectionRun("r", "local", now, now, "ok"))
+
+
+def test_overview_on_an_empty_store_says_what_to_do(home: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert any("inferwatch demo" in info.value for info in at.info)
+
+
+def test_overview_shows_each_deployment_with_numbers_and_a_chart(home: Path) -> None:
+    fill(home)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("local:local:scorer-v1" in md.value for md in at.markdown)
+    p99 = [m for m in at.metric if m.label == "p99 latency"]
+    assert p99 and p99[0].value == "20.0 ms"
+    charts = at.get("plotly_chart")
+    assert charts and "scorer-v1" in charts[0].proto.spec
