@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` (local demo + dashboard) and `make test` (every test).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install system-deps lint typecheck bench lambda-zip clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the local demo (emulated functions, traffic, collection, alerts) and the dashboard at http://127.0.0.1:8501
+run: install
+	$(BIN)/inferwatch demo
+
+## make test: every test, on SQLite and a real PostgreSQL, with real Chromium for the browser tests
+test: install system-deps
+	$(BIN)/pytest
+
+## system packages the tests need (Chromium, a running PostgreSQL 15); installs only what is missing
+system-deps:
+	bash .ci/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy inferwatch collectors drift costs alerts reference_service
+
+bench: install
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## the Lambda deployment zip of the reference service, with its unzipped size
+lambda-zip: install
+	$(BIN)/python -m reference_service.deploy.build_zip
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
