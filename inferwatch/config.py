@@ -73,6 +73,10 @@ class LocalDeploymentConfig(_DeploymentBase):
     keep_alive_s: float = Field(30.0, gt=0)
     shadow_version: str | None = None
     architecture: Literal["x86_64", "arm64"] = "x86_64"
+    # fault injection, so the demo has slow answers and errors to show
+    fault_slow_rate: float = Field(0.0, ge=0, le=1)
+    fault_slow_ms: float = Field(0.0, ge=0)
+    fault_error_rate: float = Field(0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _instances(self) -> LocalDeploymentConfig:
@@ -111,7 +115,8 @@ def default_local_deployments() -> list[LocalDeploymentConfig]:
         LocalDeploymentConfig(provider="local", name="scorer-v1", service="scorer", model_version="v1",
                               role=Role.STABLE, traffic_weight=0.9, shadow_version="v2"),
         LocalDeploymentConfig(provider="local", name="scorer-v2", service="scorer", model_version="v2",
-                              role=Role.CANARY, traffic_weight=0.1, architecture="arm64"),
+                              role=Role.CANARY, traffic_weight=0.1, architecture="arm64",
+                              fault_slow_rate=0.03, fault_slow_ms=120.0, fault_error_rate=0.005),
     ]
 
 

@@ -1,0 +1,40 @@
+"""`inferwatch dashboard`: serve the Streamlit dashboard."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def dashboard(
+        ctx: typer.Context,
+        address: Annotated[str | None, typer.Option(help="Bind address (default from inferwatch.toml: 127.0.0.1).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default 8501).")] = None,
+        secrets: Annotated[Path, typer.Option(help="Streamlit secrets.toml holding the [auth] table.")] = Path(
+            ".streamlit/secrets.toml"),
+    ) -> None:
+        """Serve the dashboard on 127.0.0.1:8501 (reads the store, collects nothing).
+
+        Binding any address other than loopback requires authentication: an [auth] table in
+        .streamlit/secrets.toml for Streamlit's OIDC login; without it the command refuses to start.
+        """
+        from inferwatch.cli import runtime
+        from inferwatch.dashboard_server import start_dashboard
+
+        rt = runtime(ctx)
+        addr = address or rt.settings.dashboard.address
+        prt = port or rt.settings.dashboard.port
+        env = {"INFERWATCH_HOME": str(rt.home)}
+        proc = start_dashboard(addr, prt, env=env, log_path=rt.home / "logs" / "dashboard.log", secrets_path=secrets)
+        typer.echo(f"dashboard on http://{addr}:{prt} (logs: {rt.home / 'logs' / 'dashboard.log'}); Ctrl-C stops it")
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
