@@ -34,7 +34,13 @@ from reference_service.emulator.errors import (
     UpstreamTimeoutError,
 )
 from reference_service.emulator.pool import DeploymentStats, InstanceStats
-from reference_service.emulator.runtime import Emulator, EmulatorStats, InvokeResult, ServiceStats, default_home
+from reference_service.emulator.runtime import (
+    Emulator,
+    EmulatorStats,
+    InvokeResult,
+    ServiceStats,
+    default_home,
+)
 
 __all__ = [
     "ConfigError",

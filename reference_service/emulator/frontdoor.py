@@ -65,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # idle keep-alive connections are closed after this
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Access logs stay quiet: the instances' telemetry is the record of each request."""
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             self._send_json(200, {"ok": True})
@@ -112,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_error(404, f"no route GET {path}", "path", "unknown")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         match = _ROUTE.match(self.path.split("?", 1)[0])
         if match is None:
             self.close_connection = True

@@ -15,13 +15,12 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -114,7 +113,7 @@ class Emulator:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    def start(self) -> Emulator:
+    def start(self) -> Self:
         """Start the pools (min instances prewarmed and READY), the monitor and the front door."""
         with self._state_lock:
             if self._running:
@@ -179,7 +178,7 @@ class Emulator:
             self._previous_sigterm = None
         atexit.unregister(self.stop)
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -190,7 +189,7 @@ class Emulator:
             for pool in list(self._pools.values()):
                 try:
                     pool.tick()
-                except Exception:  # noqa: BLE001 - the monitor must outlive one bad tick
+                except Exception:
                     log.exception("monitor tick failed for %s", pool.config.name)
 
     # -- traffic --------------------------------------------------------------------------------------
@@ -231,7 +230,7 @@ class Emulator:
         try:
             status, payload, content_type = self._forward(pool, instance.port, body)
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
-            if isinstance(exc, (socket.timeout, TimeoutError)):
+            if isinstance(exc, TimeoutError):
                 raise UpstreamTimeoutError(name, pool.config.timeout_s) from exc
             reason = instance.death_reason or f"connection failed: {exc.__class__.__name__}"
             raise InstanceLostError(name, instance.instance_id, reason) from exc
