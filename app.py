@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data
+from dashboard.banner import render_source_banner
 from dashboard.filters import render_filters
 
 PAGES_DIR = Path(__file__).parent / "dashboard" / "pages"
@@ -32,6 +33,7 @@ def main() -> None:
     st.sidebar.markdown("## inferwatch")
     deployments = data.load_deployment_frame(data.store_url(), data.now_bucket(60))
     st.session_state["_inferwatch_filters"] = render_filters(sorted(deployments["id"]))
+    render_source_banner()
     navigation.run()
 
 

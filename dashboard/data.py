@@ -83,3 +83,39 @@ def load_deployment_frame(url: str, at: int) -> pd.DataFrame:
              "slo_p99_ms": d.slo_p99_ms} for d in store(url).load_deployments()]
     return pd.DataFrame(rows, columns=["id", "provider", "service", "model_version", "role", "memory_mb",
                                        "architecture", "slo_p99_ms"])
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
+def load_source_frame(url: str, at: int) -> pd.DataFrame:
+    from inferwatch.sources import source_health
+
+    rows = []
+    for s in source_health(store(url), datetime.fromtimestamp(at, tz=UTC)):
+        rows.append({"collector": s.collector, "state": s.state, "last_run": s.last_run,
+                     "last_status": s.last_status, "last_success": s.last_success, "staleness_s": s.staleness_s,
+                     "consecutive_failures": s.consecutive_failures, "last_error": s.last_error,
+                     "warnings": "; ".join(s.warnings)})
+    return pd.DataFrame(rows, columns=["collector", "state", "last_run", "last_status", "last_success",
+                                       "staleness_s", "consecutive_failures", "last_error", "warnings"])
+
+
+def stale_after_s() -> float:
+    """A source is stale after missing about three collection intervals."""
+    return max(180.0, 3.0 * runtime().settings.collect.interval_s)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
+def load_versions(url: str, window_s: int, slo_p99_ms: float, at: int) -> list[dict[str, object]]:
+    """Per service: its versions' numbers, shadow agreement and canary verdicts (plain dicts)."""
+    from inferwatch.versions import compare_versions
+
+    out = []
+    for sv in compare_versions(store(url), datetime.fromtimestamp(at, tz=UTC), window_s=window_s,
+                               slo_p99_ms=slo_p99_ms):
+        out.append({
+            "service": sv.service,
+            "versions": [v.as_dict() | {"shadow_agreement": sv.shadow_agreement.get(v.deployment)} for v in sv.versions],
+            "verdicts": {dep: {"decision": v.decision, "reasons": list(v.reasons), "evidence": v.evidence}
+                         for dep, v in sv.verdicts.items()},
+        })
+    return out

@@ -1,0 +1,77 @@
+"""Deployment: one deployment in depth — latency, cold starts, errors by cause, capacity, memory."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.filters import current_filters
+
+st.title("Deployment")
+
+deployments = data.load_deployment_frame(data.store_url(), data.now_bucket(60))
+if deployments.empty:
+    st.info("No deployments yet. Start the local demo with `make run`, or configure deployments in "
+            "inferwatch.toml and run `inferwatch collect`.")
+    st.stop()
+
+filters = current_filters()
+choices = list(filters.deployments) or sorted(deployments["id"])
+wanted = st.query_params.get("d")
+chosen = st.selectbox("Deployment", choices, index=choices.index(wanted) if wanted in choices else 0, key="deployment_pick")
+st.query_params["d"] = chosen
+info = deployments[deployments["id"] == chosen].iloc[0]
+st.caption(f"{info['provider']} · service {info['service']} · model {info['model_version'] or '—'} · role {info['role']} · "
+           f"{info['memory_mb'] or '—'} MB · {info['architecture']}")
+
+GROUPS = {
+    "latency": ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"),
+    "cold": ("cold_starts_count",),
+    "init": ("init_avg_ms", "init_max_ms"),
+    "errors": ("server_errors_count", "timeouts_count", "degraded_count", "client_errors_count", "throttles_count"),
+    "capacity": ("concurrency_max_count", "instances_active_count", "instances_idle_count",
+                 "provisioned_concurrency_count"),
+    "utilization": ("provisioned_utilization_ratio",),
+    "memory": ("memory_max_used_mb", "memory_configured_mb"),
+}
+
+
+@st.fragment(run_every=data.runtime().settings.dashboard.refresh_s)
+def render_deployment() -> None:
+    at = data.now_bucket()
+    metrics = tuple(m for group in GROUPS.values() for m in group)
+    frame = data.load_metric_frame(data.store_url(), (chosen,), metrics, filters.range_s, at)
+    if frame.empty:
+        st.info(f"No data for {chosen} in the last {filters.range_label}. Pick a longer time range in the sidebar.")
+        return
+
+    def part(group: str):
+        return frame[frame["metric"].isin(GROUPS[group])]
+
+    slo = info["slo_p99_ms"] if info["slo_p99_ms"] == info["slo_p99_ms"] and info["slo_p99_ms"] else (
+        data.runtime().settings.slo.p99_ms)
+    st.plotly_chart(charts.latency_chart(part("latency"), title="Latency percentiles", slo_ms=slo),
+                    config=charts.CONFIG, key="dep-latency")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.series_chart(part("cold"), title="Cold starts", y_title="cold starts", by="metric",
+                                            kind="bar"), config=charts.CONFIG, key="dep-cold")
+    with right:
+        st.plotly_chart(charts.series_chart(part("init"), title="Init duration", y_title="ms", by="metric"),
+                        config=charts.CONFIG, key="dep-init")
+    st.plotly_chart(charts.series_chart(part("errors"), title="Errors by cause", y_title="requests", by="metric",
+                                        kind="bar"), config=charts.CONFIG, key="dep-errors")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.series_chart(part("capacity"), title="Concurrency and warm capacity",
+                                            y_title="instances / requests", by="metric"),
+                        config=charts.CONFIG, key="dep-capacity")
+    with right:
+        st.plotly_chart(charts.series_chart(part("memory"), title="Memory used against configured", y_title="MB",
+                                            by="metric"), config=charts.CONFIG, key="dep-memory")
+    if not part("utilization").empty:
+        st.plotly_chart(charts.series_chart(part("utilization"), title="Provisioned concurrency utilisation",
+                                            y_title="ratio", by="metric"), config=charts.CONFIG, key="dep-util")
+
+
+render_deployment()

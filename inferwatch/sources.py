@@ -1,0 +1,54 @@
+"""Freshness of each collector: last run, last success, staleness and errors (Sources page, banner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from inferwatch.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    collector: str
+    last_run: datetime
+    last_status: str
+    last_success: datetime | None
+    staleness_s: float | None  # since the last successful run; None if it never succeeded
+    consecutive_failures: int
+    last_error: str | None
+    warnings: tuple[str, ...]
+
+    @property
+    def state(self) -> str:
+        if self.last_success is None or self.consecutive_failures >= 3:
+            return "failing"
+        if self.last_status == "failed":
+            return "degraded"
+        return "ok"
+
+    def is_stale(self, max_age_s: float) -> bool:
+        return self.staleness_s is None or self.staleness_s > max_age_s
+
+
+def source_health(store: Store, now: datetime, *, history: int = 500) -> list[SourceHealth]:
+    runs = store.load_runs(limit=history)  # newest first
+    by_collector: dict[str, list] = {}
+    for run in runs:
+        by_collector.setdefault(run.collector, []).append(run)
+    out = []
+    for collector, items in sorted(by_collector.items()):
+        failures = 0
+        for run in items:
+            if run.status != "failed":
+                break
+            failures += 1
+        success = next((r for r in items if r.status != "failed"), None)
+        latest = items[0]
+        out.append(SourceHealth(
+            collector=collector, last_run=latest.finished_at, last_status=latest.status,
+            last_success=success.finished_at if success else None,
+            staleness_s=(now - success.finished_at).total_seconds() if success else None,
+            consecutive_failures=failures, last_error=next((r.error for r in items if r.error), None),
+            warnings=latest.warnings))
+    return out
