@@ -30,7 +30,8 @@ COMMAND_MODULES = (
     "inferwatch.commands.alerts_cmd",
 )
 
-app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown")
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
+                  pretty_exceptions_show_locals=False)  # locals could hold secrets
 
 
 @app.callback()

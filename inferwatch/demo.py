@@ -63,7 +63,7 @@ def emulator_services(rt: Runtime) -> list[Any]:
 
 def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] = print) -> DemoReport:
     from reference_service.emulator import Emulator
-    from reference_service.loadgen import LoadProfile, run_load
+    from reference_service.loadgen import run_load
 
     store = rt.open_store()
     prepare_baselines(rt, store, echo)
@@ -76,9 +76,7 @@ def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] =
             echo(f"emulator up: {', '.join(s.name for s in emulator_services(rt))} (home {rt.home})")
             loaders = []
             for svc in emulator_services(rt):
-                profile = LoadProfile(rate_rps=options.rate_rps, duration_s=options.duration_s or 10 * 365 * 86400,
-                                      drift_after_s=options.drift_after_s, malformed_fraction=options.malformed_fraction,
-                                      seed=options.seed)
+                profile = load_profile(options)
                 thread = threading.Thread(target=_load, args=(emu.service_url(svc.name), profile, stop, report, run_load),
                                           name=f"load-{svc.name}", daemon=True)
                 thread.start()
@@ -91,7 +89,7 @@ def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] =
                 thread.join(timeout=15)
             collect_once(rt, store)  # the last minutes of traffic
             report.collections += 1
-            report.instances_started = {d.name: d.instances_started for d in emu.stats().deployments}
+            report.instances_started = {d.name: d.instances_started_count for d in emu.stats().deployments}
     finally:
         stop.set()
         signal.signal(signal.SIGTERM, previous)
@@ -100,13 +98,28 @@ def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] =
     return report
 
 
+DRIFTED_FEATURES = ("mean radius", "mean texture", "worst area")
+
+
+def load_profile(options: DemoOptions) -> Any:
+    """Traffic of the demo: small batches, a few malformed requests, and a shift of three input
+    features after ``drift_after_s`` (so the drift page has something real to find)."""
+    from reference_service.loadgen import MAX_DURATION_S, DriftSpec, LoadProfile
+
+    drift = (DriftSpec(after_s=options.drift_after_s, features=DRIFTED_FEATURES, shift_sd=1.0)
+             if options.drift_after_s is not None else None)
+    return LoadProfile(rate_per_s=options.rate_rps, duration_s=min(options.duration_s or MAX_DURATION_S, MAX_DURATION_S),
+                       rows_min=1, rows_max=8, malformed_fraction=options.malformed_fraction, drift=drift,
+                       seed=options.seed)
+
+
 def _load(url: str, profile: Any, stop: threading.Event, report: DemoReport, run_load: Callable[..., Any]) -> None:
     try:
-        counts = run_load(url, profile, stop)
+        result = run_load(url, profile, stop)
     except Exception:  # the demo goes on without load rather than crash; the log says why
         log.exception("load generator stopped")
         return
-    for key, value in dict(counts).items():
+    for key, value in dict(result.outcomes).items():
         report.requests[key] = report.requests.get(key, 0) + int(value)
 
 
