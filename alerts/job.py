@@ -1,0 +1,219 @@
+"""The scheduled entry point: ``python -m alerts.job`` / ``inferwatch alerts run``.
+
+One run: validate settings -> take the lock -> load data and state -> evaluate (pure) -> save
+state, history and outbox in one transaction -> send what is due from the outbox -> exit.
+Nothing is sent before it is recorded. Exit codes (cron-friendly; a firing alert is not a failure):
+
+    0   evaluated, and every message is delivered
+    1   evaluated, but messages stay queued or were dead-lettered, or a rule could not be evaluated
+    2   configuration error: nothing evaluated
+    75  another run holds the lock, or the store is unreachable (EX_TEMPFAIL): try again later
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alerts.errors import AlertConfigError, DeliveryError, LockHeldError
+from alerts.evaluate import State, evaluate
+from alerts.lock import job_lock
+from alerts.notify import Notifier, build_notifier
+from alerts.outbox import (
+    OutboxMessage,
+    Route,
+    build_messages,
+    load_outbox,
+    load_states,
+    mark_delivered,
+    mark_failed,
+    record_run,
+    save_evaluation,
+)
+from alerts.series import EvalData, SloDefaults
+from alerts.settings import AlertSettings, parse_alert_settings
+from alerts.sources import load_cost_per_prediction, load_drift
+from inferwatch.errors import ConfigError
+from inferwatch.runtime import Runtime
+from inferwatch.schema import Metric as M
+from inferwatch.store import Store, StoreError
+
+log = logging.getLogger("inferwatch.alerts")
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
+METRICS = (M.INVOCATIONS, M.LATENCY_P99, M.SERVER_ERRORS, M.TIMEOUTS, M.DEGRADED, M.COLD_STARTS,
+           M.PROVISIONED_UTILIZATION, M.INSTANCES_ACTIVE)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    exit_code: int
+    message: str  # one line for cron's mail / the terminal
+    counts: Mapping[str, int] = field(default_factory=dict)
+    messages: tuple[OutboxMessage, ...] = ()  # this run's new messages (what a dry run would send)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_settings(rt: Runtime) -> AlertSettings:
+    return parse_alert_settings(rt.settings.alerts, rt.settings.notifiers)
+
+
+def build_notifiers(settings: AlertSettings, rt: Runtime) -> dict[str, Notifier]:
+    """The configured notifiers; with none configured, the file sink under the home folder."""
+    if not settings.notifiers:
+        from alerts.settings import FileNotifierConfig
+
+        return {"file": build_notifier("file", FileNotifierConfig(type="file"), rt.env, rt.home)}
+    return {name: build_notifier(name, cfg, rt.env, rt.home) for name, cfg in settings.notifiers.items()}
+
+
+def routes(settings: AlertSettings, notifiers: Mapping[str, Notifier]) -> list[Route]:
+    out = []
+    for name in notifiers:
+        cfg = settings.notifiers.get(name)
+        severities = frozenset(s.value for s in cfg.severities) if cfg else frozenset(("page", "ticket", "notice"))
+        out.append(Route(name, severities, cfg.send_resolved if cfg else True))
+    return out
+
+
+def load_data(store: Store, rt: Runtime, settings: AlertSettings, now: datetime) -> EvalData:
+    """Read what the rules need from the store (the only queries of a run)."""
+    deployments = store.load_deployments()
+    step_s = rt.settings.collect.step_s
+    points = store.load_metrics(metrics=[m.value for m in METRICS], step_s=step_s,
+                                start=now - timedelta(seconds=settings.section.lookback), end=now)
+    failures = max((r.failures for r in settings.rules if r.kind == "collector_failing"), default=3)
+    runs = store.load_runs(limit=max(100, 20 * failures))
+    slo = rt.settings.slo
+    drift, drift_error = load_drift(store, deployments, now, settings)
+    cost, cost_error = load_cost_per_prediction(store, deployments, now, settings, rt)
+    return EvalData.from_records(
+        deployments, points, runs, step_s=step_s,
+        slo=SloDefaults(p99_ms=slo.p99_ms, availability=slo.availability, cold_start_rate=slo.cold_start_rate),
+        drift=drift, drift_error=drift_error, cost_per_prediction_usd=cost, cost_error=cost_error)
+
+
+def deliver(store: Store, notifiers: Mapping[str, Notifier], settings: AlertSettings, now_s: int,
+            deadline: float) -> dict[str, int]:
+    """Send every due message; each outcome is recorded before the next send."""
+    counts = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0}
+    for message in load_outbox(store, status="pending", due_at_s=now_s):
+        if time.monotonic() > deadline:
+            counts["skipped"] += 1  # stays due: the next run sends it
+            continue
+        notifier = notifiers.get(message.receiver)
+        try:
+            if notifier is None:
+                raise DeliveryError(f"receiver {message.receiver} is no longer configured", receiver=message.receiver)
+            notifier.send(message)
+        except DeliveryError as exc:
+            outcome = mark_failed(store, message, now_s, str(exc), settings.section, exc.retry_after_s)
+            counts["dead" if outcome == "dead" else "failed"] += 1
+            log.warning("delivery failed: %s", exc)
+            continue
+        except Exception as exc:  # a notifier bug must not stop the other messages; it is recorded
+            outcome = mark_failed(store, message, now_s, f"internal error {type(exc).__name__}: {exc}", settings.section)
+            counts["dead" if outcome == "dead" else "failed"] += 1
+            log.exception("notifier %s crashed", message.receiver)
+            continue
+        mark_delivered(store, message.id, now_s)
+        counts["sent"] += 1
+    return counts
+
+
+def _state_counts(states: Sequence[str]) -> dict[str, int]:
+    return {s.value: sum(1 for x in states if x == s.value) for s in (State.FIRING, State.PENDING, State.NODATA,
+                                                                       State.ERROR)}
+
+
+def _evaluate_and_deliver(store: Store, rt: Runtime, settings: AlertSettings, notifiers: Mapping[str, Notifier],
+                          now: datetime, dry_run: bool) -> JobResult:
+    started = time.monotonic()
+    now_s = int(now.timestamp())
+    data = load_data(store, rt, settings, now)
+    evaluation = evaluate(settings.rules, data, load_states(store), now, settings.policy)
+    messages = build_messages(evaluation.notifications, routes(settings, notifiers), now_s)
+    counts: dict[str, int] = {"rules": len(settings.rules), "alerts": len(evaluation.states),
+                              **_state_counts([s.state for s in evaluation.states.values()]),
+                              "rule_errors": evaluation.errors, "notifications": len(evaluation.notifications),
+                              "messages": len(messages)}
+    if dry_run:
+        return JobResult(EXIT_OK, f"dry run: {counts['firing']} firing, {counts['pending']} pending, "
+                                  f"{len(messages)} messages would be sent", counts, tuple(messages))
+    save_evaluation(store, evaluation, messages)
+    counts |= deliver(store, notifiers, settings, now_s, started + settings.section.run_deadline)
+    counts["queued"] = len(load_outbox(store, status="pending"))
+    problems = []
+    if counts["queued"]:
+        problems.append(f"{counts['queued']} messages undelivered (kept in the outbox, retried next run)")
+    if counts["dead"]:
+        problems.append(f"{counts['dead']} messages dead-lettered (see `inferwatch alerts outbox`)")
+    if evaluation.errors:
+        problems.append(f"{evaluation.errors} alerts could not be evaluated")
+    summary = f"{counts['firing']} firing, {counts['pending']} pending, {counts['sent']} sent"
+    if problems:
+        return JobResult(EXIT_PARTIAL, f"{summary}; " + "; ".join(problems), counts, tuple(messages))
+    return JobResult(EXIT_OK, summary, counts, tuple(messages))
+
+
+def run_once(rt: Runtime, *, dry_run: bool = False, clock: Clock = _utcnow) -> JobResult:
+    """Evaluate once and deliver; never raises for expected failures (the result says what happened).
+
+    The demo calls this every minute; ``inferwatch alerts run`` and ``python -m alerts.job`` too.
+    """
+    try:
+        settings = load_settings(rt)
+        notifiers = build_notifiers(settings, rt)
+    except AlertConfigError as exc:
+        return JobResult(EXIT_CONFIG, f"configuration error: {exc}")
+    run_id = uuid.uuid4().hex
+    try:
+        store = rt.open_store()
+        try:
+            with job_lock(store, rt.home):
+                now = clock()
+                result = _evaluate_and_deliver(store, rt, settings, notifiers, now, dry_run)
+                if not dry_run:
+                    record_run(store, run_id, int(now.timestamp()), int(clock().timestamp()), result.exit_code,
+                               result.message, result.counts)
+        finally:
+            store.dispose()
+    except LockHeldError as exc:
+        return JobResult(EXIT_TEMPFAIL, f"skipped: {exc}")
+    except StoreError as exc:
+        return JobResult(EXIT_TEMPFAIL, f"store unavailable: {exc}")
+    log.info(json.dumps({"event": "alerts_run", "exit_code": result.exit_code, **result.counts}))
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m alerts.job", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dry-run", action="store_true", help="evaluate and print; save and send nothing")
+    parser.add_argument("--config", type=Path, default=None, help="inferwatch.toml (default $INFERWATCH_CONFIG)")
+    parser.add_argument("--home", type=Path, default=None, help="state folder (default $INFERWATCH_HOME)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    try:
+        rt = Runtime.from_env(config=args.config, home=args.home)
+    except ConfigError as exc:
+        print(f"inferwatch alerts: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    result = run_once(rt, dry_run=args.dry_run)
+    print(f"inferwatch alerts: {result.message}", file=sys.stderr if result.exit_code else sys.stdout)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

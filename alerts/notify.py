@@ -1,0 +1,200 @@
+"""Notifiers: Slack-compatible webhook, generic JSON webhook (optional HMAC-SHA256 signature), email
+over SMTP with STARTTLS, and a file / stdout sink. URLs and passwords come from the environment and
+never appear in errors or logs (only the scheme and host of a URL do).
+
+Every message carries its stable id (``Idempotency-Key`` header, ``id`` in the body, the email's
+``Message-ID``) so a receiver can drop the repeat that at-least-once delivery may produce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from alerts.errors import AlertConfigError, DeliveryError
+from alerts.outbox import OutboxMessage
+from alerts.settings import (
+    EmailNotifierConfig,
+    FileNotifierConfig,
+    SlackNotifierConfig,
+    WebhookNotifierConfig,
+)
+
+USER_AGENT = "inferwatch-alerts/0.1"
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, message: OutboxMessage) -> None:
+        """Deliver or raise :class:`DeliveryError` (then the outbox retries later)."""
+        ...
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}/…"
+
+
+def render_text(message: OutboxMessage) -> str:
+    p = message.payload
+    lines = [f"[inferwatch] {p['group']}: {p['status']}"]
+    for a in p["alerts"]:
+        again = " (repeat)" if a["repeat"] else ""
+        lines.append(f"- {a['status'].upper()}{again} [{a['severity']}] {a['rule']}: {a['summary']}")
+    lines.append(f"notification id {message.id}")
+    return "\n".join(lines)
+
+
+def _post(name: str, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> None:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        retry = exc.headers.get("Retry-After") if exc.headers else None
+        retry_s = float(retry) if retry and retry.isdigit() else None
+        raise DeliveryError(f"{name}: {redact_url(url)} answered HTTP {exc.code}", receiver=name,
+                            retry_after_s=retry_s) from None  # the HTTPError's text holds the secret URL
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryError(f"{name}: {redact_url(url)} unreachable: {type(reason).__name__}: {reason}",
+                            receiver=name) from None
+
+
+class WebhookNotifier:
+    """POSTs the message JSON; with a secret, ``X-Inferwatch-Signature: sha256=<hex>`` over
+    ``<timestamp>.<body>`` and ``X-Inferwatch-Timestamp`` (verify both to stop replays)."""
+
+    def __init__(self, name: str, url: str, *, secret: str | None = None, timeout_s: float = 10.0) -> None:
+        self.name, self._url, self._secret, self.timeout_s = name, url, secret, timeout_s
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier({self.name!r}, {redact_url(self._url)!r}, signed={self._secret is not None})"
+
+    def send(self, message: OutboxMessage) -> None:
+        body = json.dumps(message.payload, sort_keys=True).encode()
+        headers = {"Idempotency-Key": message.id, "X-Inferwatch-Timestamp": str(message.created_at_s)}
+        if self._secret:
+            signed = f"{message.created_at_s}.".encode() + body
+            digest = hmac.new(self._secret.encode(), signed, hashlib.sha256).hexdigest()
+            headers["X-Inferwatch-Signature"] = f"sha256={digest}"
+        _post(self.name, self._url, body, headers, self.timeout_s)
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """What a receiver runs to check :class:`WebhookNotifier`'s signature."""
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"sha256={expected}", signature)
+
+
+class SlackNotifier:
+    """Slack (or Mattermost, Rocket.Chat) incoming webhook: ``{"text": ...}``."""
+
+    def __init__(self, name: str, url: str, *, timeout_s: float = 10.0) -> None:
+        self.name, self._url, self.timeout_s = name, url, timeout_s
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier({self.name!r}, {redact_url(self._url)!r})"
+
+    def send(self, message: OutboxMessage) -> None:
+        body = json.dumps({"text": render_text(message)}).encode()
+        _post(self.name, self._url, body, {"Idempotency-Key": message.id}, self.timeout_s)
+
+
+class EmailNotifier:
+    """SMTP with STARTTLS (certificate verified) and optional login; Message-ID is the stable id."""
+
+    def __init__(self, name: str, config: EmailNotifierConfig, *, username: str | None = None,
+                 password: str | None = None) -> None:
+        self.name, self.config = name, config
+        self._username, self._password = username, password
+        self._context = ssl.create_default_context(cafile=config.ca_file)
+
+    def __repr__(self) -> str:
+        return f"EmailNotifier({self.name!r}, {self.config.host}:{self.config.port})"
+
+    def send(self, message: OutboxMessage) -> None:
+        c = self.config
+        mail = EmailMessage()
+        mail["From"], mail["To"] = c.sender, ", ".join(c.to)
+        mail["Subject"] = f"[inferwatch] {message.payload['status']}: {message.payload['group']}"
+        mail["Message-ID"] = f"<{message.id}@inferwatch>"
+        mail["X-Inferwatch-Notification-Id"] = message.id
+        mail.set_content(render_text(message))
+        mail.add_attachment(json.dumps(message.payload, indent=2).encode(), maintype="application",
+                            subtype="json", filename="alerts.json")
+        try:
+            with smtplib.SMTP(c.host, c.port, timeout=c.timeout) as smtp:
+                if c.starttls:
+                    smtp.starttls(context=self._context)
+                if self._username and self._password:
+                    smtp.login(self._username, self._password)
+                smtp.send_message(mail)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"{self.name}: SMTP {c.host}:{c.port} failed: {type(exc).__name__}: {exc}",
+                                receiver=self.name) from exc
+
+
+class FileNotifier:
+    """Appends one JSON line per message to a file, or writes it to stdout (``-``)."""
+
+    def __init__(self, name: str, path: Path | None) -> None:
+        self.name, self.path = name, path
+
+    def send(self, message: OutboxMessage) -> None:
+        line = json.dumps(message.payload, sort_keys=True) + "\n"
+        if self.path is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise DeliveryError(f"{self.name}: cannot write {self.path}: {exc}", receiver=self.name) from exc
+
+
+def default_file_path(home: Path) -> Path:
+    return home / "alerts" / "notifications.jsonl"
+
+
+def _env(env: Mapping[str, str], name: str, var: str) -> str:
+    value = env.get(var)
+    if not value:
+        raise AlertConfigError(f"notifiers.{name}: environment variable {var} is not set", field=f"notifiers.{name}")
+    return value
+
+
+def build_notifier(name: str, config: Any, env: Mapping[str, str], home: Path) -> Notifier:
+    """One notifier from its validated config, its secrets from ``env``."""
+    if isinstance(config, SlackNotifierConfig):
+        return SlackNotifier(name, _env(env, name, config.url_env), timeout_s=config.timeout)
+    if isinstance(config, WebhookNotifierConfig):
+        secret = env.get(config.secret_env) if config.secret_env else None
+        return WebhookNotifier(name, _env(env, name, config.url_env), secret=secret or None,
+                               timeout_s=config.timeout)
+    if isinstance(config, EmailNotifierConfig):
+        return EmailNotifier(name, config, username=env.get(config.username_env) or None,
+                             password=env.get(config.password_env) or None)
+    if isinstance(config, FileNotifierConfig):
+        if config.path == "-":
+            return FileNotifier(name, None)
+        return FileNotifier(name, Path(config.path) if config.path else default_file_path(home))
+    raise AlertConfigError(f"notifiers.{name}: unknown notifier type", field=f"notifiers.{name}")

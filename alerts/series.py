@@ -1,0 +1,104 @@
+"""What one evaluation sees: metric series per deployment (with O(log n) window sums), collector
+runs, drift decisions and cost per prediction. Built once per run; pure data, no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from inferwatch.schema import CollectionRun, Deployment, MetricPoint
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One metric of one deployment: step starts (epoch s, sorted) and values, with prefix sums."""
+
+    ts: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    prefix: npt.NDArray[np.float64]  # prefix[i] = sum(values[:i])
+
+    @classmethod
+    def of(cls, ts: Sequence[int], values: Sequence[float]) -> Series:
+        t = np.asarray(ts, dtype=np.int64)
+        v = np.asarray(values, dtype=np.float64)
+        order = np.argsort(t, kind="stable")
+        t, v = t[order], v[order]
+        return cls(t, v, np.concatenate(([0.0], np.cumsum(v))))
+
+    def _span(self, start_s: int, end_s: int) -> tuple[int, int]:
+        return int(np.searchsorted(self.ts, start_s, "left")), int(np.searchsorted(self.ts, end_s, "left"))
+
+    def count(self, start_s: int, end_s: int) -> int:
+        i, j = self._span(start_s, end_s)
+        return j - i
+
+    def total(self, start_s: int, end_s: int) -> float:
+        i, j = self._span(start_s, end_s)
+        return float(self.prefix[j] - self.prefix[i])
+
+    def values_in(self, start_s: int, end_s: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        i, j = self._span(start_s, end_s)
+        return self.ts[i:j], self.values[i:j]
+
+
+_EMPTY = Series.of([], [])
+
+
+@dataclass(frozen=True, slots=True)
+class SloDefaults:
+    """The ``[slo]`` section: used where neither the rule nor the deployment sets a threshold."""
+
+    p99_ms: float = 250.0
+    availability: float = 0.999
+    cold_start_rate: float = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class DriftDecision:
+    """The drift engine's decision for one deployment: ``status`` per signal (``drift`` fires)."""
+
+    signals: Mapping[str, str]
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalData:
+    """Everything the rules read. ``*_error`` say a source could not be queried (the Error state)."""
+
+    deployments: tuple[Deployment, ...]
+    series: Mapping[tuple[str, str], Series]
+    step_s: int = 60
+    slo: SloDefaults = SloDefaults()
+    collector_runs: Mapping[str, tuple[CollectionRun, ...]] = field(default_factory=dict)  # newest first
+    drift: Mapping[str, DriftDecision] | None = None  # None: no drift source configured
+    drift_error: str | None = None
+    cost_per_prediction_usd: Mapping[str, float] | None = None
+    cost_error: str | None = None
+
+    def get(self, deployment: str, metric: str) -> Series:
+        return self.series.get((deployment, metric), _EMPTY)
+
+    @classmethod
+    def from_records(
+        cls,
+        deployments: Iterable[Deployment],
+        points: Iterable[MetricPoint],
+        runs: Iterable[CollectionRun] = (),
+        **kwargs: object,
+    ) -> EvalData:
+        """Index store records: points grouped per (deployment, metric), runs per collector."""
+        grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        for p in points:
+            ts, vals = grouped[(p.deployment, p.metric)]
+            ts.append(int(p.start.timestamp()))
+            vals.append(p.value)
+        series = {key: Series.of(ts, vals) for key, (ts, vals) in grouped.items()}
+        by_collector: dict[str, list[CollectionRun]] = defaultdict(list)
+        for r in runs:
+            by_collector[r.collector].append(r)
+        ordered = {c: tuple(sorted(rs, key=lambda r: r.started_at, reverse=True)) for c, rs in by_collector.items()}
+        return cls(deployments=tuple(deployments), series=series, collector_runs=ordered, **kwargs)  # type: ignore[arg-type]

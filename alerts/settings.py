@@ -1,0 +1,223 @@
+"""The ``[alerts]`` and ``[notifiers]`` tables of inferwatch.toml, validated here with errors that
+name the bad field (``alerts.rules[2].window``). Durations are seconds or ``"30s"``, ``"5m"``,
+``"1h"``, ``"1d"``. Secrets are never read from the file: notifiers name environment variables."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from alerts.errors import AlertConfigError
+from alerts.evaluate import Policy
+from alerts.rules import KIND_VARIABLES, MissingData, OnError, Rule, Severity
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_SECRET_KEYS = ("url", "password", "secret", "token", "webhook_url")
+
+
+def parse_duration(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 300, '5m', '1h'")
+    if isinstance(value, int | float):
+        return int(value)
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (use seconds or a number with s, m, h or d)")
+    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RuleConfig(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    kind: Literal[tuple(KIND_VARIABLES)]  # type: ignore[valid-type]
+    severity: Severity = Severity.TICKET
+    summary: str = Field(min_length=1)
+    window: Duration = Field(300, ge=60)
+    for_: Duration = Field(0, ge=0, alias="for")
+    keep_firing_for: Duration = Field(0, ge=0)
+    threshold: float | None = None
+    short_window: Duration | None = Field(None, ge=60)
+    factor: float | None = Field(None, gt=0)
+    min_requests: int = Field(0, ge=0)
+    failures: int = Field(3, ge=1, le=100)
+    missing_data: MissingData = MissingData.NOT_BREACHING
+    on_error: OnError = OnError.ERROR
+    repeat_interval: Duration | None = Field(None, ge=60)
+    labels: dict[str, str] = Field(default_factory=dict)
+    match: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> RuleConfig:
+        if self.kind == "burn_rate" and (self.factor is None or self.short_window is None):
+            raise ValueError("a burn_rate rule needs factor and short_window")
+        if self.short_window is not None and self.short_window >= self.window:
+            raise ValueError("short_window must be shorter than window")
+        allowed = set(KIND_VARIABLES[self.kind])
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(self.summary) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"summary is not a valid template: {exc}") from exc
+        for name in names:
+            base = re.split(r"[.\[]", name, maxsplit=1)[0]
+            if base not in allowed:
+                raise ValueError(f"summary uses {{{base}}}; a {self.kind} rule offers {', '.join(sorted(allowed))}")
+        return self
+
+    def to_rule(self) -> Rule:
+        return Rule(name=self.name, kind=self.kind, severity=self.severity, summary=self.summary,
+                    window_s=self.window, for_s=self.for_, keep_firing_for_s=self.keep_firing_for,
+                    threshold=self.threshold, short_window_s=self.short_window, factor=self.factor,
+                    min_requests=self.min_requests, failures=self.failures, missing_data=self.missing_data,
+                    on_error=self.on_error, repeat_interval_s=self.repeat_interval, labels=dict(self.labels),
+                    match=tuple(self.match))
+
+
+class AlertsSection(_Model):
+    default_rules: bool = True
+    disable: list[str] = Field(default_factory=list)
+    repeat_interval: Duration = Field(4 * 3600, ge=60)
+    flap_window: Duration = Field(3600, ge=60)
+    flap_threshold: int = Field(6, ge=2)
+    max_attempts: int = Field(10, ge=1)
+    dead_letter_after: Duration = Field(86_400, ge=60)
+    backoff_base: Duration = Field(60, ge=1)
+    backoff_max: Duration = Field(3600, ge=1)
+    send_timeout: Duration = Field(10, ge=1, le=300)
+    run_deadline: Duration = Field(45, ge=1)
+    lookback: Duration = Field(6 * 3600, ge=300)  # metrics loaded per run; must cover the longest window
+
+
+class _NotifierBase(_Model):
+    severities: list[Severity] = Field(default_factory=lambda: list(Severity))
+    send_resolved: bool = True
+    timeout: Duration = Field(10, ge=1, le=300)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping):
+            for key in _SECRET_KEYS:
+                if key in raw:
+                    raise ValueError(f"{key} must not be in the file: name an environment variable with {key}_env")
+        return raw
+
+
+class SlackNotifierConfig(_NotifierBase):
+    type: Literal["slack"]
+    url_env: str = "INFERWATCH_SLACK_WEBHOOK_URL"
+
+
+class WebhookNotifierConfig(_NotifierBase):
+    type: Literal["webhook"]
+    url_env: str = "INFERWATCH_WEBHOOK_URL"
+    secret_env: str | None = "INFERWATCH_WEBHOOK_SECRET"  # HMAC-SHA256 signature when set
+
+
+class EmailNotifierConfig(_NotifierBase):
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    sender: str = Field(min_length=3)
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    username_env: str = "INFERWATCH_SMTP_USERNAME"
+    password_env: str = "INFERWATCH_SMTP_PASSWORD"
+    ca_file: str | None = None  # trust this CA (a private relay); default: the system store
+
+
+class FileNotifierConfig(_NotifierBase):
+    type: Literal["file"]
+    path: str | None = None  # "-" is stdout; default <home>/alerts/notifications.jsonl
+
+
+NotifierConfig = Annotated[
+    SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig | FileNotifierConfig,
+    Field(discriminator="type"),
+]
+
+
+class _Notifiers(_Model):
+    notifiers: dict[str, NotifierConfig]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    rules: tuple[Rule, ...]
+    notifiers: Mapping[str, SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig | FileNotifierConfig]
+    section: AlertsSection
+
+    @property
+    def policy(self) -> Policy:
+        s = self.section
+        return Policy(repeat_interval_s=s.repeat_interval, flap_window_s=s.flap_window,
+                      flap_threshold=s.flap_threshold)
+
+
+def _error(exc: ValidationError, prefix: str) -> AlertConfigError:
+    first = exc.errors()[0]
+    loc = prefix
+    for part in first["loc"]:
+        if isinstance(part, int):
+            loc += f"[{part}]"
+        elif part not in ("slack", "webhook", "email", "file", "function-after[_kind_fields()]"):
+            loc += f".{'for' if part == 'for_' else part}" if loc else str(part)
+    msg = first["msg"].removeprefix("Value error, ")
+    return AlertConfigError(f"{loc}: {msg}", field=loc)
+
+
+def parse_rules(raw: list[Any], prefix: str) -> tuple[Rule, ...]:
+    class _Rules(_Model):
+        rules: list[RuleConfig]
+
+    try:
+        parsed = _Rules.model_validate({"rules": raw})
+    except ValidationError as exc:
+        raise _error(exc, prefix.removesuffix(".rules")) from exc
+    names = [r.name for r in parsed.rules]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise AlertConfigError(f"{prefix}: rule {dupes[0]} is defined twice", field=prefix)
+    return tuple(r.to_rule() for r in parsed.rules)
+
+
+def default_rules() -> tuple[Rule, ...]:
+    text = resources.files("alerts").joinpath("default_rules.toml").read_text(encoding="utf-8")
+    return parse_rules(tomllib.loads(text)["rules"], "default_rules.toml:rules")
+
+
+def parse_alert_settings(alerts: Mapping[str, Any], notifiers: Mapping[str, Any]) -> AlertSettings:
+    """Validate ``[alerts]`` and ``[notifiers]``; user rules replace default rules of the same name."""
+    raw = dict(alerts)
+    user_rules = parse_rules(list(raw.pop("rules", [])), "alerts.rules")
+    try:
+        section = AlertsSection.model_validate(raw)
+    except ValidationError as exc:
+        raise _error(exc, "alerts") from exc
+    try:
+        parsed = _Notifiers.model_validate({"notifiers": dict(notifiers)})
+    except ValidationError as exc:
+        raise _error(exc, "") from exc
+    by_name = {r.name: r for r in (default_rules() if section.default_rules else ())}
+    by_name.update({r.name: r for r in user_rules})
+    unknown = [n for n in section.disable if n not in by_name]
+    if unknown:
+        raise AlertConfigError(f"alerts.disable: no rule named {unknown[0]}", field="alerts.disable")
+    rules = tuple(r for n, r in by_name.items() if n not in section.disable)
+    longest = max((r.window_s for r in rules), default=0)
+    if longest > section.lookback:
+        raise AlertConfigError(f"alerts.lookback: {section.lookback}s is shorter than the longest rule window "
+                               f"({longest}s)", field="alerts.lookback")
+    return AlertSettings(rules=rules, notifiers=dict(parsed.notifiers), section=section)
