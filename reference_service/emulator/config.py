@@ -78,6 +78,7 @@ class DeploymentConfig:
     min_instances: int = 0  # started ahead of traffic (prewarmed) and never scaled away
     max_instances: int = 10
     keep_alive_s: float = 60.0  # idle time after which an instance above min_instances is stopped
+    queue_wait_s: float = 0.0  # at max_instances, wait this long for a free slot before 429 (0: Lambda-like)
     shadow_version: str | None = None  # also score every request with this version, off the answer path
     faults: FaultConfig = field(default_factory=FaultConfig)
     batch_max_rows: int | None = None
@@ -97,6 +98,7 @@ class DeploymentConfig:
         if self.min_instances > self.max_instances:
             raise ConfigError("min_instances", f"{self.min_instances} exceeds max_instances {self.max_instances}")
         _check_number("keep_alive_s", self.keep_alive_s, minimum=0.0)
+        _check_number("queue_wait_s", self.queue_wait_s, minimum=0.0, maximum=900.0)
         if self.shadow_version is not None and self.shadow_version not in MODEL_VERSIONS:
             raise ConfigError("shadow_version", f"{self.shadow_version!r} not in {sorted(MODEL_VERSIONS)}")
         if not isinstance(self.faults, FaultConfig):

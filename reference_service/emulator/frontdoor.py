@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(500, f"emulator error: {exc.__class__.__name__}")
 
     def _predict(self, service: str, body: bytes) -> None:
-        result = self.server.emulator.invoke(service, body)
+        result = self.server.emulator.invoke(service, body, headers=dict(self.headers.items()))
         headers = {
             "X-Inferwatch-Deployment": result.deployment,
             "X-Inferwatch-Instance": result.instance_id,

@@ -130,7 +130,8 @@ class Instance:
     def pid(self) -> int | None:
         return None if self.proc is None else self.proc.pid
 
-    def launch(self, spawner: Spawner, env: Mapping[str, str], log_dir: Path, module: str = SERVER_MODULE) -> None:
+    def launch(self, spawner: Spawner, env: Mapping[str, str], log_dir: Path, *, cwd: Path,
+               module: str = SERVER_MODULE) -> None:
         """Start the process and a thread that waits for its READY line. Does not block on READY."""
         log_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(log_dir / f"{self.instance_id}.log", "ab")  # noqa: SIM115 - closed in _watch
@@ -139,7 +140,7 @@ class Instance:
             self.proc = spawner.popen(
                 [sys.executable, "-m", module],
                 env=dict(env),
-                cwd=str(PROJECT_ROOT),
+                cwd=str(cwd),  # relative paths of the instance land in the emulator's home
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.PIPE,
@@ -186,7 +187,8 @@ class Instance:
         if not self._ready.wait(timeout_s):
             raise InstanceStartError(self.deployment, self.instance_id, f"no READY within {timeout_s:g} s")
         if self._start_error is not None:
-            raise InstanceStartError(self.deployment, self.instance_id, self._start_error)
+            reason = self.death_reason or self._start_error  # e.g. "out of memory" beats "exited with -9"
+            raise InstanceStartError(self.deployment, self.instance_id, reason)
         if self.state is InstanceState.DEAD:
             raise InstanceStartError(self.deployment, self.instance_id, self.death_reason or "died")
 

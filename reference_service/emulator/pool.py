@@ -131,9 +131,8 @@ class DeploymentPool:
 
     def _launch(self, instance: Instance) -> None:
         try:
-            instance.launch(
-                self._spawner, self._env(instance), self._home / "logs" / self.config.name, self._server_module
-            )
+            instance.launch(self._spawner, self._env(instance), self._home / "logs" / self.config.name,
+                            cwd=self._home, module=self._server_module)
         except InstanceStartError:
             self._drop(instance, "start_failed")
             raise

@@ -36,6 +36,7 @@ from reference_service.emulator.pool import DeploymentPool, DeploymentStats
 from reference_service.emulator.router import TrafficRouter
 
 log = logging.getLogger("reference_service.emulator")
+FORWARDED_HEADERS = frozenset({"x-request-id", "x-inferwatch-invocation-type"})
 _FORWARD_MARGIN_S = 2.0  # the server degrades before timeout_s; this only catches a hung instance
 
 
@@ -93,7 +94,7 @@ class Emulator:
     ) -> None:
         self._server_module = server_module
         check_services(services)
-        self.home = Path(home)
+        self.home = Path(home).resolve()  # instances run with cwd = home: paths must be absolute
         self.services = tuple(services)
         self._port = port
         self._want_frontdoor = frontdoor
@@ -218,17 +219,21 @@ class Emulator:
 
     # -- requests -------------------------------------------------------------------------------------
 
-    def invoke(self, service: str, body: bytes, *, deployment: str | None = None) -> InvokeResult:
-        """Route one POST /predict body through the service (or straight to ``deployment``)."""
+    def invoke(self, service: str, body: bytes, *, deployment: str | None = None,
+               headers: Mapping[str, str] | None = None) -> InvokeResult:
+        """Route one POST /predict body through the service (or straight to ``deployment``).
+
+        ``headers`` may carry X-Request-Id and X-Inferwatch-Invocation-Type (``Event``: asynchronous).
+        """
         if not self._running:
             raise EmulatorStoppedError("the emulator is not running")
         name = deployment if deployment is not None else self._router(service).choose()
         pool = self._pools.get(name)
         if pool is None:
             raise UnknownServiceError(f"{service}/{name}")
-        instance, spawned = pool.acquire(wait_s=pool.config.timeout_s)
+        instance, spawned = pool.acquire(wait_s=pool.config.queue_wait_s)
         try:
-            status, payload, content_type = self._forward(pool, instance.port, body)
+            status, payload, content_type = self._forward(pool, instance.port, body, headers or {})
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
             if isinstance(exc, TimeoutError):
                 raise UpstreamTimeoutError(name, pool.config.timeout_s) from exc
@@ -239,12 +244,14 @@ class Emulator:
         return InvokeResult(status, payload, content_type, name, instance.instance_id, spawned)
 
     @staticmethod
-    def _forward(pool: DeploymentPool, port: int | None, body: bytes) -> tuple[int, bytes, str]:
+    def _forward(pool: DeploymentPool, port: int | None, body: bytes,
+                 headers: Mapping[str, str]) -> tuple[int, bytes, str]:
         if port is None:
             raise ConnectionError("instance has no port")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=pool.config.timeout_s + _FORWARD_MARGIN_S)
         try:
-            conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+            sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_HEADERS}
+            conn.request("POST", "/predict", body=body, headers={**sent, "Content-Type": "application/json"})
             response = conn.getresponse()
             payload = response.read()
             return response.status, payload, response.getheader("Content-Type", "application/json")

@@ -1,0 +1,105 @@
+"""No instance process survives the emulator: stop, exceptions, SIGTERM / SIGINT / SIGKILL of its parent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = json.dumps({"instances": [[14.0, 19.0, 91.0, 650.0, 0.096, 0.1, 0.09, 0.05, 0.18, 0.063, 0.4, 1.2, 2.9,
+                                  40.0, 0.007, 0.025, 0.03, 0.011, 0.02, 0.0038, 16.0, 25.0, 107.0, 880.0, 0.13,
+                                  0.25, 0.27, 0.11, 0.29, 0.084]]}).encode()
+
+PARENT = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig
+
+    services = [ServiceConfig("svc", (DeploymentConfig("a", min_instances=2, keep_alive_s=60),
+                                      DeploymentConfig("b", min_instances=1, keep_alive_s=60)))]
+    with Emulator(Path(sys.argv[1]), services) as emu:
+        print(json.dumps(emu.child_pids()), flush=True)
+        while True:
+            time.sleep(0.1)
+    """
+)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # exited; only init may still reap it
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _all_gone(pids: list[int], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(_gone(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return all(_gone(pid) for pid in pids)
+
+
+def _services() -> list[ServiceConfig]:
+    return [ServiceConfig("svc", (DeploymentConfig("a", min_instances=1, keep_alive_s=60.0, concurrency=1),))]
+
+
+def test_stop_reaps_every_instance(tmp_path: Path) -> None:
+    emu = Emulator(tmp_path, _services(), frontdoor=False).start()
+    try:
+        emu.invoke("svc", BODY)
+        assert emu.invoke("svc", BODY).status == 200
+        pids = emu.child_pids()
+        assert len(pids) == 1
+    finally:
+        emu.stop()
+    assert emu.child_pids() == []
+    assert _all_gone(pids, timeout_s=0.5)
+    emu.stop()  # idempotent
+
+
+def test_an_exception_in_the_with_block_still_stops_everything(tmp_path: Path) -> None:
+    pids: list[int] = []
+    with pytest.raises(RuntimeError, match="boom"), Emulator(tmp_path, _services()) as emu:
+        pids = emu.child_pids()
+        raise RuntimeError("boom")
+    assert len(pids) == 1 and _all_gone(pids, timeout_s=0.5)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_no_instance_survives_its_parent(tmp_path: Path, sig: signal.Signals) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], stdout=subprocess.PIPE, env=env,
+                              cwd=tmp_path)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        pids = json.loads(line)
+        assert len(pids) == 3 and all(not _gone(pid) for pid in pids)
+        parent.send_signal(sig)
+        parent.wait(timeout=20)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+    if sig != signal.SIGKILL:
+        # an orderly stop: every instance drained and was reaped before the parent exited
+        assert parent.returncode in (128 + sig, -sig, 1, 130)
+        assert all(_gone(pid) for pid in pids)
+    # SIGKILL leaves no chance to clean up: the kernel's parent-death signal stops the instances
+    assert _all_gone(pids)
