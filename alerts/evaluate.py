@@ -152,9 +152,9 @@ def evaluate(
             notifications.extend([note] if note else [])
     for fp, old in previous.items():
         if fp not in states:  # rule or target removed: resolve what was said, then forget it
-            state, transition, note = _retire(old, now_s)
-            if state is not None:
-                states[fp] = state
+            retired, transition, note = _retire(old, now_s)
+            if retired is not None:
+                states[fp] = retired
             transitions.extend([transition] if transition else [])
             notifications.extend([note] if note else [])
     return Evaluation(states, tuple(transitions), tuple(notifications), errors)

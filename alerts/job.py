@@ -75,7 +75,7 @@ def build_notifiers(settings: AlertSettings, rt: Runtime) -> dict[str, Notifier]
     if not settings.notifiers:
         from alerts.settings import FileNotifierConfig
 
-        return {"file": build_notifier("file", FileNotifierConfig(type="file"), rt.env, rt.home)}
+        return {"file": build_notifier("file", FileNotifierConfig.model_validate({"type": "file"}), rt.env, rt.home)}
     return {name: build_notifier(name, cfg, rt.env, rt.home) for name, cfg in settings.notifiers.items()}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from alerts.evaluate import AlertState, Evaluation, Notification
 from alerts.settings import AlertsSection
@@ -96,7 +96,7 @@ def _state_row(s: AlertState) -> dict[str, Any]:
             "notify_seq": s.notify_seq, "changes": list(s.changes), "flapping": s.flapping}
 
 
-def _state(r: Mapping[str, Any]) -> AlertState:
+def _state(r: RowMapping) -> AlertState:
     return AlertState(
         fingerprint=r["fingerprint"], rule=r["rule"], entity=r["entity"], severity=r["severity"], state=r["state"],
         since_s=r["since"], last_eval_s=r["last_eval"], labels=dict(r["labels"]), active_since_s=r["active_since"],
@@ -132,7 +132,7 @@ def save_evaluation(store: Store, evaluation: Evaluation, messages: Sequence[Out
              "next_attempt_at": m.next_attempt_at_s, "last_error": None, "finished_at": None} for m in messages])
 
 
-def _message(r: Mapping[str, Any]) -> OutboxMessage:
+def _message(r: RowMapping) -> OutboxMessage:
     return OutboxMessage(r["id"], r["receiver"], r["group_key"], r["created_at"], dict(r["payload"]), r["status"],
                          r["attempts"], r["next_attempt_at"], r["last_error"], r["finished_at"])
 

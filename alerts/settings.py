@@ -24,7 +24,7 @@ _SECRET_KEYS = ("url", "password", "secret", "token", "webhook_url")
 
 def parse_duration(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("must be a duration such as 300, '5m', '1h'")
+        raise ValueError("must be a duration such as 300, '5m', '1h'")  # noqa: TRY004 (pydantic)
     if isinstance(value, int | float):
         return int(value)
     match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(value))
