@@ -1,0 +1,400 @@
+"""The AWS provider: one collector per account and region, composing CloudWatch metrics
+(:mod:`collectors.aws_cloudwatch`), REPORT log records (:mod:`collectors.aws_logs`), Lambda
+configuration (:mod:`collectors.aws_lambda_config`) and Cost Explorer (:mod:`collectors.aws_billing`).
+
+botocore errors are translated here (``translate_error``) into :mod:`collectors.errors`; retries are
+botocore's own (``standard`` or ``adaptive`` mode, ``total_max_attempts`` attempts, timeouts), never a
+hand-written loop. Environment (from ``CollectorContext.env``): ``INFERWATCH_AWS_RETRY_MODE``
+(standard | adaptive), ``INFERWATCH_AWS_MAX_ATTEMPTS`` (attempts per call, default 5), and the usual
+``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` when no profile is configured.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from collectors.aws_billing import CostExplorerReader, cost_period, cost_request, to_costs
+from collectors.aws_cloudwatch import CloudWatchReader, MetricQuery, emf_queries, lambda_queries, window_steps
+from collectors.aws_cloudwatch import to_points as metric_points
+from collectors.aws_lambda_config import (
+    FunctionConfig,
+    LambdaConfigReader,
+    build_deployments,
+    provisioned_points,
+)
+from collectors.aws_logs import LogsReader
+from collectors.aws_logs import to_points as log_points
+from collectors.base import CollectorContext, ProviderCheck, Window, plan_window
+from collectors.errors import (
+    CollectorError,
+    ProviderAuthError,
+    ProviderDataError,
+    ProviderThrottledError,
+    ProviderUnavailableError,
+)
+from inferwatch.config import AwsDeploymentConfig, Settings
+from inferwatch.schema import CollectionBatch, CostRecord, Deployment, MetricPoint
+
+PROVIDER = "aws"
+_AUTH_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
+    "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure", "SignatureDoesNotMatch",
+    "MissingAuthenticationToken", "IncompleteSignature", "InvalidSignatureException", "OptInRequired",
+})
+_THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+    "LimitExceededException", "RequestThrottled", "RequestThrottledException", "SlowDown",
+})
+
+
+def action_name(service: str, operation: str) -> str:
+    """``("lambda", "list_aliases")`` -> ``lambda:ListAliases`` (the IAM action)."""
+    return f"{service}:{''.join(part.capitalize() for part in operation.split('_'))}"
+
+
+def data_error(message: str) -> ProviderDataError:
+    return ProviderDataError(message, provider=PROVIDER)
+
+
+def translate_error(exc: Exception, action: str) -> CollectorError:
+    """The collector error for a botocore error raised by ``action``; the caller raises it ``from exc``."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        message = f"{action}: {code}: {error.get('Message', '')}".rstrip(": ")
+        if code in _AUTH_CODES or status == 403:
+            return ProviderAuthError(message, provider=PROVIDER, action=action)
+        if code in _THROTTLE_CODES or status == 429:
+            retry_after = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after")
+            return ProviderThrottledError(f"{message} (still throttled after retries)", provider=PROVIDER,
+                                          retry_after_s=_seconds(retry_after))
+        if status >= 500:
+            return ProviderUnavailableError(message, provider=PROVIDER)
+        return ProviderDataError(message, provider=PROVIDER)
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError | bx.ProfileNotFound | bx.NoRegionError):
+        return ProviderAuthError(f"{action}: {exc}", provider=PROVIDER, action=action)
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError
+                  | bx.ConnectionClosedError | bx.HTTPClientError):
+        return ProviderUnavailableError(f"{action}: {exc}", provider=PROVIDER)
+    return ProviderDataError(f"{action}: {type(exc).__name__}: {exc}", provider=PROVIDER)
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How clients are built for one account and region."""
+
+    region: str
+    profile: str | None = None
+    role_arn: str | None = None
+    endpoint_url: str | None = None  # tests: the moto stand-in
+    retry_mode: str = "standard"
+    max_attempts: int = 5
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_config(cls, cfg: AwsDeploymentConfig, ctx: CollectorContext) -> ClientSettings:
+        env = ctx.env
+        mode = env.get("INFERWATCH_AWS_RETRY_MODE", "standard")
+        if mode not in ("standard", "adaptive"):
+            raise ProviderDataError(f"INFERWATCH_AWS_RETRY_MODE must be standard or adaptive, got {mode!r}",
+                                    provider=PROVIDER)
+        raw_attempts = env.get("INFERWATCH_AWS_MAX_ATTEMPTS", "5")
+        if not raw_attempts.isdigit() or not 1 <= int(raw_attempts) <= 20:
+            raise ProviderDataError(f"INFERWATCH_AWS_MAX_ATTEMPTS must be an integer in 1..20, got {raw_attempts!r}",
+                                    provider=PROVIDER)
+        creds = {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(k)}
+        return cls(region=cfg.region, profile=cfg.profile, role_arn=cfg.role_arn, endpoint_url=ctx.endpoints.get("aws"),
+                   retry_mode=mode, max_attempts=int(raw_attempts), credentials=creds)
+
+    @property
+    def group_key(self) -> tuple[str, str | None, str | None]:
+        return self.region, self.profile, self.role_arn
+
+
+Hook = tuple[str, Callable[..., Any]]
+
+
+class AwsClients:
+    """Builds and caches boto3 clients; assumes ``role_arn`` when set, renewing before expiry.
+
+    ``hooks`` are botocore event handlers registered on every client built (tests record the
+    actions called with ``("before-call", handler)``).
+    """
+
+    def __init__(self, settings: ClientSettings, hooks: Sequence[Hook] = ()) -> None:
+        self.settings = settings
+        self.hooks = list(hooks)
+        self._clients: dict[str, Any] = {}
+        self._role_expires: datetime | None = None
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if self._role_expires is not None and datetime.now(UTC) > self._role_expires:
+                self._clients.clear()
+                self._role_expires = None
+            if service not in self._clients:
+                self._clients[service] = self._build(service)
+            return self._clients[service]
+
+    def _session(self) -> Any:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        s = self.settings
+        try:
+            if s.profile:
+                session = boto3.Session(profile_name=s.profile, region_name=s.region)
+            else:
+                session = boto3.Session(
+                    region_name=s.region, aws_access_key_id=s.credentials.get("AWS_ACCESS_KEY_ID"),
+                    aws_secret_access_key=s.credentials.get("AWS_SECRET_ACCESS_KEY"),
+                    aws_session_token=s.credentials.get("AWS_SESSION_TOKEN"))
+            if not s.role_arn:
+                return session
+            sts = self._register(session.client("sts", config=self._config(), endpoint_url=s.endpoint_url))
+            creds = sts.assume_role(RoleArn=s.role_arn, RoleSessionName="inferwatch-collector")["Credentials"]
+        except (BotoCoreError, ClientError) as exc:
+            raise translate_error(exc, "sts:AssumeRole" if s.role_arn else "session") from exc
+        self._role_expires = creds["Expiration"].astimezone(UTC) - timedelta(minutes=5)
+        return boto3.Session(region_name=s.region, aws_access_key_id=creds["AccessKeyId"],
+                             aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+    def _config(self, region: str | None = None) -> Any:
+        from botocore.config import Config
+
+        s = self.settings
+        return Config(region_name=region or s.region, connect_timeout=s.connect_timeout_s,
+                      read_timeout=s.read_timeout_s,
+                      retries={"mode": s.retry_mode, "total_max_attempts": s.max_attempts})  # type: ignore[typeddict-item]
+
+    def _build(self, service: str) -> Any:
+        region = "us-east-1" if service == "ce" else None  # Cost Explorer has one endpoint
+        client = self._session().client(service, config=self._config(region), endpoint_url=self.settings.endpoint_url)
+        return self._register(client)
+
+    def _register(self, client: Any) -> Any:
+        for event, handler in self.hooks:
+            client.meta.events.register(event, handler)
+        return client
+
+
+COST_REFRESH_S = 6 * 3600  # Cost Explorer: $0.01 a request, refreshed about daily
+COST_DAYS_BACK = 3  # open days are estimates and get revised
+BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Function:
+    cfg: AwsDeploymentConfig
+    config: FunctionConfig
+    deployments: tuple[Deployment, ...]
+
+
+class AwsCollector:
+    """Everything for the configured functions of one account and region, one window per run.
+
+    The cursor is ``{"complete_until": <epoch of window end>, "costs_fetched_at": <epoch>}``; a
+    window re-collected yields the same records (the store upserts them).
+    """
+
+    def __init__(self, name: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig], *, step_s: int,
+                 lateness_s: int, lookback_s: int, baselines: BaselineLookup | None = None) -> None:
+        self.name = name
+        self.clients = clients
+        self.configs = list(configs)
+        self.step_s, self.lateness_s, self.lookback_s = step_s, lateness_s, lookback_s
+        self.baselines = baselines
+        self._account: str | None = None
+
+    def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
+        window = plan_window(now, cursor, step_s=self.step_s, lateness_s=self.lateness_s, lookback_s=self.lookback_s)
+        warnings: list[str] = []
+        functions = self._functions(warnings)
+        points: list[MetricPoint] = []
+        steps = window_steps(window.start, window.end, window.step_s)
+        if steps and functions:
+            points += self._metrics(functions, window, steps)
+            points += self._logs(functions, window, steps, warnings)
+            points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
+        costs, fetched_at = self._costs(now, cursor, functions, warnings)
+        next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at}
+        return CollectionBatch(collector=self.name, deployments=tuple(d for f in functions for d in f.deployments),
+                               points=tuple(points), costs=tuple(costs), cursor=next_cursor, warnings=tuple(warnings))
+
+    def _functions(self, warnings: list[str]) -> list[_Function]:
+        reader = LambdaConfigReader(self.clients.client("lambda"))
+        out = []
+        for cfg in self.configs:
+            try:
+                config = reader.fetch(cfg.function)
+            except ProviderDataError as exc:  # e.g. the function was deleted: the others still land
+                warnings.append(f"{cfg.function}: configuration unreadable, skipped: {exc}")
+                continue
+            deps = build_deployments(cfg.region, config, cfg.aliases, service=cfg.service, role=cfg.role.value,
+                                     slo_p99_ms=cfg.slo_p99_ms, labels=cfg.labels)
+            out.append(_Function(cfg, config, tuple(deps)))
+        return out
+
+    def _metrics(self, functions: Sequence[_Function], window: Window, steps: list[datetime]) -> list[MetricPoint]:
+        queries: list[MetricQuery] = []
+        for f in functions:
+            whole = f.deployments[0].id
+            queries += lambda_queries(whole, f.cfg.function)
+            queries += emf_queries(whole, f.cfg.function)
+            for dep, qualifier in zip(f.deployments[1:], f.cfg.aliases, strict=True):
+                queries += lambda_queries(dep.id, f.cfg.function, qualifier,
+                                          provisioned=dep.provisioned_concurrency > 0)
+        series = CloudWatchReader(self.clients.client("cloudwatch")).fetch(queries, window.start, window.end,
+                                                                           window.step_s)
+        return metric_points(queries, series, steps, window.step_s)
+
+    def _logs(self, functions: Sequence[_Function], window: Window, steps: list[datetime],
+              warnings: list[str]) -> list[MetricPoint]:
+        reader = LogsReader(self.clients.client("logs"))
+        points: list[MetricPoint] = []
+        for f in functions:
+            deployment_of: dict[str, list[str]] = {}
+            for dep, qualifier in zip(f.deployments[1:], f.cfg.aliases, strict=True):
+                alias = f.config.aliases.get(qualifier)
+                if alias is not None and alias.weights:
+                    warnings.append(f"{dep.id}: weighted alias, its log records stay with the versions it routes to")
+                    continue
+                deployment_of.setdefault(f.config.version_of(qualifier), []).append(dep.id)
+            group = f.cfg.log_group or f"/aws/lambda/{f.cfg.function}"
+            records = reader.fetch_records(group, window.start, window.end, warnings)
+            points += log_points(records, deployment_of, f.deployments[0].id, steps, window.step_s)
+        return points
+
+    def _costs(self, now: datetime, cursor: Mapping[str, Any] | None, functions: Sequence[_Function],
+               warnings: list[str]) -> tuple[list[CostRecord], int | None]:
+        last = (cursor or {}).get("costs_fetched_at")
+        last_at = datetime.fromtimestamp(int(last), tz=UTC) if last else None
+        if last_at is not None and (now - last_at).total_seconds() < COST_REFRESH_S:
+            return [], int(last)
+        if not functions:
+            return [], int(last) if last else None
+        tags = sorted({f.cfg.cost_allocation_tag for f in functions if f.cfg.cost_allocation_tag})
+        if len(tags) > 1:
+            warnings.append(f"several cost allocation tags configured ({', '.join(tags)}); using {tags[0]}")
+        tag = tags[0] if tags else None
+        region = self.clients.settings.region
+        start, end = cost_period(now, last_at, days_back=COST_DAYS_BACK)
+        results = CostExplorerReader(self.clients.client("ce")).fetch(cost_request(region, start, end, tag))
+        scope_of_tag = {f.cfg.function: f.deployments[0].id for f in functions}
+        costs = to_costs(results, fallback_scope=f"aws:{self._account_id()}:{region}",
+                         scope_of_tag=scope_of_tag, tag_key=tag)
+        return costs, int(now.timestamp())
+
+    def _account_id(self) -> str:
+        if self._account is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                self._account = str(self.clients.client("sts").get_caller_identity()["Account"])
+            except (BotoCoreError, ClientError) as exc:
+                raise translate_error(exc, "sts:GetCallerIdentity") from exc
+        return self._account
+
+
+def _groups(settings: Settings, ctx: CollectorContext) -> dict[tuple[str, str | None, str | None],
+                                                               tuple[ClientSettings, list[AwsDeploymentConfig]]]:
+    out: dict[tuple[str, str | None, str | None], tuple[ClientSettings, list[AwsDeploymentConfig]]] = {}
+    for cfg in settings.of_provider(PROVIDER):
+        client_settings = ClientSettings.from_config(cfg, ctx)
+        out.setdefault(client_settings.group_key, (client_settings, []))[1].append(cfg)
+    return out
+
+
+def from_settings(settings: Settings, ctx: CollectorContext, *, hooks: Sequence[Hook] = ()) -> list[AwsCollector]:
+    """One collector per (region, profile, role): they run in parallel in the runner."""
+    collectors = []
+    for (region, profile, role), (client_settings, configs) in _groups(settings, ctx).items():
+        who = profile or (role.rsplit("/", 1)[-1] if role else "default")
+        collectors.append(AwsCollector(
+            f"aws:{who}:{region}", AwsClients(client_settings, hooks), configs, step_s=settings.collect.step_s,
+            lateness_s=settings.collect.lateness_s, lookback_s=settings.collect.lookback_s, baselines=ctx.baselines))
+    return collectors
+
+
+def check(settings: Settings, ctx: CollectorContext, *, hooks: Sequence[Hook] = ()) -> list[ProviderCheck]:
+    """Per account and region: credentials found, each API answers, each permission granted.
+
+    Every action the collector calls is tried once with the smallest request (GetCostAndUsage costs
+    $0.01). No traceback reaches the user: each failure becomes a line of the check."""
+    out = []
+    for (region, profile, role), (client_settings, configs) in _groups(settings, ctx).items():
+        scope = f"{profile or role or 'default credentials'} / {region}"
+        out.append(_probe_group(scope, AwsClients(client_settings, hooks), configs))
+    return out
+
+
+def _probe_group(scope: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig]) -> ProviderCheck:
+    identity = _probe("sts:GetCallerIdentity", lambda: clients.client("sts").get_caller_identity())
+    if isinstance(identity, ProviderAuthError):
+        return ProviderCheck(PROVIDER, scope, False, f"no usable AWS credentials: {identity}")
+    if identity is not None:
+        return ProviderCheck(PROVIDER, scope, False, f"AWS did not answer: {identity}")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    query = [{"Id": "q0", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations"},
+                                         "Period": 60, "Stat": "Sum"}}]
+    probes: list[tuple[str, Callable[[], Any]]] = [
+        ("cloudwatch:GetMetricData", lambda: clients.client("cloudwatch").get_metric_data(
+            MetricDataQueries=query, StartTime=now - timedelta(minutes=5), EndTime=now)),
+        ("ce:GetCostAndUsage", lambda: clients.client("ce").get_cost_and_usage(
+            **cost_request(clients.settings.region, now.date() - timedelta(days=1), now.date(), None))),
+    ]
+    for cfg in configs:
+        fn, lam = cfg.function, clients.client("lambda")
+        group = cfg.log_group or f"/aws/lambda/{fn}"
+        probes += [
+            ("lambda:ListVersionsByFunction", lambda fn=fn, lam=lam: lam.list_versions_by_function(FunctionName=fn, MaxItems=1)),
+            ("lambda:ListAliases", lambda fn=fn, lam=lam: lam.list_aliases(FunctionName=fn, MaxItems=1)),
+            ("lambda:GetFunctionConcurrency", lambda fn=fn, lam=lam: lam.get_function_concurrency(FunctionName=fn)),
+            ("lambda:ListProvisionedConcurrencyConfigs",
+             lambda fn=fn, lam=lam: lam.list_provisioned_concurrency_configs(FunctionName=fn, MaxItems=1)),
+            ("logs:FilterLogEvents", lambda group=group: clients.client("logs").filter_log_events(
+                logGroupName=group, limit=1, startTime=int(now.timestamp() * 1000) - 60_000)),
+        ]
+    missing: list[str] = []
+    problems: list[str] = []
+    for action, call in probes:
+        error = _probe(action, call)
+        if isinstance(error, ProviderAuthError):
+            missing += [action] if action not in missing else []
+        elif error is not None and "ResourceNotFound" not in str(error):
+            problems.append(str(error))
+        elif error is not None and action.startswith("lambda:"):
+            problems.append(f"{action}: function not found ({error})")
+    ok = not missing and not problems
+    detail = "credentials found; every API answered" if ok else "; ".join(
+        ([f"access denied for {', '.join(missing)}"] if missing else []) + problems)
+    return ProviderCheck(PROVIDER, scope, ok, detail, missing_permissions=tuple(missing))
+
+
+def _probe(action: str, call: Callable[[], Any]) -> CollectorError | None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        call()
+    except (BotoCoreError, ClientError) as exc:
+        return translate_error(exc, action)
+    except CollectorError as exc:  # building the clients failed (profile, assumed role)
+        return exc
+    return None

@@ -1,0 +1,209 @@
+"""CloudWatch metrics of Lambda functions through GetMetricData: many metrics per call, paged.
+
+One query is one metric and one statistic (AWS bills $0.01 per 1,000 of them); a call carries at most
+500 queries, so a collection of ``n`` queries costs ``ceil(n / 500)`` calls (plus pages when a call
+returns more than its datapoint budget: ``NextToken`` with ``StatusCode: PartialData``).
+
+What is read, per deployment (``Period`` = the collection step):
+- ``AWS/Lambda``: Duration p50/p95/p99/Average/Maximum/Sum, Invocations, Errors, Throttles (Sum),
+  ConcurrentExecutions (Maximum); dimensions ``FunctionName`` for the whole function and
+  ``FunctionName`` + ``Resource`` (``fn:alias`` / ``fn:version``) per alias or version; for those with
+  provisioned concurrency also ProvisionedConcurrencyUtilization (Maximum) and
+  ProvisionedConcurrencySpilloverInvocations (Sum). ProvisionedConcurrentExecutions is not read: its
+  maximum is not the allocated capacity (that comes from the Lambda API) and adds nothing the
+  utilisation does not already say.
+- The reference service's EMF metrics (namespace ``Inferwatch``, dimension ``Deployment``): Rows,
+  Degraded, Timeout, ClientError (Sum), ShadowAgree (Average, SampleCount). Server errors come from
+  Lambda's own Errors metric, which also counts crashes the service could not report.
+- Prediction histograms: ``SampleCount`` and ``PR(:edge)`` of PredictionScore for each baseline edge,
+  so CloudWatch itself bins the values (``percentile_rank_queries``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from inferwatch.schema import Metric as M
+from inferwatch.schema import MetricPoint
+
+MAX_QUERIES_PER_CALL = 500
+LAMBDA_NAMESPACE = "AWS/Lambda"
+EMF_NAMESPACE = "Inferwatch"
+
+Dimensions = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricQuery:
+    """One CloudWatch metric + statistic, and where its values land (``key`` in the results)."""
+
+    deployment: str  # deployment id the values belong to
+    key: str  # normalized metric name, or a caller's key such as "pr:score:v1:3"
+    namespace: str
+    name: str
+    dimensions: Dimensions
+    stat: str
+
+    def as_request(self, query_id: str, period_s: int) -> dict[str, Any]:
+        return {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {"Namespace": self.namespace, "MetricName": self.name,
+                           "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions]},
+                "Period": period_s,
+                "Stat": self.stat,
+            },
+            "ReturnData": True,
+        }
+
+
+# (normalized metric, CloudWatch metric name, statistic)
+_LAMBDA_METRICS: tuple[tuple[str, str, str], ...] = (
+    (M.LATENCY_P50, "Duration", "p50"),
+    (M.LATENCY_P95, "Duration", "p95"),
+    (M.LATENCY_P99, "Duration", "p99"),
+    (M.LATENCY_AVG, "Duration", "Average"),
+    (M.LATENCY_MAX, "Duration", "Maximum"),
+    (M.DURATION_SUM, "Duration", "Sum"),
+    (M.INVOCATIONS, "Invocations", "Sum"),
+    (M.SERVER_ERRORS, "Errors", "Sum"),
+    (M.THROTTLES, "Throttles", "Sum"),
+    (M.CONCURRENCY_MAX, "ConcurrentExecutions", "Maximum"),
+)
+_PC_METRICS: tuple[tuple[str, str, str], ...] = (
+    (M.PROVISIONED_UTILIZATION, "ProvisionedConcurrencyUtilization", "Maximum"),
+    (M.PROVISIONED_SPILLOVER, "ProvisionedConcurrencySpilloverInvocations", "Sum"),
+)
+_EMF_METRICS: tuple[tuple[str, str, str], ...] = (
+    (M.ROWS, "Rows", "Sum"),
+    (M.DEGRADED, "Degraded", "Sum"),
+    (M.TIMEOUTS, "Timeout", "Sum"),
+    (M.CLIENT_ERRORS, "ClientError", "Sum"),
+    (M.SHADOW_AGREEMENT, "ShadowAgree", "Average"),
+    (M.SHADOW_COUNT, "ShadowAgree", "SampleCount"),
+)
+# Counts that are zero, not missing, when CloudWatch has no datapoint for a step.
+ZERO_WHEN_ABSENT = frozenset({M.INVOCATIONS, M.SERVER_ERRORS, M.THROTTLES})
+
+
+def lambda_queries(deployment: str, function: str, resource: str | None = None, *,
+                   provisioned: bool = False) -> list[MetricQuery]:
+    """The AWS/Lambda queries of a whole function (``resource`` None) or one alias/version."""
+    dims: Dimensions = (("FunctionName", function),)
+    if resource is not None:
+        dims = (("FunctionName", function), ("Resource", f"{function}:{resource}"))
+    specs = _LAMBDA_METRICS + (_PC_METRICS if provisioned and resource is not None else ())
+    return [MetricQuery(deployment, key, LAMBDA_NAMESPACE, name, dims, stat) for key, name, stat in specs]
+
+
+def emf_queries(deployment: str, emf_deployment: str) -> list[MetricQuery]:
+    """The reference service's EMF metrics for the ``Deployment`` dimension value it writes."""
+    dims: Dimensions = (("Deployment", emf_deployment),)
+    return [MetricQuery(deployment, key, EMF_NAMESPACE, name, dims, stat) for key, name, stat in _EMF_METRICS]
+
+
+def percentile_rank_queries(deployment: str, key_prefix: str, dimensions: Dimensions, metric_name: str,
+                            edges: Sequence[float]) -> list[MetricQuery]:
+    """``SampleCount`` plus ``PR(:edge)`` per edge: the CDF of the metric's values at each edge."""
+    out = [MetricQuery(deployment, f"{key_prefix}:n", EMF_NAMESPACE, metric_name, dimensions, "SampleCount")]
+    out += [MetricQuery(deployment, f"{key_prefix}:{i}", EMF_NAMESPACE, metric_name, dimensions, f"PR(:{edge!r})")
+            for i, edge in enumerate(edges)]
+    return out
+
+
+def chunk(queries: Sequence[MetricQuery], size: int = MAX_QUERIES_PER_CALL) -> list[Sequence[MetricQuery]]:
+    """Split into calls of at most ``size`` queries (AWS rejects more than 500)."""
+    if size < 1 or size > MAX_QUERIES_PER_CALL:
+        raise ValueError(f"chunk size must be in 1..{MAX_QUERIES_PER_CALL}, got {size}")
+    return [queries[i:i + size] for i in range(0, len(queries), size)]
+
+
+def window_steps(start: datetime, end: datetime, step_s: int) -> list[datetime]:
+    """The step starts of ``[start, end)``."""
+    count = int((end - start).total_seconds()) // step_s
+    return [start + timedelta(seconds=i * step_s) for i in range(count)]
+
+
+# One query's values by step start.
+Series = dict[datetime, float]
+
+
+class CloudWatchReader:
+    """Runs query sets through one CloudWatch client; botocore errors are translated here."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls = 0
+
+    def fetch(self, queries: Sequence[MetricQuery], start: datetime, end: datetime,
+              period_s: int) -> list[Series]:
+        """Values of every query (same order), each a mapping step start -> value."""
+        out: list[Series] = [{} for _ in queries]
+        offset = 0
+        for part in chunk(queries):
+            requests = [q.as_request(f"q{i}", period_s) for i, q in enumerate(part)]
+            for result in self._pages(requests, start, end):
+                index = offset + int(result["Id"][1:])
+                for ts, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+                    out[index][ts.astimezone(UTC)] = float(value)
+            offset += len(part)
+        return out
+
+    def _pages(self, requests: list[dict[str, Any]], start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            kwargs: dict[str, Any] = {"MetricDataQueries": requests, "StartTime": start, "EndTime": end,
+                                      "ScanBy": "TimestampAscending"}
+            if token:
+                kwargs["NextToken"] = token
+            response = self._call(kwargs)
+            yield from response.get("MetricDataResults", [])
+            token = response.get("NextToken")
+            if not token:
+                return
+            if token in seen:  # a repeated token would loop forever; AWS documents none, be safe
+                from collectors.aws import data_error
+
+                raise data_error("GetMetricData returned the same NextToken twice")
+            seen.add(token)
+
+    def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from collectors.aws import translate_error  # late: collectors.aws imports this module
+
+        self.calls += 1
+        try:
+            response: dict[str, Any] = self._client.get_metric_data(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_error(exc, "cloudwatch:GetMetricData") from exc
+        return response
+
+
+def to_points(queries: Sequence[MetricQuery], series: Sequence[Series], steps: Sequence[datetime],
+              step_s: int) -> list[MetricPoint]:
+    """Normalized points: one per query and step that has a value (counts are 0 when absent)."""
+    points: list[MetricPoint] = []
+    for query, values in zip(queries, series, strict=True):
+        if ":" in query.key:  # histogram inputs, combined by the caller
+            continue
+        for step in steps:
+            value = values.get(step)
+            if value is None and query.key in ZERO_WHEN_ABSENT:
+                value = 0.0
+            if value is not None:
+                points.append(MetricPoint(query.deployment, query.key, step, step_s, value))
+    return points
+
+
+def by_key(queries: Sequence[MetricQuery], series: Sequence[Series]) -> Mapping[tuple[str, str], Series]:
+    """Series by (deployment, key), for callers combining several queries (histograms, EMF)."""
+    out: dict[tuple[str, str], Series] = defaultdict(dict)
+    for query, values in zip(queries, series, strict=True):
+        out[(query.deployment, query.key)].update(values)
+    return out
