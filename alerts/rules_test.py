@@ -95,7 +95,7 @@ def _deployments(raw: list[Mapping[str, Any]], where: str) -> tuple[Deployment, 
             raise AlertConfigError(f"{where}.deployments[{i}].id: {exc}", field=f"{where}.deployments[{i}].id") from exc
         unknown = set(d) - {"id", *_DEPLOYMENT_FIELDS}
         if unknown:
-            raise AlertConfigError(f"{where}.deployments[{i}]: unknown field {sorted(unknown)[0]}",
+            raise AlertConfigError(f"{where}.deployments[{i}]: unknown field {min(unknown)}",
                                    field=f"{where}.deployments[{i}]")
         extra = {k: d[k] for k in _DEPLOYMENT_FIELDS if k in d}
         extra.setdefault("service", name)
