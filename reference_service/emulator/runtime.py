@@ -2,7 +2,8 @@
 
 Stopping is total: :meth:`Emulator.stop` runs at the end of a ``with`` block, on an exception, on Ctrl-C
 (KeyboardInterrupt unwinds the block), on SIGTERM to the emulator's process (converted to SystemExit when
-the emulator was started from the main thread) and at interpreter exit (atexit). Instances live in their
+the emulator was started from the main thread and no SIGTERM handler was installed before) and at
+interpreter exit (atexit). Instances live in their
 own process groups, are SIGTERMed (they drain), then SIGKILLed after a grace period, and always reaped.
 If the emulator itself is SIGKILLed, the kernel SIGTERMs the instances (PR_SET_PDEATHSIG, see instance.py).
 """
@@ -150,6 +151,8 @@ class Emulator:
     def _install_sigterm(self) -> None:
         if not self._handle_sigterm or threading.current_thread() is not threading.main_thread():
             return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return  # the program handles SIGTERM itself (and then leaves the with block): keep its handler
 
         def on_sigterm(signum: int, frame: types.FrameType | None) -> None:
             raise SystemExit(128 + signum)  # unwinds the with block / main loop, so stop() runs
