@@ -1,0 +1,342 @@
+"""The Google Cloud provider: one ``GcpCollector`` per configured Cloud Run service.
+
+Each run reads the service's configuration (GetService, then GetRevision for the revisions in its
+traffic split), then one ListTimeSeries request per query of ``gcp_monitoring.QUERIES`` (plus the
+prediction distribution) over the whole steps since the last complete window, re-reading
+``lateness_s`` because Cloud Monitoring points arrive late; the same window always yields the same
+records. With ``billing_export_table`` set it also reads the BigQuery billing export, at most once
+an hour. Cost *estimates* (billable instance time x price) are computed downstream by ``costs/``.
+
+Clients are built on first use: the real ``MetricServiceClient``, ``ServicesClient`` and
+``RevisionsClient`` with Application Default Credentials (``GOOGLE_APPLICATION_CREDENTIALS`` from
+the given environment, else ``google.auth.default()``) and ``INFERWATCH_GCP_QUOTA_PROJECT`` as the
+quota project; or, when ``ctx.endpoints["gcp"]`` is set (tests), the same clients on a plaintext
+gRPC channel to that address.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from google.api_core import retry as gretry
+
+from collectors.base import CollectorContext, ProviderCheck, Window, plan_window
+from collectors.errors import CollectorError, ProviderAuthError
+from collectors.gcp_billing import (
+    BigQueryBillingSource,
+    BillingSource,
+    billing_days,
+    build_billing_query,
+    cost_records,
+)
+from collectors.gcp_monitoring import (
+    PERMISSION as MONITORING_PERMISSION,
+)
+from collectors.gcp_monitoring import (
+    PREDICTION_METRIC,
+    PROVIDER,
+    QUERIES,
+    Kind,
+    StepDistribution,
+    Target,
+    build_request,
+    default_retry,
+    fetch_series,
+    prediction_query,
+    probe_monitoring,
+    read_query,
+    startup_points,
+    zero_fill,
+)
+from collectors.gcp_run_config import (
+    ServiceDefaults,
+    build_deployments,
+    fetch_revision,
+    fetch_service,
+    retired_revision,
+    traffic_revisions,
+)
+from inferwatch.config import GcpDeploymentConfig, Settings
+from inferwatch.errors import ConfigError
+from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
+from inferwatch.schema import Metric as M
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+QUOTA_PROJECT_ENV = "INFERWATCH_GCP_QUOTA_PROJECT"
+BILLING_INTERVAL_S = 3600
+SCORE_SIGNAL = "score"
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]$")
+BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class GcpClients:
+    monitoring: Any  # monitoring_v3.MetricServiceClient
+    services: Any  # run_v2.ServicesClient
+    revisions: Any  # run_v2.RevisionsClient
+    credentials: Any = None
+
+
+def load_credentials(env: Mapping[str, str]) -> Any:
+    """Application Default Credentials; a key file named in ``env`` wins."""
+    import google.auth
+    from google.auth import exceptions as auth_exc
+
+    try:
+        path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if path:
+            credentials, _ = google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call]
+                path, scopes=list(SCOPES))
+        else:
+            credentials, _ = google.auth.default(scopes=list(SCOPES))
+    except auth_exc.GoogleAuthError as exc:
+        raise ProviderAuthError(f"no usable Google credentials: {exc} (run `gcloud auth application-default "
+                                "login` or set GOOGLE_APPLICATION_CREDENTIALS)", provider=PROVIDER) from exc
+    return credentials
+
+
+def connect(ctx: CollectorContext) -> GcpClients:
+    """The real clients, on ADC or (tests) a plaintext channel to ``ctx.endpoints["gcp"]``."""
+    from google.cloud import monitoring_v3, run_v2
+
+    address = ctx.endpoints.get(PROVIDER)
+    if address:
+        import grpc
+        from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+        from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
+        from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
+
+        channel = grpc.insecure_channel(address)
+        return GcpClients(monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel)),
+                          run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel)),
+                          run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)))
+    from google.api_core.client_options import ClientOptions
+
+    credentials = load_credentials(ctx.env)
+    quota_project = ctx.env.get(QUOTA_PROJECT_ENV)
+    options = ClientOptions(quota_project_id=quota_project) if quota_project else None
+    return GcpClients(monitoring_v3.MetricServiceClient(credentials=credentials, client_options=options),
+                      run_v2.ServicesClient(credentials=credentials, client_options=options),
+                      run_v2.RevisionsClient(credentials=credentials, client_options=options), credentials)
+
+
+class GcpCollector:
+    """Metrics, configuration, prediction histograms and billed cost of one Cloud Run service."""
+
+    def __init__(self, target: Target, clients: Callable[[], GcpClients], *, step_s: int = 60,
+                 lateness_s: int = 300, lookback_s: int = 3600, retry: gretry.Retry | None = None,
+                 timeout_s: float = 30.0, defaults: ServiceDefaults | None = None,
+                 baselines: BaselineLookup | None = None, prediction_metric: str = PREDICTION_METRIC,
+                 billing_table: str | None = None,
+                 billing: Callable[[GcpClients], BillingSource] | None = None) -> None:
+        self.name = f"{PROVIDER}:{target.project}:{target.region}:{target.service}"
+        self.target = target
+        self._connect = clients
+        self._clients: GcpClients | None = None
+        self.step_s, self.lateness_s, self.lookback_s = step_s, lateness_s, lookback_s
+        self.retry = retry or default_retry()
+        self.timeout_s = timeout_s
+        self.defaults = defaults or ServiceDefaults()
+        self.baselines = baselines
+        self.queries = (*QUERIES, prediction_query(prediction_metric))
+        self.billing_table = billing_table
+        self._billing = billing or (lambda c: BigQueryBillingSource(target.project, credentials=c.credentials))
+
+    def clients(self) -> GcpClients:
+        if self._clients is None:
+            self._clients = self._connect()
+        return self._clients
+
+    def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
+        window = plan_window(now, cursor, step_s=self.step_s, lateness_s=self.lateness_s,
+                             lookback_s=self.lookback_s)
+        deployments = self.fetch_deployments()
+        warnings: list[str] = []
+        points: list[MetricPoint] = []
+        histograms: list[HistogramPoint] = []
+        if window.start < window.end:
+            points, histograms = self.fetch_window(window, deployments, warnings)
+            known = {d.id for d in deployments}
+            for revision in sorted({p.deployment for p in points} - known):
+                deployments.append(retired_revision(self.target, revision.rsplit(":", 1)[-1]))
+        next_cursor: dict[str, Any] = {**(cursor or {}), "complete_until": int(window.end.timestamp())}
+        costs = self.fetch_costs(now, next_cursor)
+        return CollectionBatch(collector=self.name, deployments=tuple(deployments), points=tuple(points),
+                               histograms=tuple(histograms), costs=tuple(costs), cursor=next_cursor,
+                               warnings=tuple(warnings))
+
+    def fetch_deployments(self) -> list[Deployment]:
+        clients = self.clients()
+        service = fetch_service(clients.services, self.target, retry=self.retry, timeout_s=self.timeout_s)
+        revisions = [r for name in traffic_revisions(service)
+                     if (r := fetch_revision(clients.revisions, self.target, name, retry=self.retry,
+                                             timeout_s=self.timeout_s)) is not None]
+        return build_deployments(self.target, service, revisions, self.defaults)
+
+    def fetch_window(self, window: Window, deployments: Sequence[Deployment],
+                     warnings: list[str]) -> tuple[list[MetricPoint], list[HistogramPoint]]:
+        points: list[MetricPoint] = []
+        histograms: list[HistogramPoint] = []
+        versions = {d.id: d.model_version for d in deployments}
+        for query in self.queries:
+            request = build_request(query, self.target, window)
+            series = fetch_series(self.clients().monitoring, request, retry=self.retry, timeout_s=self.timeout_s)
+            result = read_query(query, series, self.target, window)
+            warnings += result.warnings
+            points += result.points
+            if query.kind is Kind.STARTUPS:
+                points += startup_points(result.distributions, self.target, window.step_s)
+            elif query.kind is Kind.PREDICTIONS:
+                hist, rows = prediction_histograms(result.distributions, self.target, window.step_s, versions,
+                                                   self.baselines, warnings)
+                histograms += hist
+                points += rows
+        points += zero_fill(points, self.target, window)
+        return points, histograms
+
+    def fetch_costs(self, now: datetime, cursor: dict[str, Any]) -> list[CostRecord]:
+        """Billing-export rows, at most once per ``BILLING_INTERVAL_S`` (the export lags by hours)."""
+        if not self.billing_table:
+            return []
+        checked = int(cursor.get("billing_checked_at", 0))
+        if int(now.timestamp()) - checked < BILLING_INTERVAL_S:
+            return []
+        last = cursor.get("billing_until")
+        start_day, end_day = billing_days(now, date.fromisoformat(last) if last else None)
+        query = build_billing_query(self.billing_table, self.target, start_day, end_day)
+        rows = self._billing(self.clients()).fetch_rows(query)
+        cursor["billing_checked_at"] = int(now.timestamp())
+        cursor["billing_until"] = (end_day - timedelta(days=1)).isoformat()
+        return cost_records(rows, query.scope, now.astimezone(UTC).date())
+
+
+def prediction_histograms(dists: Sequence[StepDistribution], target: Target, step_s: int,
+                          versions: Mapping[str, str], baselines: BaselineLookup | None,
+                          warnings: list[str]) -> tuple[list[HistogramPoint], list[MetricPoint]]:
+    """Score histograms per revision and step over the baseline's cloud bins, and rows predicted.
+
+    A distribution whose bucket bounds are not the baseline's ``gcp_bounds`` cannot be mapped onto
+    its bins: it is reported, not guessed."""
+    from drift.baseline import Baseline, NumericColumn
+    from drift.cloud import bin_edges_for_cloud
+    from drift.errors import DriftError
+    from drift.window import WindowCounts
+
+    rows: dict[tuple[str, datetime], float] = defaultdict(float)
+    out: dict[tuple[str, datetime], HistogramPoint] = {}
+    bins: dict[str, Any] = {}
+    problems: set[str] = set()
+    for d in dists:
+        revision = d.labels.get("metric.revision_name", "")
+        dep = target.revision_id(revision) if revision else target.service_id
+        rows[(dep, d.start)] += d.count
+        rows[(target.service_id, d.start)] += d.count if revision else 0
+        version = d.labels.get("metric.model_version") or versions.get(dep, "")
+        if baselines is None or not revision or not version:
+            continue
+        if version not in bins:
+            found = baselines(version)
+            try:
+                if found is None:
+                    raise LookupError(f"no baseline for model version {version!r}: histograms skipped")
+                column = Baseline.from_dict(found[1]).column(SCORE_SIGNAL)
+                if not isinstance(column, NumericColumn):
+                    raise LookupError(  # noqa: TRY004 (reported as a warning, like a missing baseline)
+                        f"baseline {found[0]}: {SCORE_SIGNAL!r} is not numeric")
+                bins[version] = (found[0], column, bin_edges_for_cloud(column))
+            except (LookupError, DriftError) as exc:
+                bins[version] = None
+                problems.add(str(exc))
+        entry = bins[version]
+        if entry is None:
+            continue
+        baseline_id, column, cloud = entry
+        if d.bounds != cloud.gcp_bounds:
+            problems.add(f"{dep}: prediction buckets ({len(d.bounds)} bounds) are not the gcp_bounds of baseline "
+                         f"{baseline_id} ({len(cloud.gcp_bounds)}): recreate the metric with those bounds")
+            continue
+        counts = WindowCounts.from_bucket_counts(column, d.bucket_counts, layout=cloud.layout)
+        key = (dep, d.start)
+        if key in out:
+            problems.add(f"{dep}: several model versions in one step; kept the first")
+            continue
+        out[key] = HistogramPoint(dep, SCORE_SIGNAL, d.start, step_s, baseline_id, counts.to_dict())
+    warnings += sorted(problems)
+    points = [MetricPoint(dep, M.ROWS, start, step_s, value) for (dep, start), value in sorted(rows.items())]
+    return [out[k] for k in sorted(out)], points
+
+
+def _target(cfg: GcpDeploymentConfig, index: int) -> Target:
+    for field, value, pattern in (("project", cfg.project, _PROJECT), ("service_name", cfg.service_name, _NAME),
+                                  ("region", cfg.region, _NAME)):
+        if not pattern.match(value):
+            raise ConfigError(f"deployments[{index}].{field}: {value!r} is not a valid Google Cloud {field}",
+                              field=f"deployments[{index}].{field}")
+    return Target(cfg.project, cfg.region, cfg.service_name)
+
+
+def from_settings(settings: Settings, ctx: CollectorContext) -> list[GcpCollector]:
+    """One collector per configured Cloud Run service; nothing touches the network until collect."""
+    out: list[GcpCollector] = []
+    for index, cfg in enumerate(settings.deployments):
+        if not isinstance(cfg, GcpDeploymentConfig):
+            continue
+        target = _target(cfg, index)
+        defaults = ServiceDefaults(role=cfg.role.value, slo_p99_ms=cfg.slo_p99_ms, labels=dict(cfg.labels))
+        out.append(GcpCollector(
+            target, lambda: connect(ctx), step_s=settings.collect.step_s, lateness_s=settings.collect.lateness_s,
+            lookback_s=settings.collect.lookback_s, defaults=defaults, baselines=ctx.baselines,
+            billing_table=cfg.billing_export_table))
+    return out
+
+
+def check(settings: Settings, ctx: CollectorContext, *, retry: gretry.Retry | None = None) -> list[ProviderCheck]:
+    """Per service: are there credentials, do the APIs answer, do the permissions suffice."""
+    retry = retry or default_retry(initial_s=0.5, maximum_s=2.0, deadline_s=10.0)
+    out: list[ProviderCheck] = []
+    clients: GcpClients | None = None
+    for index, cfg in enumerate(settings.deployments):
+        if not isinstance(cfg, GcpDeploymentConfig):
+            continue
+        scope = f"{cfg.project}/{cfg.region}/{cfg.service_name}"
+        try:
+            target = _target(cfg, index)
+            clients = clients or connect(ctx)
+        except (ConfigError, CollectorError) as exc:
+            out.append(ProviderCheck(PROVIDER, scope, False, str(exc)))
+            continue
+        missing: list[str] = []
+        problems: list[str] = []
+        for probe in ("service", "monitoring"):
+            try:
+                if probe == "service":
+                    fetch_service(clients.services, target, retry=retry, timeout_s=10.0)
+                else:
+                    probe_monitoring(clients.monitoring, target, datetime.now(UTC), retry=retry)
+            except ProviderAuthError as exc:
+                missing.append(exc.action or "unknown permission")
+            except CollectorError as exc:
+                problems.append(str(exc))
+        detail = _check_detail(missing, problems, cfg.billing_export_table)
+        out.append(ProviderCheck(PROVIDER, scope, not missing and not problems, detail, tuple(missing)))
+    return out
+
+
+def _check_detail(missing: Sequence[str], problems: Sequence[str], billing_table: str | None) -> str:
+    if missing:
+        return f"permission denied: grant {', '.join(missing)} (deploy/iam/gcp-collector-role.yaml)"
+    if problems:
+        return "; ".join(problems)
+    detail = f"credentials found; Cloud Run Admin and Cloud Monitoring answer ({MONITORING_PERMISSION} ok)"
+    if billing_table:
+        detail += f"; billing export {billing_table} configured (queried at most hourly, not probed)"
+    return detail

@@ -1,0 +1,376 @@
+"""Cloud Monitoring reads for one Cloud Run service: which ListTimeSeries requests, and how their
+answers become normalized metric points.
+
+Every request is aligned to the collection step (``alignment_period = step_s``) over a window of
+whole steps, and reduced across series on the server, so the collector downloads one number per
+step and group, never raw events. Percentiles of latency come from Cloud Monitoring's own
+``REDUCE_PERCENTILE_*`` over the DELTA distributions of ``request_latencies`` (``ALIGN_DELTA``
+first: a cross-series reducer needs an aligner), once grouped by service and once by revision,
+because a service percentile cannot be rebuilt from its revisions' percentiles. Sums (requests,
+billable instance time, instances, cold starts) are read per revision and added up for the service,
+which is exact.
+
+The prediction distribution is a DISTRIBUTION metric (a custom metric, or a log-based metric over
+the reference service's structured log lines) with explicit bucket bounds equal to the baseline's
+edges and the metric labels ``service_name``, ``revision_name`` and ``model_version``.
+
+SDK calls and their errors stay in this module and ``gcp_run_config``: ``translate_error`` turns a
+``google.api_core`` exception into a ``CollectorError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
+from google.auth import exceptions as auth_exc
+from google.cloud import monitoring_v3
+
+from collectors.base import Window
+from collectors.errors import (
+    CollectorError,
+    ProviderAuthError,
+    ProviderDataError,
+    ProviderThrottledError,
+    ProviderUnavailableError,
+)
+from inferwatch.schema import Metric as M
+from inferwatch.schema import MetricPoint, deployment_id
+
+PROVIDER = "gcp"
+PERMISSION = "monitoring.timeSeries.list"
+RUN_PREFIX = "run.googleapis.com/"
+PREDICTION_METRIC = "custom.googleapis.com/inferwatch/prediction_score"
+
+Aligner = monitoring_v3.Aggregation.Aligner
+Reducer = monitoring_v3.Aggregation.Reducer
+
+BY_SERVICE = ("resource.labels.service_name",)
+BY_REVISION = ("resource.labels.revision_name",)
+
+
+class Kind(StrEnum):
+    """How a query's series turn into points."""
+
+    VALUE = "value"  # one DOUBLE/INT64 per group and step
+    REQUESTS = "requests"  # request_count by revision and response code
+    INSTANCES = "instances"  # instance_count by revision and state
+    STARTUPS = "startups"  # startup_latencies distributions by revision
+    PREDICTIONS = "predictions"  # the prediction-score distribution by revision and model version
+
+
+class Rollup(StrEnum):
+    """How per-revision values give the service's value (NONE: the service has its own query)."""
+
+    NONE = "none"
+    SUM = "sum"
+    MAX = "max"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    key: str
+    metric_type: str
+    aligner: int
+    reducer: int
+    group_by: tuple[str, ...]
+    kind: Kind = Kind.VALUE
+    metric: str = ""  # the Metric a VALUE query yields
+    rollup: Rollup = Rollup.NONE
+    on_run_resource: bool = True  # a cloud_run_revision metric, filtered by resource labels
+
+
+def _latency(q: int, reducer: int, group_by: tuple[str, ...], metric: str, level: str) -> SeriesQuery:
+    return SeriesQuery(f"latency_p{q}_{level}", RUN_PREFIX + "request_latencies", Aligner.ALIGN_DELTA, reducer,
+                       group_by, metric=metric)
+
+
+_PERCENTILES = ((50, Reducer.REDUCE_PERCENTILE_50, M.LATENCY_P50), (95, Reducer.REDUCE_PERCENTILE_95, M.LATENCY_P95),
+                (99, Reducer.REDUCE_PERCENTILE_99, M.LATENCY_P99))
+
+QUERIES: tuple[SeriesQuery, ...] = (
+    *(_latency(q, r, BY_SERVICE, m, "service") for q, r, m in _PERCENTILES),
+    *(_latency(q, r, BY_REVISION, m, "revision") for q, r, m in _PERCENTILES),
+    SeriesQuery("requests", RUN_PREFIX + "request_count", Aligner.ALIGN_DELTA, Reducer.REDUCE_SUM,
+                (*BY_REVISION, "metric.labels.response_code_class", "metric.labels.response_code"),
+                kind=Kind.REQUESTS),
+    SeriesQuery("startups", RUN_PREFIX + "container/startup_latencies", Aligner.ALIGN_DELTA, Reducer.REDUCE_SUM,
+                BY_REVISION, kind=Kind.STARTUPS),
+    SeriesQuery("instances", RUN_PREFIX + "container/instance_count", Aligner.ALIGN_MEAN, Reducer.REDUCE_SUM,
+                (*BY_REVISION, "metric.labels.state"), kind=Kind.INSTANCES),
+    SeriesQuery("billable_instance_time", RUN_PREFIX + "container/billable_instance_time", Aligner.ALIGN_DELTA,
+                Reducer.REDUCE_SUM, BY_REVISION, metric=M.BILLABLE_INSTANCE_TIME, rollup=Rollup.SUM),
+    # ALIGN_MAX is rejected on distributions: the per-instance p99 of each series, then the max.
+    SeriesQuery("max_concurrency", RUN_PREFIX + "container/max_request_concurrencies", Aligner.ALIGN_PERCENTILE_99,
+                Reducer.REDUCE_MAX, BY_REVISION, metric=M.CONCURRENCY_MAX, rollup=Rollup.MAX),
+    SeriesQuery("cpu_p95", RUN_PREFIX + "container/cpu/utilizations", Aligner.ALIGN_DELTA,
+                Reducer.REDUCE_PERCENTILE_95, BY_REVISION, metric=M.CPU_UTILIZATION_P95, rollup=Rollup.MAX),
+    SeriesQuery("memory_p95", RUN_PREFIX + "container/memory/utilizations", Aligner.ALIGN_DELTA,
+                Reducer.REDUCE_PERCENTILE_95, BY_REVISION, metric=M.MEMORY_UTILIZATION_P95, rollup=Rollup.MAX),
+)
+
+
+def prediction_query(metric_type: str = PREDICTION_METRIC) -> SeriesQuery:
+    return SeriesQuery("predictions", metric_type, Aligner.ALIGN_DELTA, Reducer.REDUCE_SUM,
+                       ("metric.labels.revision_name", "metric.labels.model_version"),
+                       kind=Kind.PREDICTIONS, on_run_resource=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One Cloud Run service: the scope of every query."""
+
+    project: str
+    region: str
+    service: str
+
+    @property
+    def service_id(self) -> str:
+        return deployment_id(PROVIDER, self.region, self.service)
+
+    def revision_id(self, revision: str) -> str:
+        return deployment_id(PROVIDER, self.region, f"{self.service}:{revision}")
+
+
+def build_filter(query: SeriesQuery, target: Target) -> str:
+    """The monitoring filter of ``query`` for ``target``."""
+    if query.on_run_resource:
+        return (f'metric.type = "{query.metric_type}" AND resource.type = "cloud_run_revision" '
+                f'AND resource.labels.service_name = "{target.service}" '
+                f'AND resource.labels.location = "{target.region}"')
+    return f'metric.type = "{query.metric_type}" AND metric.labels.service_name = "{target.service}"'
+
+
+def build_request(query: SeriesQuery, target: Target, window: Window) -> monitoring_v3.ListTimeSeriesRequest:
+    """The exact ListTimeSeries request for ``query`` over ``window`` (whole steps)."""
+    return monitoring_v3.ListTimeSeriesRequest(
+        name=f"projects/{target.project}",
+        filter=build_filter(query, target),
+        interval=monitoring_v3.TimeInterval(start_time=window.start, end_time=window.end),
+        aggregation=monitoring_v3.Aggregation(
+            alignment_period=timedelta(seconds=window.step_s),
+            per_series_aligner=query.aligner,
+            cross_series_reducer=query.reducer,
+            group_by_fields=list(query.group_by),
+        ),
+        view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
+    )
+
+
+def default_retry(*, initial_s: float = 1.0, maximum_s: float = 30.0, deadline_s: float = 120.0) -> gretry.Retry:
+    """Exponential backoff with jitter on quota (429) and unavailability (503), bounded by ``deadline_s``.
+
+    The generated client retries only ServiceUnavailable for ListTimeSeries; quota errors are what a
+    busy project actually sees, so they are retried too."""
+    return gretry.Retry(
+        predicate=gretry.if_exception_type(gexc.ResourceExhausted, gexc.ServiceUnavailable),
+        initial=initial_s, maximum=maximum_s, multiplier=2.0, timeout=deadline_s,
+    )
+
+
+def translate_error(exc: Exception, *, action: str, permission: str) -> CollectorError:
+    """A ``CollectorError`` for a Google SDK error; raise it ``from exc``."""
+    cause: BaseException = exc
+    if isinstance(exc, gexc.RetryError) and exc.cause is not None:
+        cause = exc.cause
+    what = f"{action}: {type(cause).__name__}: {getattr(cause, 'message', None) or cause}"
+    if isinstance(cause, gexc.PermissionDenied | gexc.Unauthenticated | auth_exc.GoogleAuthError):
+        return ProviderAuthError(f"{what} (needs {permission})", provider=PROVIDER, action=permission)
+    if isinstance(cause, gexc.ResourceExhausted):
+        return ProviderThrottledError(f"{what} (still throttled after backoff)", provider=PROVIDER)
+    if isinstance(cause, gexc.ServiceUnavailable | gexc.DeadlineExceeded | gexc.InternalServerError
+                  | gexc.RetryError | gexc.GatewayTimeout):
+        return ProviderUnavailableError(what, provider=PROVIDER)
+    return ProviderDataError(what, provider=PROVIDER)
+
+
+@dataclass(frozen=True, slots=True)
+class StepDistribution:
+    """A DISTRIBUTION value of one group over one step, as the collector keeps it."""
+
+    labels: Mapping[str, str]
+    start: datetime
+    count: int
+    mean: float
+    bounds: tuple[float, ...] = ()  # explicit bucket bounds, when the metric has them
+    bucket_counts: tuple[int, ...] = ()  # len(bounds) + 1, zero-padded
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """What one query produced: points, plus distributions the caller still needs to interpret."""
+
+    points: list[MetricPoint] = field(default_factory=list)
+    distributions: list[StepDistribution] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def fetch_series(client: Any, request: monitoring_v3.ListTimeSeriesRequest, *, retry: gretry.Retry,
+                 timeout_s: float) -> list[monitoring_v3.TimeSeries]:
+    """All pages of one ListTimeSeries call, errors translated."""
+    try:
+        return list(client.list_time_series(request=request, retry=retry, timeout=timeout_s))
+    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError) as exc:
+        raise translate_error(exc, action=f"ListTimeSeries {request.filter.split(' AND ')[0]}",
+                              permission=PERMISSION) from exc
+
+
+def probe_monitoring(client: Any, target: Target, now: datetime, *, retry: gretry.Retry,
+                     timeout_s: float = 10.0) -> None:
+    """One ListTimeSeries page (page_size 1, last 5 minutes): does the API answer, is reading allowed."""
+    end = now.replace(second=0, microsecond=0)
+    query = next(q for q in QUERIES if q.kind is Kind.REQUESTS)
+    request = build_request(query, target, Window(end - timedelta(minutes=5), end, 60))
+    request.page_size = 1
+    try:
+        client.list_time_series(request=request, retry=retry, timeout=timeout_s)  # the first page only
+    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError) as exc:
+        raise translate_error(exc, action="ListTimeSeries probe", permission=PERMISSION) from exc
+
+
+def _labels(series: monitoring_v3.TimeSeries) -> dict[str, str]:
+    return {**dict(series.resource.labels), **{f"metric.{k}": v for k, v in series.metric.labels.items()}}
+
+
+def _points(series: monitoring_v3.TimeSeries, window: Window) -> Iterator[tuple[datetime, Any]]:
+    """(step start, typed value) of each point inside the window; a point's step ends at its end_time."""
+    for point in series.points:
+        end = point.interval.end_time
+        start = (end if end.tzinfo else end.replace(tzinfo=UTC)) - timedelta(seconds=window.step_s)
+        if window.start <= start < window.end:
+            yield start, point.value
+
+
+def _number(value: Any) -> float | None:
+    kind = monitoring_v3.TypedValue.pb(value).WhichOneof("value")
+    if kind == "double_value":
+        number = float(value.double_value)
+    elif kind == "int64_value":
+        number = float(value.int64_value)
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _distribution(labels: Mapping[str, str], start: datetime, value: Any) -> StepDistribution | None:
+    pb = monitoring_v3.TypedValue.pb(value)
+    if pb.WhichOneof("value") != "distribution_value":
+        return None
+    dist = pb.distribution_value
+    bounds = tuple(float(b) for b in dist.bucket_options.explicit_buckets.bounds)
+    counts = [int(c) for c in dist.bucket_counts]
+    if bounds:
+        counts = (counts + [0] * (len(bounds) + 1))[:len(bounds) + 1]
+    mean = float(dist.mean) if math.isfinite(dist.mean) else 0.0
+    return StepDistribution(dict(labels), start, int(dist.count), mean, bounds, tuple(counts))
+
+
+def read_query(query: SeriesQuery, series: Sequence[monitoring_v3.TimeSeries], target: Target,
+               window: Window) -> QueryResult:
+    """Turn one query's series into points (and distributions, for STARTUPS and PREDICTIONS)."""
+    out = QueryResult()
+    step = window.step_s
+    per_revision: dict[tuple[str, datetime], float] = {}
+    sums: dict[tuple[str, str, datetime], float] = defaultdict(float)
+    for ts in series:
+        labels = _labels(ts)
+        revision = labels.get("revision_name") or labels.get("metric.revision_name", "")
+        for start, value in _points(ts, window):
+            if query.kind in (Kind.STARTUPS, Kind.PREDICTIONS):
+                dist = _distribution(labels, start, value)
+                if dist is None:
+                    out.warnings.append(f"{query.key}: expected a distribution value")
+                else:
+                    out.distributions.append(dist)
+                continue
+            number = _number(value)
+            if number is None:
+                out.warnings.append(f"{query.key}: skipped a non-numeric or non-finite value at {start.isoformat()}")
+                continue
+            if query.kind is Kind.VALUE:
+                if query.group_by == BY_SERVICE:
+                    out.points.append(MetricPoint(target.service_id, query.metric, start, step, number))
+                elif revision:
+                    per_revision[(revision, start)] = number
+            elif query.kind is Kind.REQUESTS:
+                for metric in _request_metrics(labels):
+                    sums[(revision, metric, start)] += number
+            elif query.kind is Kind.INSTANCES:
+                state = labels.get("metric.state", "")
+                metric = M.INSTANCES_IDLE if state == "idle" else M.INSTANCES_ACTIVE
+                sums[(revision, metric, start)] += number
+    for (revision, start), number in per_revision.items():
+        sums[(revision, query.metric, start)] = number
+    out.points += _with_service_rollup(sums, target, step, query)
+    return out
+
+
+def _request_metrics(labels: Mapping[str, str]) -> list[str]:
+    """Which counters one request_count series adds to: all, and 5xx / 429 (overload) / other 4xx."""
+    code_class = labels.get("metric.response_code_class", "")
+    code = labels.get("metric.response_code", "")
+    metrics: list[str] = [M.INVOCATIONS]
+    if code_class == "5xx":
+        metrics.append(M.SERVER_ERRORS)
+    elif code == "429":
+        metrics.append(M.THROTTLES)  # no instance could take the request
+    elif code_class == "4xx":
+        metrics.append(M.CLIENT_ERRORS)
+    return metrics
+
+
+def _with_service_rollup(sums: Mapping[tuple[str, str, datetime], float], target: Target, step: int,
+                         query: SeriesQuery) -> list[MetricPoint]:
+    points: list[MetricPoint] = []
+    service: dict[tuple[str, datetime], float] = {}
+    combine_max = query.rollup is Rollup.MAX
+    for (revision, metric, start), value in sorted(sums.items()):
+        if revision:
+            points.append(MetricPoint(target.revision_id(revision), metric, start, step, value))
+        key = (metric, start)
+        if key in service:
+            service[key] = max(service[key], value) if combine_max else service[key] + value
+        else:
+            service[key] = value
+    if query.kind is not Kind.VALUE or query.rollup is not Rollup.NONE:
+        points += [MetricPoint(target.service_id, metric, start, step, value)
+                   for (metric, start), value in sorted(service.items())]
+    return points
+
+
+def startup_points(dists: Sequence[StepDistribution], target: Target, step: int) -> list[MetricPoint]:
+    """Cold starts per revision and service: the count of container starts and their mean/sum time."""
+    per: dict[tuple[str, datetime], tuple[int, float]] = defaultdict(lambda: (0, 0.0))
+    for d in dists:
+        revision = d.labels.get("revision_name", "")
+        keys = [(target.service_id, d.start)] + ([(target.revision_id(revision), d.start)] if revision else [])
+        for key in keys:
+            count, total = per[key]
+            per[key] = (count + d.count, total + d.count * d.mean)
+    points: list[MetricPoint] = []
+    for (dep, start), (count, total_ms) in sorted(per.items()):
+        points.append(MetricPoint(dep, M.COLD_STARTS, start, step, float(count)))
+        if count:
+            points += [MetricPoint(dep, M.INIT_SUM, start, step, total_ms),
+                       MetricPoint(dep, M.INIT_AVG, start, step, total_ms / count)]
+    return points
+
+
+def zero_fill(points: Sequence[MetricPoint], target: Target, window: Window) -> list[MetricPoint]:
+    """Steps of the window with no requests at all get ``invocations_count = 0`` for the service, so
+    an idle service reads as idle rather than as missing data."""
+    seen = {p.start for p in points if p.deployment == target.service_id and p.metric == M.INVOCATIONS}
+    out: list[MetricPoint] = []
+    start = window.start
+    while start < window.end:
+        if start not in seen:
+            out.append(MetricPoint(target.service_id, M.INVOCATIONS, start, window.step_s, 0.0))
+        start += timedelta(seconds=window.step_s)
+    return out
