@@ -128,14 +128,17 @@ def _from_fields(fields: Mapping[str, float], timestamp_ms: int, version: str, k
 class LogsReader:
     """Reads REPORT records of one log group through FilterLogEvents; botocore errors stop here."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, page_size: int | None = None) -> None:
         self._client = client
+        self._page_size = page_size  # None: the service default (up to 10,000 events or 1 MB)
         self.calls = 0
 
     def fetch_events(self, log_group: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         """Every event with ``start <= timestamp < end`` that may be a REPORT record."""
         kwargs: dict[str, Any] = {"logGroupName": log_group, "startTime": int(start.timestamp() * 1000),
                                   "endTime": int(end.timestamp() * 1000) - 1, "filterPattern": FILTER_PATTERN}
+        if self._page_size:
+            kwargs["limit"] = self._page_size
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = self._call(kwargs)

@@ -178,6 +178,7 @@ class FrontDoorState:
     faults: FaultPlan = field(default_factory=FaultPlan)
     actions: list[str] = field(default_factory=list)
     provisioned: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # function -> PC configs
+    denied: set[str] = field(default_factory=set)  # IAM actions answered with AccessDenied
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -201,6 +202,22 @@ def _error_response(service: str, kind: str) -> tuple[int, dict[str, str], bytes
     return 400, headers, json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
 
 
+def _denied_response(action: str) -> tuple[int, dict[str, str], bytes]:
+    service = action.split(":", 1)[0]
+    message = f"User: arn:aws:iam::123456789012:user/test is not authorized to perform: {action}"
+    if service == "lambda":
+        return 403, {"Content-Type": "application/json", "x-amzn-ErrorType": "AccessDeniedException"}, \
+            json.dumps({"Type": "User", "Message": message}).encode()
+    if service == "sts":
+        body = ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                f"<Message>{message}</Message></Error></ErrorResponse>")
+        return 403, {"Content-Type": "text/xml"}, body.encode()
+    headers = {"Content-Type": "application/x-amz-json-1.1"}
+    if service == "cloudwatch":
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-error": "AccessDenied;Sender"}
+    return 400, headers, json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _FrontDoorServer
     protocol_version = "HTTP/1.1"
@@ -218,7 +235,9 @@ class _Handler(BaseHTTPRequestHandler):
             plan.seen += 1
             fault = plan.every > 0 and plan.seen % plan.every == 0
             plan.injected += int(fault)
-        if fault:
+        if action in state.denied:
+            self._reply(*_denied_response(action))
+        elif fault:
             self._reply(*_error_response(action.split(":", 1)[0], plan.kind))
         elif action == "lambda:ListProvisionedConcurrencyConfigs":
             function = unquote(urlsplit(self.path).path).split("/")[3]
@@ -280,6 +299,7 @@ class FrontDoor:
             self.state.faults = FaultPlan()
             self.state.actions.clear()
             self.state.provisioned.clear()
+            self.state.denied.clear()
 
     def inject(self, every: int, kind: str = "throttle") -> FaultPlan:
         with self.state.lock:
