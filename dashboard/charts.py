@@ -35,7 +35,7 @@ def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = Non
     for metric in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
         part = frame[frame["metric"] == metric]
         if not part.empty:
-            fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS[metric], mode="lines",
+            fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS[metric], mode=_mode(part),
                                      line={"color": COLOURS[metric], "width": 2}))
     if slo_ms is not None:
         fig.add_hline(y=slo_ms, line={"color": COLOURS["threshold"], "dash": "dash"},
@@ -54,10 +54,15 @@ def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "de
                                  marker_color=colour))
         else:
             fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
-                                     mode="lines", line={"color": colour, "width": 2}))
+                                     mode=_mode(part), line={"color": colour, "width": 2}))
     if kind == "bar":
         fig.update_layout(barmode="stack")
     return base_layout(fig, title=title, y_title=y_title)
+
+
+def _mode(part: pd.DataFrame) -> str:
+    """Markers too while a series is short: a single point drawn as a line is invisible."""
+    return "lines+markers" if len(part) < 30 else "lines"
 
 
 def status_colour(state: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.test_overview import APP, fill, home  # noqa: F401  (fixture re-export)
+from tests.dashboard.test_overview import APP, fill
 
 PAGES = Path(APP).parent / "dashboard" / "pages"
 
@@ -17,7 +17,7 @@ def page_files() -> list[str]:
 
 
 @pytest.mark.parametrize("page", page_files())
-def test_page_renders_on_an_empty_store(home: Path, page: str) -> None:  # noqa: F811
+def test_page_renders_on_an_empty_store(home: Path, page: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page(str(PAGES / page)).run()
     assert not at.exception, at.exception
@@ -25,7 +25,7 @@ def test_page_renders_on_an_empty_store(home: Path, page: str) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("page", page_files())
-def test_page_renders_on_a_filled_store(home: Path, page: str) -> None:  # noqa: F811
+def test_page_renders_on_a_filled_store(home: Path, page: str) -> None:
     fill(home)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page(str(PAGES / page)).run()

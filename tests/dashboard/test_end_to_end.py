@@ -1,0 +1,42 @@
+"""The spine end to end: the real demo (emulator processes, load, collector, store), then
+`inferwatch status --json` and Streamlit's AppTest on the store it filled."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import clean_env, inferwatch_bin
+from tests.dashboard.test_overview import APP
+
+
+def test_demo_fills_the_store_with_both_deployments(demo_home: Path) -> None:
+    out = subprocess.run([inferwatch_bin(), "status", "--json", "--window", "3600"], env=clean_env(demo_home),
+                         cwd=demo_home, capture_output=True, text=True, check=True, timeout=60)
+    rows = {r["deployment"]: r for r in json.loads(out.stdout)["deployments"]}
+    assert set(rows) == {"local:local:scorer-v1", "local:local:scorer-v2"}
+    for row in rows.values():
+        assert row["invocations"] > 0
+        assert row["p95_ms"] > 0
+        assert row["cold_starts"] >= 1
+
+
+def test_cold_starts_equal_instance_processes_started(demo_home: Path) -> None:
+    """Every telemetry file is one instance process; each started cold exactly once."""
+    telemetry = demo_home / "telemetry"
+    for deployment_dir in telemetry.iterdir():
+        instances = {p.name.split(".", 1)[0] for p in deployment_dir.glob("*.jsonl")}
+        cold = sum(json.loads(line).get("ColdStart", 0) for p in deployment_dir.glob("*.jsonl")
+                   for line in p.read_text().splitlines() if line.strip())
+        assert instances and cold == len(instances), deployment_dir.name
+
+
+def test_overview_renders_the_demo_deployments(demo_store_home: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    text = " ".join(md.value for md in at.markdown)
+    assert "local:local:scorer-v1" in text and "local:local:scorer-v2" in text
+    assert len(at.get("plotly_chart")) >= 2
