@@ -361,7 +361,8 @@ def make_function(endpoint: str, name: str, *, memory_mb: int = 512, arch: str =
     lam = boto_client("lambda", endpoint)
     lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="handler.handler",
                         Code={"ZipFile": _zip_bytes()}, MemorySize=memory_mb, Architectures=[arch], Timeout=timeout_s)
-    for _ in range(versions):
+    for i in range(versions):  # a version is only published when something changed
+        lam.update_function_configuration(FunctionName=name, Description=f"build {i + 1}")
         lam.publish_version(FunctionName=name)
     for alias, version in (aliases or {}).items():
         routing = (weights or {}).get(alias)
