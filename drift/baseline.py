@@ -1,0 +1,286 @@
+"""Baselines: what drift is measured against, built once, kept as counts (no raw data afterwards).
+
+A :class:`Baseline` holds one column per signal. A numeric column keeps ~1,000 reference-quantile
+edges with the reference counts between them, 10 coarse (decile) bins for PSI/JS/Hellinger/TVD as
+indices into those edges, moments, non-finite counts and the noise constants of :mod:`drift.noise`.
+A categorical column keeps the counts of the top classes plus "other". ``to_dict()`` is JSON-able
+and stays under 32 KB per column (``MAX_COLUMN_BYTES``; tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drift import noise
+from drift.binning import count_values, fit_edges, split_nulls
+from drift.categories import category_keys, count_categories
+from drift.errors import BaselineError, InvalidInputError
+from drift.serial import float_list, read_floats, read_ints, require, restore_dtype
+
+FORMAT = 1
+FINE_BINS = 1000
+COARSE_BINS = 10
+MAX_CATEGORIES = 1024
+MAX_COLUMN_BYTES = 32 * 1024
+
+
+def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
+    arr.flags.writeable = False
+    return arr
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part)
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NumericColumn:
+    """Reference distribution of one numeric signal over right-closed bins (see drift.binning)."""
+
+    name: str
+    edges: NDArray[np.float64]  # interior edges; first = just below min, last = max
+    counts: NDArray[np.int64]  # len(edges) + 1 reference counts of finite values
+    coarse_index: NDArray[np.int64]  # edge indices of the coarse (decile) bins
+    mean: float
+    std: float
+    min: float
+    max: float
+    nan_count: int
+    posinf_count: int
+    neginf_count: int
+    null_count: int
+    null_constants: Mapping[str, float]
+    edges_dtype: str = "float64"
+
+    kind = "numeric"
+
+    @property
+    def finite_count(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def total_count(self) -> int:
+        return self.finite_count + self.nan_count + self.posinf_count + self.neginf_count + self.null_count
+
+    @property
+    def full_layout(self) -> NDArray[np.int64]:
+        return np.arange(self.edges.size, dtype=np.int64)
+
+    @property
+    def digest(self) -> str:
+        return _digest(b"numeric", self.edges.tobytes())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "edges_dtype": self.edges_dtype,
+            "edges": float_list(self.edges, self.edges_dtype), "counts": self.counts.tolist(),
+            "coarse_index": self.coarse_index.tolist(), "mean": self.mean, "std": self.std,
+            "min": self.min, "max": self.max, "nan_count": self.nan_count,
+            "posinf_count": self.posinf_count, "neginf_count": self.neginf_count,
+            "null_count": self.null_count, "null_constants": dict(self.null_constants),
+        }
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> NumericColumn:
+        edges_dtype = str(data.get("edges_dtype", "float64"))
+        if edges_dtype not in ("float32", "float64"):
+            raise BaselineError(f"{name}.edges_dtype", f"unknown dtype {edges_dtype!r}")
+        edges = restore_dtype(read_floats(data, "edges", name), edges_dtype)
+        counts = read_ints(data, "counts", name)
+        coarse = read_ints(data, "coarse_index", name)
+        if counts.size != edges.size + 1 or np.any(np.diff(edges) <= 0):
+            raise BaselineError(f"{name}.edges", "edges must increase and number one less than counts")
+        if coarse.size and (np.any(np.diff(coarse) <= 0) or coarse[0] < 0 or coarse[-1] >= edges.size):
+            raise BaselineError(f"{name}.coarse_index", "must be increasing edge indices")
+        constants = require(data, "null_constants", name, dict)
+        return cls(
+            name=name, edges=_frozen(edges), counts=_frozen(counts), coarse_index=_frozen(coarse),
+            mean=float(require(data, "mean", name, (int, float))),
+            std=float(require(data, "std", name, (int, float))),
+            min=float(require(data, "min", name, (int, float))),
+            max=float(require(data, "max", name, (int, float))),
+            nan_count=int(require(data, "nan_count", name, int)),
+            posinf_count=int(require(data, "posinf_count", name, int)),
+            neginf_count=int(require(data, "neginf_count", name, int)),
+            null_count=int(require(data, "null_count", name, int)),
+            null_constants={str(k): float(v) for k, v in constants.items()},
+            edges_dtype=edges_dtype,
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CategoricalColumn:
+    """Reference class counts of one categorical signal: top classes, then "other" (last count)."""
+
+    name: str
+    categories: tuple[str, ...]
+    counts: NDArray[np.int64]  # len(categories) + 1; the last is "other"
+    null_count: int
+    null_constants: Mapping[str, float]
+
+    kind = "categorical"
+
+    @property
+    def total_count(self) -> int:
+        return int(self.counts.sum()) + self.null_count
+
+    @property
+    def digest(self) -> str:
+        return _digest(b"categorical", "\x1f".join(self.categories).encode())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "categories": list(self.categories), "counts": self.counts.tolist(),
+                "null_count": self.null_count, "null_constants": dict(self.null_constants)}
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> CategoricalColumn:
+        categories = require(data, "categories", name, list)
+        counts = read_ints(data, "counts", name)
+        if counts.size != len(categories) + 1 or len(set(categories)) != len(categories):
+            raise BaselineError(f"{name}.categories", "need distinct categories and one count each plus other")
+        constants = require(data, "null_constants", name, dict)
+        return cls(name=name, categories=tuple(str(c) for c in categories), counts=_frozen(counts),
+                   null_count=int(require(data, "null_count", name, int)),
+                   null_constants={str(k): float(v) for k, v in constants.items()})
+
+
+Column = NumericColumn | CategoricalColumn
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Baseline:
+    """The reference for one model version: one column per signal, versioned by the model's sha256."""
+
+    model_sha256: str
+    version: str
+    columns: Mapping[str, Column]
+
+    def column(self, signal: str) -> Column:
+        try:
+            return self.columns[signal]
+        except KeyError as exc:
+            raise InvalidInputError("signal", f"{signal!r} is not in the baseline "
+                                    f"(has: {', '.join(sorted(self.columns))})") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "model_sha256": self.model_sha256, "version": self.version,
+                "columns": {name: col.to_dict() for name, col in self.columns.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
+        """Rebuild from :meth:`to_dict` output; raises BaselineError naming the bad field."""
+        if not isinstance(data, Mapping):
+            raise BaselineError("root", f"expected a mapping, got {type(data).__name__}")
+        if data.get("format") != FORMAT:
+            raise BaselineError("format", f"unsupported format {data.get('format')!r} (expected {FORMAT})")
+        columns_raw = require(data, "columns", "baseline", dict)
+        columns: dict[str, Column] = {}
+        for name, raw in columns_raw.items():
+            if not isinstance(raw, Mapping):
+                raise BaselineError(f"columns.{name}", "expected a mapping")
+            kind = raw.get("kind")
+            if kind == "numeric":
+                columns[name] = NumericColumn.from_dict(name, raw)
+            elif kind == "categorical":
+                columns[name] = CategoricalColumn.from_dict(name, raw)
+            else:
+                raise BaselineError(f"columns.{name}.kind", f"unknown kind {kind!r}")
+        return cls(model_sha256=str(require(data, "model_sha256", "baseline", str)),
+                   version=str(require(data, "version", "baseline", str)), columns=columns)
+
+
+def _coarse_index(edges: NDArray[np.float64], counts: NDArray[np.int64], coarse_bins: int) -> NDArray[np.int64]:
+    """Edge indices whose cumulative reference share is closest to 1/k, 2/k, ... (k = coarse_bins)."""
+    if edges.size == 0:
+        return np.empty(0, dtype=np.int64)
+    cum = np.cumsum(counts)[:-1] / counts.sum()
+    targets = np.arange(1, coarse_bins) / coarse_bins
+    idx = np.clip(np.searchsorted(cum, targets), 0, edges.size - 1)
+    return np.unique(idx).astype(np.int64)
+
+
+def build_numeric_column(name: str, values: object, *, fine_bins: int = FINE_BINS,
+                         coarse_bins: int = COARSE_BINS) -> NumericColumn:
+    """Build the reference of one numeric signal from raw values."""
+    arr, null_count = split_nulls(values, name)
+    finite = np.sort(arr[np.isfinite(arr)])
+    if finite.size < 2:
+        raise InvalidInputError(name, f"a numeric baseline needs >= 2 finite values, got {finite.size}")
+    edges = fit_edges(finite, fine_bins)
+    edges_dtype = "float32" if finite.dtype == np.float32 else "float64"
+    binned = count_values(arr, edges)
+    coarse = _coarse_index(edges, binned.counts, coarse_bins)
+    as64 = finite.astype(np.float64)
+    std = float(np.std(as64))
+    return NumericColumn(
+        name=name, edges=_frozen(edges), counts=_frozen(binned.counts), coarse_index=_frozen(coarse),
+        mean=float(np.mean(as64)), std=std, min=float(as64[0]), max=float(as64[-1]),
+        nan_count=binned.nan_count - null_count, posinf_count=binned.posinf_count, neginf_count=binned.neginf_count,
+        null_count=null_count, null_constants=noise.numeric_constants(binned.counts, edges, coarse, std),
+        edges_dtype=edges_dtype,
+    )
+
+
+def build_categorical_column(name: str, values: object, *, max_categories: int = MAX_CATEGORIES
+                             ) -> CategoricalColumn:
+    """Build the reference of one categorical signal: the top ``max_categories`` classes + other."""
+    keys, null_count = category_keys(values, name)
+    if keys.size == 0:
+        raise InvalidInputError(name, "a categorical baseline needs at least one non-null value")
+    uniq, cnt = np.unique(keys, return_counts=True)
+    order = np.lexsort((uniq, -cnt))[:max_categories]
+    categories = tuple(str(uniq[i]) for i in order)
+    counts = count_categories(np.asarray(values), categories, name).counts
+    return CategoricalColumn(name=name, categories=categories, counts=_frozen(counts), null_count=null_count,
+                             null_constants=noise.categorical_constants(counts))
+
+
+def build_baseline(
+    signals: Mapping[str, object], *, categorical: Collection[str], model_sha256: str, version: str,
+    fine_bins: int = FINE_BINS, coarse_bins: int = COARSE_BINS, max_categories: int = MAX_CATEGORIES,
+) -> Baseline:
+    """Build a baseline from raw reference values per signal.
+
+    Parameters
+    ----------
+    signals
+        Signal name (``score``, ``class``, ``feature:<name>``) to a 1-D array of reference values.
+    categorical
+        Names of the signals to treat as categorical; the others are numeric.
+    model_sha256, version
+        The model the baseline belongs to.
+    fine_bins, coarse_bins, max_categories
+        Fine quantile bins, coarse PSI bins, and top classes kept before "other".
+
+    Returns
+    -------
+    Baseline
+
+    Raises
+    ------
+    InvalidInputError
+        No signals, an unknown categorical name, a bad array or a signal without usable values.
+    """
+    if not signals:
+        raise InvalidInputError("signals", "no signals given")
+    unknown = set(categorical) - set(signals)
+    if unknown:
+        raise InvalidInputError("categorical", f"not among the signals: {sorted(unknown)}")
+    if fine_bins < 2 or not 2 <= coarse_bins <= fine_bins or max_categories < 1:
+        raise InvalidInputError("bins", "need fine_bins >= coarse_bins >= 2 and max_categories >= 1")
+    columns: dict[str, Column] = {}
+    for name, values in signals.items():
+        if name in categorical:
+            columns[name] = build_categorical_column(name, values, max_categories=max_categories)
+        else:
+            columns[name] = build_numeric_column(name, values, fine_bins=fine_bins, coarse_bins=coarse_bins)
+    return Baseline(model_sha256=model_sha256, version=version, columns=columns)

@@ -1,0 +1,141 @@
+"""One window of one signal against its baseline column: every check's raw numbers, before the
+cross-signal steps (Benjamini-Hochberg, persistence) of :mod:`drift.compare`.
+
+Checks per numeric signal: ``distribution`` (the policy's effect size, p-value from the binned KS),
+``nan_rate`` (NaN and null), ``inf_rate`` and ``out_of_range`` (finite values outside the reference
+min/max). Per categorical signal: ``distribution`` (effect size, chi-square p-value) and ``null_rate``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from drift import hellinger, jensen_shannon, ks, psi, total_variation, wasserstein
+from drift.baseline import CategoricalColumn, Column, NumericColumn
+from drift.binning import coarsen, common_layout
+from drift.chi_square import chi_square_test
+from drift.decision import DriftPolicy
+from drift.errors import IncompatibleBinsError
+from drift.noise import noise_floor, rate_noise_floor
+from drift.window import WindowCounts
+
+
+@dataclass(frozen=True, slots=True)
+class RawCheck:
+    """A check's numbers for one window. ``effect``/``p_value`` are None when it could not run
+    (``skip`` then says no_data or insufficient_data, and ``detail`` why)."""
+
+    signal: str
+    check: str
+    statistic: str
+    effect: float | None
+    warn_threshold: float
+    threshold: float
+    noise_floor: float | None
+    p_value: float | None
+    n_reference: int
+    n_current: int
+    skip: str | None = None
+    detail: str = ""
+    secondary: dict[str, float] = field(default_factory=dict)
+
+
+def _proportion_effects(ref: NDArray[np.int64], cur: NDArray[np.int64]) -> dict[str, float]:
+    return {
+        psi.NAME: psi.population_stability_index(ref, cur),
+        jensen_shannon.NAME: jensen_shannon.jensen_shannon_distance(ref, cur),
+        hellinger.NAME: hellinger.hellinger_distance(ref, cur),
+        total_variation.NAME: total_variation.total_variation_distance(ref, cur),
+    }
+
+
+def _numeric_effects(column: NumericColumn, window: WindowCounts) -> tuple[dict[str, float], float]:
+    """All binned statistics and the KS p-value."""
+    assert window.layout is not None
+    layout = window.layout
+    ref = coarsen(column.counts, column.full_layout, layout)
+    cur = window.counts
+    effects = {
+        ks.NAME: ks.ks_statistic_binned(ref, cur),
+        wasserstein.NAME: wasserstein.wasserstein_sigma_binned(ref, cur, column.edges[layout], column.std),
+    }
+    coarse = common_layout(column.coarse_index, layout)
+    effects.update(_proportion_effects(coarse_counts(column, coarse), coarsen(cur, layout, coarse)))
+    return effects, ks.ks_pvalue(effects[ks.NAME], column.finite_count, window.finite_count)
+
+
+def coarse_counts(column: NumericColumn, layout: NDArray[np.int64]) -> NDArray[np.int64]:
+    return coarsen(column.counts, column.full_layout, layout)
+
+
+def _distribution(column: Column, window: WindowCounts, policy: DriftPolicy) -> RawCheck:
+    numeric = isinstance(column, NumericColumn)
+    statistic = policy.numeric_statistic if numeric else policy.categorical_statistic
+    warn, drift = policy.threshold(statistic)
+    n_ref, n_cur = int(column.counts.sum()), window.finite_count
+    base: dict[str, Any] = {"signal": column.name, "check": "distribution", "statistic": statistic,
+                            "warn_threshold": warn, "threshold": drift, "n_reference": n_ref, "n_current": n_cur}
+    if window.total_count == 0:
+        return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="no_data",
+                        detail="the window has no rows")
+    if n_cur < policy.min_rows:
+        return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="insufficient_data",
+                        detail=f"{n_cur} usable values, fewer than the minimum of {policy.min_rows}")
+    if isinstance(column, NumericColumn):
+        effects, p_value = _numeric_effects(column, window)
+    else:
+        effects = _proportion_effects(column.counts, window.counts)
+        p_value = chi_square_test(column.counts, window.counts).p_value
+    floor = noise_floor(column.null_constants, statistic, n_ref, n_cur)
+    secondary = {k: v for k, v in effects.items() if k != statistic}
+    return RawCheck(**base, effect=effects[statistic], noise_floor=floor, p_value=p_value, secondary=secondary)
+
+
+def _rate(signal: str, check: str, ref_events: float, ref_total: int, cur_events: int, cur_total: int,
+          policy: DriftPolicy) -> RawCheck:
+    base: dict[str, Any] = {"signal": signal, "check": check, "statistic": "rate_increase",
+                            "warn_threshold": policy.rate_threshold, "threshold": policy.rate_threshold,
+                            "n_reference": ref_total, "n_current": cur_total}
+    if cur_total == 0:
+        return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="no_data",
+                        detail="the window has no rows")
+    if cur_total < policy.min_rows or ref_total < 1:
+        return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="insufficient_data",
+                        detail=f"{cur_total} rows, fewer than the minimum of {policy.min_rows}")
+    ref_rate, cur_rate = ref_events / ref_total, cur_events / cur_total
+    pooled = (ref_events + cur_events) / (ref_total + cur_total)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / ref_total + 1 / cur_total))
+    # one-sided two-proportion z-test: only a rise is a problem
+    p_value = 0.5 * math.erfc((cur_rate - ref_rate) / spread / math.sqrt(2)) if spread > 0 else 1.0
+    return RawCheck(**base, effect=cur_rate - ref_rate + 0.0, noise_floor=rate_noise_floor(ref_rate, ref_total, cur_total),
+                    p_value=min(1.0, max(0.0, p_value)),
+                    secondary={"reference_rate": ref_rate, "current_rate": cur_rate})
+
+
+def evaluate_window(column: Column, window: WindowCounts, policy: DriftPolicy) -> list[RawCheck]:
+    """Every check of one signal in one window."""
+    if window.column_digest != column.digest or window.kind != column.kind:
+        raise IncompatibleBinsError(column.name, "window counts were made over another baseline's bins")
+    checks = [_distribution(column, window, policy)]
+    if isinstance(column, CategoricalColumn):
+        checks.append(_rate(column.name, "null_rate", column.null_count, column.total_count,
+                            window.null_count, window.total_count, policy))
+        return checks
+    total = column.total_count
+    checks.append(_rate(column.name, "nan_rate", column.nan_count + column.null_count, total,
+                        window.nan_count + window.null_count, window.total_count, policy))
+    checks.append(_rate(column.name, "inf_rate", column.posinf_count + column.neginf_count, total,
+                        window.posinf_count + window.neginf_count, window.total_count, policy))
+    layout = window.layout
+    if layout is not None and layout.size and layout[0] == 0 and layout[-1] == column.edges.size - 1:
+        outside = int(window.counts[0] + window.counts[-1])
+        # a new draw falls outside the range of n reference draws with probability 2 / (n + 1)
+        expected = 2.0 / (column.finite_count + 1) * column.finite_count
+        checks.append(_rate(column.name, "out_of_range", expected, column.finite_count, outside,
+                            window.finite_count, policy))
+    return checks
