@@ -1,0 +1,279 @@
+"""The pure core shared by the Lambda handler, the Cloud Run server and the tests: validate a request
+against the model card, predict under a deadline, degrade to a fallback, shape the answer.
+
+Accepted request bodies (JSON object, exactly one of the two members):
+
+- ``{"instances": [[30 numbers], ...]}``: rows in the card's feature order (1..max_rows rows);
+- ``{"inputs": {"mean radius": 14.1, ...}}`` one row by feature name, or ``{"inputs": [{...}, ...]}``.
+
+Every number must be finite and inside the card's valid range. A bad request raises InvalidInputError
+listing every bad field (at most ``MAX_LISTED_PROBLEMS``; the rest are counted in a final entry), so one
+400 tells the caller everything to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from reference_service.errors import FieldProblem, InvalidInputError, ModelLoadError
+from reference_service.model import Model, ModelCard, Prediction
+
+MAX_LISTED_PROBLEMS = 100
+_MAX_FIELD_CHARS = 80
+_NUMBER_TYPES = (int, float)
+
+Outcome = Literal["ok", "timeout", "degraded"]
+
+
+def _name(key: object) -> str:
+    text = str(key)
+    return text if len(text) <= _MAX_FIELD_CHARS else text[:_MAX_FIELD_CHARS] + "..."
+
+
+def _describe(value: object) -> str:
+    text = json.dumps(value) if isinstance(value, (str, bool)) or value is None else type(value).__name__
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _load_json(body: bytes | str) -> object:
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError([FieldProblem("body", f"not UTF-8 text (byte {exc.start})")]) from exc
+    if not body.strip():
+        raise InvalidInputError([FieldProblem("body", "empty: send a JSON object with 'instances' or 'inputs'")])
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise InvalidInputError([FieldProblem("body", "not valid JSON: nested too deeply")]) from exc
+    except ValueError as exc:  # JSONDecodeError, and int strings over the digit limit
+        raise InvalidInputError([FieldProblem("body", f"not valid JSON: {str(exc)[:120]}")]) from exc
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[FieldProblem] = []
+        self.count = 0
+
+    def add(self, field: str, problem: str) -> None:
+        self.count += 1
+        if len(self.items) < MAX_LISTED_PROBLEMS:
+            self.items.append(FieldProblem(field, problem))
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            items = list(self.items)
+            if self.count > len(items):
+                items.append(FieldProblem("body", f"{self.count - len(items)} more problems not listed"))
+            raise InvalidInputError(items)
+
+
+def _check_value(value: object, field: str, j: int, card: ModelCard, problems: _Problems) -> float:
+    feature = card.feature_names[j]
+    if type(value) is bool or not isinstance(value, _NUMBER_TYPES):
+        problems.add(field, f"'{feature}' must be a number, got {_describe(value)}")
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:
+        problems.add(field, f"'{feature}' is too large to be a number")
+        return 0.0
+    if not np.isfinite(number):
+        problems.add(field, f"'{feature}' must be a finite number, got {number}")
+    elif not card.valid_min[j] <= number <= card.valid_max[j]:
+        problems.add(field, f"'{feature}' = {number:.6g} is outside the valid range "
+                            f"[{card.valid_min[j]:.6g}, {card.valid_max[j]:.6g}]")
+    return number
+
+
+def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> NDArray[np.float32] | None:
+    """The common, valid case without a Python loop per error; None sends the request to the slow path."""
+    n = card.n_features
+    for row in rows:
+        if type(row) is not list or len(row) != n:
+            return None
+    for row in rows:
+        for v in row:
+            if type(v) is not float and type(v) is not int:
+                return None
+    try:
+        arr = np.array(rows, dtype=np.float64)
+    except (OverflowError, ValueError):
+        return None
+    if not (np.isfinite(arr).all() and (arr >= lo).all() and (arr <= hi).all()):
+        return None
+    return arr.astype(np.float32)
+
+
+def _slow_rows(rows: list[Any], card: ModelCard, problems: _Problems) -> NDArray[np.float32]:
+    out = np.zeros((len(rows), card.n_features), dtype=np.float64)
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            problems.add(f"instances[{i}]", f"must be a list of {card.n_features} numbers, got {_describe(row)}")
+            continue
+        if len(row) != card.n_features:
+            problems.add(f"instances[{i}]", f"must have {card.n_features} values (one per feature), got {len(row)}")
+            continue
+        for j, value in enumerate(row):
+            out[i, j] = _check_value(value, f"instances[{i}][{j}]", j, card, problems)
+    return out.astype(np.float32)
+
+
+def _named_rows(inputs: list[Any], single: bool, card: ModelCard, problems: _Problems) -> NDArray[np.float32]:
+    out = np.zeros((len(inputs), card.n_features), dtype=np.float64)
+    index = {name: j for j, name in enumerate(card.feature_names)}
+    for i, row in enumerate(inputs):
+        where = "inputs" if single else f"inputs[{i}]"
+        if not isinstance(row, dict):
+            problems.add(where, f"must be an object of feature name -> number, got {_describe(row)}")
+            continue
+        for key in row:
+            if key not in index:
+                problems.add(f"{where}.{_name(key)}", "unknown feature")
+        for name, j in index.items():
+            if name not in row:
+                problems.add(f"{where}.{name}", "missing")
+            else:
+                out[i, j] = _check_value(row[name], f"{where}.{name}", j, card, problems)
+    return out.astype(np.float32)
+
+
+def _check_rows(value: object, field: str, max_rows: int, problems: _Problems, expected: str) -> list[Any] | None:
+    if not isinstance(value, list):
+        problems.add(field, f"must be {expected}, got {_describe(value)}")
+        return None
+    if not value:
+        problems.add(field, "must hold at least one row")
+        return None
+    if len(value) > max_rows:
+        problems.add(field, f"at most {max_rows} rows per request, got {len(value)}")
+        return None
+    return value
+
+
+def parse_request(body: bytes | str | Mapping[str, Any], card: ModelCard, max_rows: int) -> NDArray[np.float32]:
+    """Validated float32 rows ``(n, card.n_features)`` from a request body (raw or already decoded)."""
+    doc = body if isinstance(body, Mapping) else _load_json(body)
+    if not isinstance(doc, Mapping):
+        raise InvalidInputError([FieldProblem("body", f"must be a JSON object, got {_describe(doc)}")])
+    problems = _Problems()
+    for key in doc:
+        if key not in ("instances", "inputs"):
+            problems.add(_name(key), "unknown field (expected 'instances' or 'inputs')")
+    if ("instances" in doc) == ("inputs" in doc):
+        which = "both given: send only one" if "instances" in doc else "missing: send 'instances' or 'inputs'"
+        problems.add("instances", which)
+        problems.raise_if_any()
+    if "instances" in doc:
+        rows = _check_rows(doc["instances"], "instances", max_rows, problems, "a list of rows")
+        if rows is None:
+            problems.raise_if_any()
+        assert rows is not None
+        if not problems.count:
+            fast = _fast_rows(rows, card, np.asarray(card.valid_min), np.asarray(card.valid_max))
+            if fast is not None:
+                return fast
+        out = _slow_rows(rows, card, problems)
+    else:
+        inputs = doc["inputs"]
+        batch = [inputs] if isinstance(inputs, dict) else _check_rows(
+            inputs, "inputs", max_rows, problems, "an object or a list of objects")
+        if batch is None:
+            problems.raise_if_any()
+        assert batch is not None
+        out = _named_rows(batch, isinstance(inputs, dict), card, problems)
+    problems.raise_if_any()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """The answer when the model cannot give one: the class priors of the training data."""
+
+    version: str
+    probabilities: tuple[float, ...]
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> Fallback:
+        return cls(card.version, card.class_priors)
+
+    def predict(self, n_rows: int) -> Prediction:
+        proba = np.tile(np.asarray(self.probabilities, dtype=np.float32), (n_rows, 1))
+        labels = np.full(n_rows, int(np.argmax(self.probabilities)), dtype=np.int64)
+        return Prediction(proba, labels)
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionResult:
+    prediction: Prediction
+    model_version: str
+    outcome: Outcome  # ok, timeout (deadline overrun) or degraded (model unavailable)
+    error_type: str | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return self.outcome != "ok"
+
+
+_EXECUTOR_LOCK = threading.Lock()
+_DEFAULT_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def default_executor() -> ThreadPoolExecutor:
+    global _DEFAULT_EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _DEFAULT_EXECUTOR is None:
+            _DEFAULT_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="inference")
+        return _DEFAULT_EXECUTOR
+
+
+def predict_with_deadline(model: Model, x: NDArray[np.float32], budget_s: float, fallback: Fallback,
+                          *, executor: Executor | None = None) -> PredictionResult:
+    """``model.predict(x)`` if it finishes within ``budget_s``, else the fallback marked timeout; a model
+    that cannot load gives the fallback marked degraded. Any other failure propagates (it is real).
+
+    The model runs on a worker thread so the caller is answered on time even when the model never
+    returns; the overrunning call finishes in the background and its result is dropped."""
+    if budget_s <= 0:
+        return PredictionResult(fallback.predict(len(x)), fallback.version, "timeout", "InferenceTimeoutError")
+    future = (executor or default_executor()).submit(model.predict, x)
+    try:
+        prediction = future.result(timeout=budget_s)
+    except FutureTimeoutError:
+        future.cancel()
+        return PredictionResult(fallback.predict(len(x)), fallback.version, "timeout", "InferenceTimeoutError")
+    except ModelLoadError:
+        return PredictionResult(fallback.predict(len(x)), fallback.version, "degraded", "ModelLoadError")
+    return PredictionResult(prediction, model.version, "ok")
+
+
+def answer_body(result: PredictionResult, card: ModelCard, request_id: str) -> dict[str, Any]:
+    proba = result.prediction.probabilities.astype(np.float64).round(6).tolist()
+    labels = result.prediction.labels.tolist()
+    return {
+        "predictions": [
+            {"class": c, "label": card.classes[c] if 0 <= c < len(card.classes) else str(c),
+             "score": p[c], "probabilities": p}
+            for c, p in zip(labels, proba, strict=True)
+        ],
+        "model_version": result.model_version,
+        "degraded": result.degraded,
+        "request_id": request_id,
+    }
+
+
+def error_body(message: str, fields: tuple[FieldProblem, ...] = (), request_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "fields": [f.as_dict() for f in fields]}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body

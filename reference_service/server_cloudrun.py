@@ -1,0 +1,243 @@
+"""Cloud Run adapter: ``python -m reference_service.server_cloudrun``.
+
+Built on the standard library's ThreadingHTTPServer on purpose: the image then needs nothing beyond
+numpy and onnxruntime (no web framework, no ASGI server), starts faster, and the whole request path is
+visible here. One thread per connection; ``INFERWATCH_CONCURRENCY`` bounds the requests doing work at
+once (Cloud Run's own per-instance concurrency), and concurrent requests are micro-batched.
+
+Endpoints:
+  POST /predict   JSON body (see ``reference_service.core``). 200 answer (``degraded`` says whether the
+                  model answered), 400 naming every bad field, 413 when Content-Length exceeds
+                  INFERWATCH_MAX_BODY_BYTES (refused before reading the body), 411 without
+                  Content-Length, 429 when the instance is saturated, 503 while shutting down, 500 only
+                  for a real model failure. With header ``X-Inferwatch-Invocation-Type: Event`` the
+                  request is stored durably and answered 202; it is processed in the background and, if
+                  it keeps failing, lands in the dead-letter queue (see ``reference_service.dlq``).
+  GET /healthz    200 while the process serves; ``degraded`` is true while the model cannot load.
+
+Environment: see ``reference_service.settings`` (PORT, default 8080, and HOST, default 127.0.0.1, too).
+On startup it prints ``READY port=<port>`` to stderr once listening. SIGTERM (and SIGINT): stop accepting,
+let in-flight requests finish (up to the request timeout), exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import reference_service  # first: records the process start time used for InitMs
+from reference_service.dlq import AsyncWorker, DurableQueue
+from reference_service.errors import DeadLetterError, ServiceConfigError
+from reference_service.invocation import Reply, Service
+from reference_service.settings import ServiceSettings
+from reference_service.telemetry import FileSink, StdoutSink, TelemetrySink
+
+ASYNC_HEADER = "X-Inferwatch-Invocation-Type"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+
+
+def make_sink(settings: ServiceSettings) -> TelemetrySink:
+    if settings.telemetry_dir is not None:
+        return FileSink(settings.telemetry_dir, settings.instance_id,
+                        rotate_bytes=int(settings.telemetry_rotate_mb * (1 << 20)))
+    return StdoutSink(cloud_run=True)
+
+
+class InferenceServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], service: Service) -> None:
+        self.service = service
+        self.draining = False
+        self.slots = threading.BoundedSemaphore(service.settings.concurrency)
+        self.busy = 0
+        self.busy_cond = threading.Condition()
+        self._async_worker: AsyncWorker | None = None
+        self._async_lock = threading.Lock()
+        super().__init__(address, _Handler)
+        if self.queue_path.exists():  # work left by an earlier process (maybe killed): resume it
+            self.async_worker()
+
+    @property
+    def queue_path(self) -> Path:
+        return self.service.settings.home / "dlq" / "queue.sqlite3"
+
+    def async_worker(self) -> AsyncWorker:
+        """The durable queue and its worker, opened on first use so plain servers touch no disk."""
+        with self._async_lock:
+            if self._async_worker is None:
+                lease_s = self.service.settings.timeout_s + 5
+                self._async_worker = AsyncWorker(DurableQueue(self.queue_path), self.service, lease_s=lease_s)
+                self._async_worker.start()
+            return self._async_worker
+
+    def stop_async(self) -> None:
+        with self._async_lock:
+            if self._async_worker is not None:
+                self._async_worker.stop()
+
+    def enter(self) -> None:
+        with self.busy_cond:
+            self.busy += 1
+
+    def leave(self) -> None:
+        with self.busy_cond:
+            self.busy -= 1
+            self.busy_cond.notify_all()
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until no request is being worked on; False if some are still running at the timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self.busy_cond:
+            while self.busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.busy_cond.wait(remaining)
+        return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: InferenceServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.service.settings.timeout_s)  # slow or idle clients are cut off
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access logs off: the telemetry line is the log of record."""
+
+    def _send(self, code: int, body: Mapping[str, Any], *, close: bool = False,
+              headers: Mapping[str, str] | None = None) -> None:
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        lines = [f"HTTP/1.1 {code} {self.responses.get(code, ('',))[0]}", f"Date: {self.date_time_string()}",
+                 "Content-Type: application/json", f"Content-Length: {len(raw)}"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if close or self.server.draining:
+            lines.append("Connection: close")
+            self.close_connection = True
+        # status, headers and body in one send(): separate small writes on a keep-alive connection meet
+        # Nagle's algorithm and the client's delayed ACK (a 40 ms stall per request)
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + raw)
+
+    def _request_id(self) -> str | None:
+        for name in ("X-Request-Id", "X-Cloud-Trace-Context"):
+            value = (self.headers.get(name) or "").split(";")[0].split("/")[0]
+            if _REQUEST_ID.match(value):
+                return value
+        return None
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] in ("/healthz", "/health"):
+            self._send(200, self.server.service.health())
+        else:
+            self._send(404, {"error": f"no such endpoint: GET {self.path[:100]}", "fields": [{"field": "path", "problem": "unknown"}]})
+
+    def _content_length(self) -> int | None:
+        raw = self.headers.get("Content-Length")
+        problem = None
+        if self.headers.get("Transfer-Encoding"):
+            problem = "chunked bodies are not accepted: send Content-Length"
+        elif raw is None:
+            problem = "required"
+        elif not raw.isdigit():
+            problem = f"not a byte count: {raw[:40]!r}"
+        if problem is not None:
+            self._send(411, {"error": "Content-Length required", "fields": [{"field": "Content-Length", "problem": problem}]}, close=True)
+            return None
+        assert raw is not None
+        return int(raw)
+
+    def do_POST(self) -> None:
+        t0 = time.perf_counter()
+        if self.path.split("?")[0] != "/predict":
+            self._send(404, {"error": f"no such endpoint: POST {self.path[:100]}", "fields": [{"field": "path", "problem": "unknown"}]}, close=True)
+            return
+        length = self._content_length()
+        if length is None:
+            return
+        service = self.server.service
+        if length > service.settings.max_body_bytes:
+            reply = service.reject_oversize(length, request_id=self._request_id())
+            self._send(reply.status_code, reply.body, close=True)  # the body stays unread
+            return
+        body = self.rfile.read(length)
+        if self.server.draining:
+            self._send(503, {"error": "shutting down", "fields": []}, close=True, headers={"Retry-After": "1"})
+            return
+        if (self.headers.get(ASYNC_HEADER) or "").lower() == "event":
+            try:
+                job_id = self.server.async_worker().accept(body, self._request_id())
+            except DeadLetterError as exc:  # could not store it: say so, the caller keeps the work
+                self._send(503, {"error": str(exc), "fields": []}, headers={"Retry-After": "1"})
+                return
+            self._send(202, {"accepted": True, "request_id": job_id})
+            return
+        self._predict(body, t0)
+
+    def _predict(self, body: bytes, t0: float) -> None:
+        service = self.server.service
+        if not self.server.slots.acquire(timeout=min(1.0, service.settings.inference_budget_s)):
+            self._send(429, {"error": "instance saturated: retry", "fields": []}, headers={"Retry-After": "1"})
+            return
+        self.server.enter()
+        try:
+            reply: Reply = service.invoke(body, request_id=self._request_id(), started_s=t0)
+            self._send(reply.status_code, reply.body)
+        finally:
+            self.server.slots.release()
+            self.server.leave()
+
+
+def serve(settings: ServiceSettings, *, host: str, port: int, init_started_s: float) -> int:
+    service = Service(settings, make_sink(settings), init_started_s=init_started_s)
+    server = InferenceServer((host, port), service)
+
+    def _stop(signum: int, frame: object) -> None:
+        server.draining = True
+        threading.Thread(target=server.shutdown, name="shutdown", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"READY port={server.server_address[1]}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()  # stop accepting: new connections are refused from here on
+        drained = server.drain(settings.timeout_s)
+        server.stop_async()
+        print(f"STOPPED drained={str(drained).lower()}", file=sys.stderr, flush=True)
+    return 0 if drained else 1
+
+
+def main(env: Mapping[str, str] = os.environ) -> int:
+    try:
+        settings = ServiceSettings.from_env(env)
+        port = int(env.get("PORT", "8080"))
+    except (ServiceConfigError, ValueError) as exc:
+        print(f"reference_service: bad configuration: {exc}", file=sys.stderr, flush=True)
+        return 2
+    code = serve(settings, host=env.get("HOST", "127.0.0.1"), port=port,
+                 init_started_s=reference_service.PROCESS_START_S)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads still running a stuck model or shadow call must not hold the exit: everything we own is
+    # flushed (telemetry lines are written with one unbuffered write each).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from reference_service.errors import InferenceError
+from reference_service.invocation import Service
+from reference_service.model import PACKAGED_MODEL_DIR, FaultSettings, ModelCard, OnnxModel
+from reference_service.settings import ServiceSettings
+from reference_service.telemetry import MemorySink
+
+from .conftest import RaisingModel, SlowModel
+
+BASE = ServiceSettings(concurrency=1, deployment="t", timeout_s=5.0)
+
+
+def _body(heldout: NDArray[np.float32], n: int = 1, start: int = 0) -> bytes:
+    return json.dumps({"instances": heldout[start:start + n].tolist()}).encode()
+
+
+def test_first_invocation_is_the_cold_start(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(BASE, sink, init_started_s=time.time() - 0.25)
+    for _ in range(3):
+        assert svc.invoke(_body(heldout)).status_code == 200
+    assert [r.cold_start for r in sink.records] == [1, 0, 0]
+    assert sink.records[0].init_ms >= 250 and sink.records[1].init_ms == 0
+
+
+def test_prewarmed_instance_has_no_cold_start(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(replace(BASE, prewarmed=True), sink, init_started_s=time.time())
+    svc.invoke(_body(heldout))
+    assert sink.records[0].cold_start == 0 and sink.records[0].init_ms == 0
+
+
+def test_ok_record_carries_predictions_and_inputs(heldout: NDArray[np.float32], card: ModelCard) -> None:
+    sink = MemorySink()
+    svc = Service(BASE, sink, init_started_s=time.time())
+    reply = svc.invoke(_body(heldout, 4), request_id="abc")
+    rec = sink.records[0]
+    assert reply.body["request_id"] == rec.request_id == "abc" and rec.status == "ok" and rec.rows == 4
+    assert list(rec.scores) == [p["score"] for p in reply.body["predictions"]]
+    assert list(rec.classes) == [p["class"] for p in reply.body["predictions"]]
+    assert rec.input_summary is not None and set(rec.input_summary) == set(card.feature_names)
+    assert rec.max_memory_used_mb > 10 and rec.memory_mb == 512
+
+
+def test_bad_input_is_400_and_client_error(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(BASE, sink, init_started_s=time.time())
+    reply = svc.invoke(b'{"instances": [[1, 2]]}')
+    assert reply.status_code == 400 and reply.body["fields"][0]["field"] == "instances[0]"
+    assert sink.records[0].status == "client_error" and sink.records[0].error_type == "InvalidInputError"
+    assert svc.reject_oversize(10 << 20).status_code == 413 and sink.records[1].status == "client_error"
+
+
+def test_missing_model_degrades_then_recovers(tmp_path: Path, heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(replace(BASE, model_dir=tmp_path, model_retry_s=0.0), sink, init_started_s=time.time())
+    reply = svc.invoke(_body(heldout, 2))
+    assert reply.status_code == 200 and reply.body["degraded"] is True and len(reply.body["predictions"]) == 2
+    assert sink.records[0].status == "degraded" and sink.records[0].error_type == "ModelLoadError"
+    assert svc.health()["degraded"] is True
+    shutil.copy(PACKAGED_MODEL_DIR / "v1.onnx", tmp_path / "v1.onnx")
+    reply = svc.invoke(_body(heldout, 2))
+    assert reply.body["degraded"] is False and sink.records[1].status == "ok"
+    assert svc.health()["degraded"] is False
+
+
+def test_overrun_answers_degraded_before_the_timeout(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    settings = replace(BASE, timeout_s=0.3, safety_margin_s=0.1)
+    svc = Service(settings, sink, init_started_s=time.time(), model=SlowModel(2.0))
+    t0 = time.perf_counter()
+    reply = svc.invoke(_body(heldout))
+    elapsed = time.perf_counter() - t0
+    assert reply.status_code == 200 and reply.body["degraded"] is True
+    assert elapsed < settings.timeout_s and sink.records[0].status == "timeout" and sink.records[0].rows == 1
+
+
+def test_real_failure_is_500_with_the_exception_kept(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(BASE, sink, init_started_s=time.time(), model=RaisingModel(InferenceError("v1", "boom"), "v1"))
+    reply = svc.invoke(_body(heldout))
+    assert reply.status_code == 500 and isinstance(reply.failure, InferenceError)
+    assert sink.records[0].status == "error" and sink.records[0].error_type == "InferenceError"
+
+
+def test_injected_faults_are_real_failures(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(replace(BASE, faults=FaultSettings(error_rate=1.0)), sink, init_started_s=time.time())
+    assert svc.invoke(_body(heldout)).status_code == 500 and sink.records[0].error_type == "InjectedFaultError"
+
+
+@pytest.mark.parametrize("shadow", [SlowModel(1.5, "v2"), RaisingModel(RuntimeError("shadow broke"))])
+def test_shadow_never_changes_the_answer_or_its_latency_beyond_a_bound(shadow: object, heldout: NDArray[np.float32]) -> None:
+    settings = replace(BASE, shadow_wait_ms=20.0)
+    plain = Service(settings, MemorySink(), init_started_s=time.time())
+    sink = MemorySink()
+    shadowed = Service(settings, sink, init_started_s=time.time(), shadow_model=shadow)  # type: ignore[arg-type]
+    for i in range(6):
+        body = _body(heldout, 3, start=3 * i)
+        a, b = plain.invoke(body), shadowed.invoke(body)
+        assert [p["probabilities"] for p in a.body["predictions"]] == [p["probabilities"] for p in b.body["predictions"]]
+        assert b.record.latency_ms <= a.record.latency_ms + settings.shadow_wait_ms + 15
+    statuses = {r.shadow.status for r in sink.records if r.shadow}
+    assert statuses <= {"timeout", "error", "skipped"} and statuses
+
+
+def test_shadow_records_both_predictions(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    svc = Service(replace(BASE, shadow_version="v2", shadow_wait_ms=2000.0), sink, init_started_s=time.time())
+    svc.invoke(_body(heldout, 20))
+    rec = sink.records[0]
+    assert rec.shadow is not None and rec.shadow.status == "ok" and rec.shadow.version == "v2"
+    v2 = OnnxModel(ModelCard.load("v2"), PACKAGED_MODEL_DIR).predict(heldout[:20])
+    assert list(rec.shadow.classes) == v2.labels.tolist()
+    assert rec.shadow.agree == pytest.approx(float(np.mean(np.array(rec.classes) == v2.labels)), abs=1e-6)
+
+
+def test_concurrent_requests_are_micro_batched(heldout: NDArray[np.float32]) -> None:
+    sink = MemorySink()
+    settings = replace(BASE, concurrency=8, batch_max_rows=64, batch_max_wait_ms=50.0)
+    svc = Service(settings, sink, init_started_s=time.time())
+    replies: dict[int, dict[str, object]] = {}
+    barrier = threading.Barrier(8)
+
+    def _call(i: int) -> None:
+        barrier.wait()
+        replies[i] = svc.invoke(_body(heldout, 2, start=2 * i)).body
+
+    threads = [threading.Thread(target=_call, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert svc.batcher is not None and svc.batcher.batches_run < 8
+    alone = OnnxModel(ModelCard.load("v1"), PACKAGED_MODEL_DIR).predict(heldout[:16])
+    for i in range(8):  # every request got its own rows back
+        got = [p["class"] for p in replies[i]["predictions"]]  # type: ignore[index, union-attr]
+        assert got == alone.labels[2 * i:2 * i + 2].tolist()
