@@ -1,15 +1,41 @@
-"""Prediction and input histograms of one step, as integer counts over the baseline's bins."""
+"""Prediction and input histograms of one step, as integer counts over the baseline's bins.
+
+Signals: ``score`` and ``class`` of the served answers, ``feature:<name>`` from the bounded input
+summaries, and ``shadow_score``/``shadow_class`` (the shadow version's predictions on the same
+requests, counted over the served version's bins so the two compare directly). Degraded answers are
+fallbacks, not the model's output, so only ``ok`` answers count.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from collectors.local_telemetry import TelemetryRecord
+from drift import WindowCounts
+from drift.errors import DriftError
+from inferwatch.baselines import parsed_baseline
 from inferwatch.schema import HistogramPoint
 
 BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
+SHADOW_SIGNALS = {"shadow_score": "score", "shadow_class": "class"}
+
+
+def signal_values(records: Iterable[TelemetryRecord]) -> dict[str, list[float]]:
+    values: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if r.status != "ok":
+            continue
+        values["score"].extend(r.prediction_score)
+        values["class"].extend(r.predicted_class)
+        for name, xs in r.input_summary.items():
+            values[f"feature:{name}"].extend(xs)
+        if r.shadow_status == "ok":
+            values["shadow_score"].extend(r.shadow_score)
+            values["shadow_class"].extend(r.shadow_class)
+    return values
 
 
 def build_histograms(
@@ -19,5 +45,25 @@ def build_histograms(
     records: Sequence[TelemetryRecord],
     baselines: BaselineLookup | None,
 ) -> list[HistogramPoint]:
-    """Counts per signal; empty until the drift engine's baselines exist."""
-    return []
+    if baselines is None:
+        return []
+    by_version: dict[str, list[TelemetryRecord]] = defaultdict(list)
+    for r in records:
+        by_version[r.model_version].append(r)
+    out = []
+    for version, items in by_version.items():
+        found = baselines(version)
+        if found is None:
+            continue
+        bid, payload = found
+        baseline = parsed_baseline(bid, payload)
+        for signal, values in signal_values(items).items():
+            column_name = SHADOW_SIGNALS.get(signal, signal)
+            if not values or column_name not in baseline.columns:
+                continue
+            try:
+                counts = WindowCounts.from_values(baseline.column(column_name), values)
+            except DriftError:
+                continue  # values the column cannot hold (e.g. a class it never saw): counted as "other" upstream
+            out.append(HistogramPoint(deployment, signal, start, step_s, bid, counts.to_dict()))
+    return out

@@ -28,6 +28,10 @@ def collect_once(
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[CollectionRun], None] | None = None,
 ) -> list[CollectionRun]:
+    if rt.settings.of_provider("local"):
+        from inferwatch.baselines import ensure_model_baselines
+
+        ensure_model_baselines(store)  # the reference models' held-out baselines bin the local histograms
     collectors = build_collectors(rt.settings, collector_context(rt, store))
     if on_start is not None:
         on_start(len(collectors))

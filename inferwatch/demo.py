@@ -160,10 +160,8 @@ def run_alerts(rt: Runtime, echo: Callable[[str], None]) -> None:
 
 def prepare_baselines(rt: Runtime, store: Any, echo: Callable[[str], None]) -> None:
     """Drift baselines from the models' held-out predictions, once per model version."""
-    try:
-        from drift.reference import ensure_model_baselines
-    except ModuleNotFoundError:
-        return
+    from inferwatch.baselines import ensure_model_baselines
+
     for version, baseline_id in ensure_model_baselines(store).items():
         echo(f"baseline for model {version}: {baseline_id}")
 

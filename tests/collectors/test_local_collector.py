@@ -137,3 +137,17 @@ def test_max_overlap_counts_requests_in_flight() -> None:
             [(0, 100), (10, 100), (20, 5), (150, 10)]]
     assert max_overlap(recs) == 3
     assert step_metrics(recs, 1)[Metric.CONCURRENCY_MAX] == 3
+
+
+def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: Store) -> None:
+    from drift import WindowCounts
+    from inferwatch.baselines import ensure_model_baselines
+
+    ensure_model_baselines(store)
+    f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
+    write(f, "".join(emf(T0 + timedelta(seconds=s), rows=3) for s in range(20)))
+    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30, baselines=store.load_latest_baseline)
+    run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))
+    hist = {h.signal: WindowCounts.from_dict(h.counts) for h in store.load_histograms()}
+    assert set(hist) == {"score", "class"}
+    assert int(hist["score"].counts.sum()) == 60 and int(hist["class"].counts.sum()) == 60
