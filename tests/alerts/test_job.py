@@ -1,0 +1,133 @@
+"""The job: exit codes with one-line reasons, dry runs, the default file sink, the store on SQLite and
+PostgreSQL, and secrets that never reach messages or logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from alerts.job import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_TEMPFAIL, main, run_once
+from alerts.lock import job_lock
+from alerts.outbox import count_outbox, load_events, load_outbox, load_runs, load_states
+from inferwatch.store import Store
+from tests.alerts.builders import DEP, T0, Clock, fill_store, runtime, traffic_points
+
+
+def failing(store: Store) -> None:
+    fill_store(store, traffic_points(DEP.id, T0 - timedelta(hours=1), 70, errors=20))
+
+
+def test_empty_store_evaluates_and_exits_zero(tmp_path: Path) -> None:
+    result = run_once(runtime(tmp_path), clock=Clock(T0))
+    assert (result.exit_code, result.message) == (EXIT_OK, "0 firing, 0 pending, 0 sent")
+    assert result.counts["rules"] == 10
+
+
+def test_default_file_sink_gets_one_json_line_per_message(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    store = rt.open_store()
+    failing(store)
+    clock = Clock(T0)
+    first = run_once(rt, clock=clock)
+    assert first.exit_code == EXIT_OK and first.counts["firing"] == 2 and first.counts["pending"] == 1
+    clock.advance(minutes=3)
+    assert run_once(rt, clock=clock).counts["firing"] == 3
+    lines = (tmp_path / "alerts" / "notifications.jsonl").read_text().splitlines()
+    bodies = [json.loads(line) for line in lines]
+    assert [sorted(a["rule"] for a in b["alerts"]) for b in bodies] == [
+        ["SLOBurnRateFast", "SLOBurnRateSlow"], ["ErrorRateHigh"]]
+    assert bodies[1]["alerts"][0]["summary"] == (
+        f"{DEP.id}: 20.0% of requests failed, timed out or degraded over the last 5m (100 of 500; threshold 5.0%)")
+    assert count_outbox(store) == {"delivered": 2}
+    history = load_events(store)
+    assert {(e["rule"], e["to_state"]) for e in history} >= {("ErrorRateHigh", "pending"), ("ErrorRateHigh", "firing")}
+    (run,) = load_runs(store)[:1]
+    assert run["exit_code"] == EXIT_OK and run["counts"]["sent"] == 1
+
+
+def test_dry_run_saves_and_sends_nothing(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    store = rt.open_store()
+    failing(store)
+    result = run_once(rt, dry_run=True, clock=Clock(T0))
+    assert result.exit_code == EXIT_OK and result.message.startswith("dry run: 2 firing, 1 pending, 1 messages")
+    assert len(result.messages) == 1
+    assert load_states(store) == {} and count_outbox(store) == {} and load_runs(store) == []
+    assert not (tmp_path / "alerts" / "notifications.jsonl").exists()
+
+
+def test_config_error_exits_2_naming_the_field(tmp_path: Path) -> None:
+    rt = runtime(tmp_path, {"alerts": {"rules": [{"name": "X", "kind": "error_rate", "summary": "s", "window": "1q"}]}})
+    result = run_once(rt)
+    assert result.exit_code == EXIT_CONFIG
+    assert result.message.startswith("configuration error: alerts.rules[0].window: '1q' is not a duration")
+    assert "\n" not in result.message
+
+
+def test_missing_secret_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    result = run_once(runtime(tmp_path, {"notifiers": {"ops": {"type": "webhook"}}}))
+    assert (result.exit_code, result.message) == (
+        EXIT_CONFIG, "configuration error: notifiers.ops: environment variable INFERWATCH_WEBHOOK_URL is not set")
+
+
+def test_lock_held_exits_75(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    store = rt.open_store()
+    with job_lock(store, tmp_path):
+        result = run_once(rt)
+    assert result.exit_code == EXIT_TEMPFAIL and result.message.startswith("skipped: another alert run holds ")
+
+
+def test_unreachable_store_exits_75(tmp_path: Path) -> None:
+    rt = replace(runtime(tmp_path), store_url="postgresql+psycopg://nobody:pw@127.0.0.1:1/none")
+    result = run_once(rt)
+    assert result.exit_code == EXIT_TEMPFAIL and result.message.startswith("store unavailable: ")
+    assert ":pw@" not in result.message
+
+
+def test_the_job_runs_on_both_backends(store_url: str, tmp_path: Path) -> None:
+    rt = replace(runtime(tmp_path), store_url=store_url)
+    store = rt.open_store()
+    failing(store)
+    clock = Clock(T0)
+    for _ in range(3):
+        assert run_once(rt, clock=clock).exit_code == EXIT_OK
+        clock.advance(minutes=2)
+    states = load_states(store)
+    assert sorted((s.rule, s.state) for s in states.values() if s.state != "ok") == [
+        ("ErrorRateHigh", "firing"), ("SLOBurnRateFast", "firing"), ("SLOBurnRateSlow", "firing")]
+    assert count_outbox(store) == {"delivered": 2}
+    store.dispose()
+
+
+def test_secrets_never_reach_logs_or_messages(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    secret_url = "http://127.0.0.1:9/hooks/T0/very-secret-token"
+    rt = runtime(tmp_path, {"notifiers": {"ops": {"type": "webhook", "timeout": 1}}},
+                 {"INFERWATCH_WEBHOOK_URL": secret_url, "INFERWATCH_WEBHOOK_SECRET": "hmac-secret"})
+    failing(rt.open_store())
+    with caplog.at_level(logging.DEBUG):
+        result = run_once(rt, clock=Clock(T0))
+    assert result.exit_code == EXIT_PARTIAL
+    (queued,) = load_outbox(rt.open_store(), status="pending")
+    everything = caplog.text + result.message + (queued.last_error or "") + repr(rt)
+    assert "very-secret-token" not in everything and "hmac-secret" not in everything
+    assert "http://127.0.0.1:9/…" in (queued.last_error or "")
+
+
+def test_module_entry_point_prints_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == EXIT_OK
+    assert capsys.readouterr().out == "inferwatch alerts: 0 firing, 0 pending, 0 sent\n"
+    (tmp_path / "bad.toml").write_text("[alerts]\nflap_threshold = 1\n")
+    assert main(["--config", str(tmp_path / "bad.toml")]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "alerts.flap_threshold" in err
