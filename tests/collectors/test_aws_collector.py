@@ -1,0 +1,202 @@
+"""The composed AWS collector end to end: real boto3 over HTTP to moto behind the fault-injecting
+front door, from settings to a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collectors.aws import AwsCollector, check, from_settings
+from collectors.base import CollectorContext
+from collectors.runner import run_one
+from inferwatch.config import parse_settings
+from inferwatch.schema import CollectionBatch, Metric
+from inferwatch.store import Store
+from tests.collectors.aws_standin import ACCOUNT, REGION, TEST_ENV, make_function, put_log_lines, put_values, shared
+
+NOW = datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC)
+T = datetime(2026, 11, 24, 11, 50, tzinfo=UTC)
+POLICY = Path(__file__).parents[2] / "deploy" / "iam" / "aws-collector-policy.json"
+COLD = ("REPORT RequestId: a Duration: 10.5 ms Billed Duration: 11 ms Memory Size: 512 MB Max Memory Used: 100 MB "
+        "Init Duration: 800.0 ms")
+IAM_PREFIX = {"monitoring": "cloudwatch"}  # CloudWatch signs as "monitoring"; IAM calls it "cloudwatch"
+# resumes at T (complete_until - lateness_s) and skips Cost Explorer (asked recently)
+CURSOR = {"complete_until": int((T + timedelta(minutes=5)).timestamp()), "costs_fetched_at": int(NOW.timestamp())}
+WARM = "REPORT RequestId: b Duration: 4.0 ms Billed Duration: 4 ms Memory Size: 512 MB Max Memory Used: 101 MB"
+
+
+@pytest.fixture()
+def door() -> Iterator[Any]:
+    _, front = shared()
+    front.reset()
+    yield front
+    front.reset()
+
+
+def seed(fn: str, *, provisioned: int = 0) -> None:
+    moto, door = shared()
+    make_function(moto.endpoint, fn, versions=1, aliases={"live": "1"}, reserved=10)
+    dims = {"FunctionName": fn}
+    put_values(moto.endpoint, "AWS/Lambda", "Duration", dims, T + timedelta(seconds=5), [float(v) for v in range(1, 101)])
+    put_values(moto.endpoint, "AWS/Lambda", "Invocations", dims, T + timedelta(seconds=5), [100.0])
+    put_values(moto.endpoint, "AWS/Lambda", "Invocations", {**dims, "Resource": f"{fn}:live"}, T, [60.0])
+    put_values(moto.endpoint, "Inferwatch", "Degraded", {"Deployment": fn}, T, [1.0, 0.0, 1.0])
+    put_log_lines(moto.endpoint, f"/aws/lambda/{fn}", "2026/11/24/[1]abc",
+                  [(T + timedelta(seconds=1), COLD), (T + timedelta(seconds=2), WARM), (T + timedelta(minutes=3), WARM)])
+    if provisioned:
+        door.state.provisioned[fn] = [{
+            "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn}:live",
+            "RequestedProvisionedConcurrentExecutions": provisioned,
+            "AllocatedProvisionedConcurrentExecutions": provisioned, "Status": "READY"}]
+
+
+def settings_for(*functions: str, tag: str | None = None) -> Any:
+    return parse_settings({"collect": {"step_s": 60, "lookback_s": 1200, "lateness_s": 300}, "deployments": [
+        {"provider": "aws", "region": REGION, "function": fn, "aliases": ["live"], "cost_allocation_tag": tag}
+        for fn in functions]})
+
+
+def build(*functions: str, env: dict[str, str] | None = None, hooks: Any = ()) -> AwsCollector:
+    ctx = CollectorContext(home=Path("/nonexistent"), env=env or TEST_ENV, endpoints={"aws": shared()[1].endpoint})
+    [collector] = from_settings(settings_for(*functions), ctx, hooks=hooks)
+    return collector
+
+
+def values(batch: CollectionBatch) -> dict[tuple[str, str, datetime], float]:
+    return {(p.deployment, p.metric, p.start): p.value for p in batch.points}
+
+
+def test_collects_metrics_logs_config_and_costs(door: Any) -> None:
+    fn = "e2e-main"
+    seed(fn, provisioned=3)
+    shared()[0].seed_cost_results([{"ResultsByTime": [{"TimePeriod": {"Start": "2026-11-23", "End": "2026-11-24"},
+        "Groups": [{"Keys": ["EU-Request"], "Metrics": {"UnblendedCost": {"Amount": "0.2", "Unit": "USD"},
+                    "UsageQuantity": {"Amount": "1000000", "Unit": "Requests"}}}], "Estimated": False}]}])
+    batch = build(fn).collect(NOW, None)
+    whole, live = f"aws:{REGION}:{fn}", f"aws:{REGION}:{fn}:live"
+    assert [d.id for d in batch.deployments] == [whole, live]
+    assert batch.deployments[1].provisioned_concurrency == 3 and batch.deployments[0].max_instances == 10
+    got = values(batch)
+    assert got[(whole, Metric.LATENCY_P99, T)] == 99 and got[(whole, Metric.INVOCATIONS, T)] == 100
+    assert got[(live, Metric.INVOCATIONS, T)] == 60 and got[(whole, Metric.DEGRADED, T)] == 2
+    assert got[(whole, Metric.COLD_STARTS, T)] == 1 and got[(live, Metric.COLD_STARTS, T)] == 1
+    assert got[(whole, Metric.BILLED_DURATION_SUM, T)] == 15 and got[(whole, Metric.INIT_MAX, T)] == 800
+    assert got[(whole, Metric.COLD_STARTS, T + timedelta(minutes=3))] == 0
+    assert got[(live, Metric.PROVISIONED_CONCURRENCY, T)] == 3
+    assert (live, Metric.PROVISIONED_UTILIZATION, T) not in got  # no datapoint: missing, never invented
+    steps = {p.start for p in batch.points}
+    assert min(steps) == datetime(2026, 11, 24, 11, 40, tzinfo=UTC) and max(steps) < NOW.replace(second=0)
+    assert batch.cursor == {"complete_until": int(datetime(2026, 11, 24, 12, 0, tzinfo=UTC).timestamp()),
+                            "costs_fetched_at": int(NOW.timestamp())}
+    assert [(c.scope, c.cost_usd) for c in batch.costs] == [(f"aws:{ACCOUNT}:{REGION}", 0.2)]
+    assert batch.warnings == ()
+
+
+def test_recollecting_a_window_yields_identical_records(door: Any) -> None:
+    fn = "e2e-idem"
+    seed(fn)
+    collector = build(fn)
+    cursor = CURSOR
+    first, second = collector.collect(NOW, cursor), collector.collect(NOW, cursor)
+    assert (f"aws:{REGION}:{fn}", Metric.LATENCY_P95, T) in values(first)
+    assert first.points and sorted(map(repr, first.points)) == sorted(map(repr, second.points))
+    assert first.deployments == second.deployments and first.costs == second.costs == ()
+
+
+def test_incremental_window_resumes_with_lateness(door: Any) -> None:
+    fn = "e2e-incr"
+    seed(fn)
+    collector = build(fn)
+    first = collector.collect(NOW, None)
+    later = NOW + timedelta(minutes=2)
+    second = collector.collect(later, first.cursor)
+    starts = sorted({p.start for p in second.points})
+    assert starts[0] == datetime(2026, 11, 24, 11, 55, tzinfo=UTC)  # complete_until - lateness_s
+    assert starts[-1] == datetime(2026, 11, 24, 12, 1, tzinfo=UTC)
+    assert second.costs == ()  # Cost Explorer is asked at most every few hours
+    assert second.cursor is not None and second.cursor["costs_fetched_at"] == first.cursor["costs_fetched_at"]
+
+
+def test_half_the_calls_throttled_still_completes_with_the_same_records(door: Any) -> None:
+    fn = "e2e-throttle"
+    seed(fn)
+    cursor = CURSOR
+    clean = build(fn).collect(NOW, cursor)
+    plan = door.inject(every=2)
+    throttled = build(fn).collect(NOW, cursor)
+    assert plan.injected >= 3 and plan.seen >= 2 * plan.injected - 1
+    assert sorted(map(repr, throttled.points)) == sorted(map(repr, clean.points))
+    assert values(throttled)[(f"aws:{REGION}:{fn}", Metric.COLD_STARTS, T)] == 1
+
+
+def test_server_errors_are_retried_too(door: Any) -> None:
+    fn = "e2e-5xx"
+    seed(fn)
+    cursor = CURSOR
+    plan = door.inject(every=3, kind="5xx")
+    batch = build(fn).collect(NOW, cursor)
+    assert plan.injected >= 1 and values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100
+
+
+def test_every_action_called_is_in_the_policy_and_the_policy_has_no_other(door: Any) -> None:
+    fn = "e2e-iam"
+    seed(fn)
+    called: set[str] = set()
+
+    def record(model: Any, **_: Any) -> None:
+        prefix = model.service_model.signing_name
+        called.add(f"{IAM_PREFIX.get(prefix, prefix)}:{model.name}")
+
+    build(fn, hooks=[("before-call", record)]).collect(NOW, None)
+    ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint})
+    check(settings_for(fn), ctx, hooks=[("before-call", record)])
+    [statement] = json.loads(POLICY.read_text())["Statement"]
+    assert statement["Effect"] == "Allow" and all(":Get" in a or ":List" in a or ":Filter" in a
+                                                  for a in statement["Action"])
+    assert called == set(statement["Action"])
+
+
+def test_check_reports_denied_actions_without_raising(door: Any) -> None:
+    fn = "e2e-denied"
+    make_function(door.endpoint, fn)
+    door.state.denied.update({"logs:FilterLogEvents", "ce:GetCostAndUsage"})
+    ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint})
+    [result] = check(settings_for(fn), ctx)
+    assert not result.ok and set(result.missing_permissions) == {"logs:FilterLogEvents", "ce:GetCostAndUsage"}
+    assert "access denied" in result.detail and "Traceback" not in result.detail
+
+
+def test_check_reports_missing_credentials(door: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # boto3's default chain reads the process environment and files: point it at empty ones.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    ctx = CollectorContext(home=Path("/nonexistent"), env={}, endpoints={"aws": door.endpoint})
+    [result] = check(settings_for("e2e-nocreds"), ctx)
+    assert not result.ok and "no usable AWS credentials" in result.detail
+    assert "Unable to locate credentials" in result.detail
+
+
+def test_a_denied_collection_is_recorded_and_writes_nothing(door: Any, tmp_path: Path) -> None:
+    fn = "e2e-store"
+    seed(fn)
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    collector = build(fn)
+    door.state.denied.add("cloudwatch:GetMetricData")
+    failed = run_one(store, collector, clock=lambda: NOW)
+    assert failed.status == "failed" and failed.error is not None and "cloudwatch:GetMetricData" in failed.error
+    assert store.load_cursor(collector.name) is None and store.load_metrics() == []
+    door.state.denied.clear()
+    runs = [run_one(store, collector, clock=lambda: NOW) for _ in range(2)]
+    assert [r.status for r in runs] == ["ok", "ok"]
+    rows = store.load_metrics(metrics=[Metric.INVOCATIONS])
+    assert len(rows) == len({(p.deployment, p.start) for p in rows}) == 2 * 20  # two deployments, 20 steps
