@@ -161,6 +161,15 @@ class Service:
         body["fields"] = [{"field": "body", "problem": f"larger than {self.settings.max_body_bytes} bytes"}]
         return self._emit(413, body, record)
 
+    def reject_invalid(self, exc: InvalidInputError, *, request_id: str | None = None,
+                       started_s: float | None = None) -> Reply:
+        """A 400 for a request found invalid before it reached ``invoke`` (e.g. an undecodable envelope)."""
+        request_id = request_id or uuid.uuid4().hex
+        ms = 0.0 if started_s is None else (time.perf_counter() - started_s) * 1000
+        record = self._record(request_id=request_id, status="client_error", latency_ms=ms, rows=0,
+                              cold=self.state.take_cold_start(), error_type=type(exc).__name__)
+        return self._emit(400, error_body(str(exc), exc.fields, request_id), record)
+
     def invoke(self, body: bytes | str | Mapping[str, Any], *, budget_s: float | None = None,
                request_id: str | None = None, started_s: float | None = None) -> Reply:
         t0 = started_s if started_s is not None else time.perf_counter()
@@ -175,14 +184,11 @@ class Service:
                 self._in_flight -= 1
 
     def _invoke(self, body: bytes | str | Mapping[str, Any], budget_s: float, request_id: str, t0: float) -> Reply:
-        cold = self.state.take_cold_start()
         try:
             x = parse_request(body, self.card, self.settings.max_rows)
         except InvalidInputError as exc:
-            ms = (time.perf_counter() - t0) * 1000
-            record = self._record(request_id=request_id, status="client_error", latency_ms=ms, rows=0, cold=cold,
-                                  error_type=type(exc).__name__)
-            return self._emit(400, error_body(str(exc), exc.fields, request_id), record)
+            return self.reject_invalid(exc, request_id=request_id, started_s=t0)
+        cold = self.state.take_cold_start()
         shadow_run = self.shadow.start(x) if self.shadow is not None else None
         summary = summarize_inputs(x, self.card.feature_names) if self.settings.input_summary else None
         remaining_s = budget_s - (time.perf_counter() - t0)

@@ -77,7 +77,7 @@ class InferenceServer(ThreadingHTTPServer):
         """The durable queue and its worker, opened on first use so plain servers touch no disk."""
         with self._async_lock:
             if self._async_worker is None:
-                lease_s = self.service.settings.timeout_s + 5
+                lease_s = max(2 * self.service.settings.timeout_s, self.service.settings.timeout_s + 1)
                 self._async_worker = AsyncWorker(DurableQueue(self.queue_path), self.service, lease_s=lease_s)
                 self._async_worker.start()
             return self._async_worker

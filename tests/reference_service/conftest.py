@@ -170,3 +170,33 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
     yield _start
     for server in started:
         server.stop()
+
+
+class FakeLambdaContext:
+    """The two members of the Lambda context object the handler uses; remaining time runs down for real."""
+
+    def __init__(self, remaining_ms: int = 3000, request_id: str = "req-1") -> None:
+        self.aws_request_id = request_id
+        self._deadline = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sqs(moto_endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto's fake keys
