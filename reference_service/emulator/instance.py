@@ -13,9 +13,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import enum
+import http.client
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -125,6 +127,8 @@ class Instance:
         self._start_error: str | None = None
         self._psutil: psutil.Process | None = None
         self._log: IO[bytes] | None = None
+        self._idle_conns: list[http.client.HTTPConnection] = []
+        self._conn_lock = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -201,13 +205,11 @@ class Instance:
         return self._ready.is_set() and self._start_error is not None
 
     def sample_rss_mb(self) -> float:
-        """Current resident set size of the instance process tree in MB (0 when gone)."""
+        """Current resident set size of the instance process in MB (0 when gone)."""
         if self._psutil is None:
             return 0.0
-        try:
+        try:  # the server forks nothing, so the process is the instance (children() would scan all of /proc)
             rss = self._psutil.memory_info().rss
-            for child in self._psutil.children(recursive=True):
-                rss += child.memory_info().rss
         except psutil.Error:
             return 0.0
         self.rss_mb = rss / (1024 * 1024)
@@ -226,15 +228,46 @@ class Instance:
         except (ProcessLookupError, PermissionError):
             pass
 
+    # -- keep-alive connections to the instance (new TCP connections per request cost more than the model)
+
+    def take_connection(self, timeout_s: float) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle keep-alive connection (reused=True) or a new one, with Nagle off."""
+        with self._conn_lock:
+            if self._idle_conns:
+                return self._idle_conns.pop(), True
+        if self.port is None:
+            raise ConnectionError(f"instance {self.instance_id} has no port")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
+        conn.connect()
+        if conn.sock is not None:  # headers and body go out as separate writes: never wait for an ACK
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, False
+
+    def give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self._conn_lock:
+            if self.state in (InstanceState.STARTING, InstanceState.READY):
+                self._idle_conns.append(conn)
+                return
+        conn.close()
+
+    def close_connections(self) -> None:
+        with self._conn_lock:
+            idle, self._idle_conns = self._idle_conns, []
+        for conn in idle:
+            conn.close()
+
     def terminate(self) -> None:
+        self.close_connections()
         self.stop_requested_at = time.monotonic()
         self.signal_group(signal.SIGTERM)
 
     def kill(self) -> None:
+        self.close_connections()
         self.signal_group(signal.SIGKILL)
 
     def reap(self, timeout_s: float) -> None:
         """Wait for exit; SIGKILL the group if it takes longer than ``timeout_s``. Always reaps."""
+        self.close_connections()
         if self.proc is None:
             return
         try:

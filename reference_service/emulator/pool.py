@@ -32,6 +32,7 @@ _ids = itertools.count(1)
 class InstanceStats:
     instance_id: str
     pid: int | None
+    port: int | None
     state: str
     prewarmed: bool
     in_flight: int
@@ -146,6 +147,7 @@ class DeploymentPool:
                     self._counts[counter] += 1
             instance.state = InstanceState.DEAD
             self._cond.notify_all()
+        instance.close_connections()
 
     def start_min_instances(self) -> None:
         """Start min_instances prewarmed instances and wait until they are all READY."""
@@ -320,7 +322,7 @@ class DeploymentPool:
         with self._cond:
             instances = tuple(
                 InstanceStats(
-                    instance_id=i.instance_id, pid=i.pid, state=i.state.value, prewarmed=i.prewarmed,
+                    instance_id=i.instance_id, pid=i.pid, port=i.port, state=i.state.value, prewarmed=i.prewarmed,
                     in_flight=i.in_flight, served_count=i.served_count, init_ms=i.init_ms,
                     rss_mb=round(i.rss_mb, 2), peak_rss_mb=round(i.peak_rss_mb, 2),
                     idle_s=round(now - i.last_used, 3) if i.in_flight == 0 else 0.0,

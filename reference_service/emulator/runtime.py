@@ -32,7 +32,7 @@ from reference_service.emulator.errors import (
     UnknownServiceError,
     UpstreamTimeoutError,
 )
-from reference_service.emulator.instance import SERVER_MODULE, Spawner
+from reference_service.emulator.instance import SERVER_MODULE, Instance, Spawner
 from reference_service.emulator.pool import DeploymentPool, DeploymentStats
 from reference_service.emulator.router import TrafficRouter
 
@@ -236,7 +236,7 @@ class Emulator:
             raise UnknownServiceError(f"{service}/{name}")
         instance, spawned = pool.acquire(wait_s=pool.config.queue_wait_s)
         try:
-            status, payload, content_type = self._forward(pool, instance.port, body, headers or {})
+            status, payload, content_type = self._forward(pool, instance, body, headers or {})
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
             if isinstance(exc, TimeoutError):
                 raise UpstreamTimeoutError(name, pool.config.timeout_s) from exc
@@ -247,19 +247,30 @@ class Emulator:
         return InvokeResult(status, payload, content_type, name, instance.instance_id, spawned)
 
     @staticmethod
-    def _forward(pool: DeploymentPool, port: int | None, body: bytes,
+    def _forward(pool: DeploymentPool, instance: Instance, body: bytes,
                  headers: Mapping[str, str]) -> tuple[int, bytes, str]:
-        if port is None:
-            raise ConnectionError("instance has no port")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=pool.config.timeout_s + _FORWARD_MARGIN_S)
-        try:
-            sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_HEADERS}
-            conn.request("POST", "/predict", body=body, headers={**sent, "Content-Type": "application/json"})
-            response = conn.getresponse()
-            payload = response.read()
+        sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_HEADERS}
+        sent["Content-Type"] = "application/json"
+        for attempt in range(2):
+            conn, reused = instance.take_connection(pool.config.timeout_s + _FORWARD_MARGIN_S)
+            try:
+                conn.request("POST", "/predict", body=body, headers=sent)
+                response = conn.getresponse()
+                payload = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                if reused and attempt == 0:
+                    continue  # the instance closed an idle keep-alive connection: the request never ran
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            if response.will_close:
+                conn.close()
+            else:
+                instance.give_back(conn)
             return response.status, payload, response.getheader("Content-Type", "application/json")
-        finally:
-            conn.close()
+        raise AssertionError("unreachable")
 
     # -- observation ----------------------------------------------------------------------------------
 
