@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from collectors.aws_billing import CostExplorerReader, cost_period, cost_request, to_costs
@@ -72,9 +73,9 @@ def translate_error(exc: Exception, action: str) -> CollectorError:
         if code in _AUTH_CODES or status == 403:
             return ProviderAuthError(message, provider=PROVIDER, action=action)
         if code in _THROTTLE_CODES or status == 429:
-            retry_after = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after")
+            retry_after = str(exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after", ""))
             return ProviderThrottledError(f"{message} (still throttled after retries)", provider=PROVIDER,
-                                          retry_after_s=_seconds(retry_after))
+                                          retry_after_s=float(retry_after) if retry_after.isdigit() else None)
         if status >= 500:
             return ProviderUnavailableError(message, provider=PROVIDER)
         return ProviderDataError(message, provider=PROVIDER)
@@ -84,13 +85,6 @@ def translate_error(exc: Exception, action: str) -> CollectorError:
                   | bx.ConnectionClosedError | bx.HTTPClientError):
         return ProviderUnavailableError(f"{action}: {exc}", provider=PROVIDER)
     return ProviderDataError(f"{action}: {type(exc).__name__}: {exc}", provider=PROVIDER)
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +176,7 @@ class AwsClients:
         s = self.settings
         return Config(region_name=region or s.region, connect_timeout=s.connect_timeout_s,
                       read_timeout=s.read_timeout_s,
-                      retries={"mode": s.retry_mode, "total_max_attempts": s.max_attempts})  # type: ignore[typeddict-item]
+                      retries={"mode": s.retry_mode, "total_max_attempts": s.max_attempts})  # type: ignore[arg-type]
 
     def _build(self, service: str) -> Any:
         region = "us-east-1" if service == "ce" else None  # Cost Explorer has one endpoint
@@ -284,12 +278,13 @@ class AwsCollector:
 
     def _costs(self, now: datetime, cursor: Mapping[str, Any] | None, functions: Sequence[_Function],
                warnings: list[str]) -> tuple[list[CostRecord], int | None]:
-        last = (cursor or {}).get("costs_fetched_at")
-        last_at = datetime.fromtimestamp(int(last), tz=UTC) if last else None
+        raw = (cursor or {}).get("costs_fetched_at")
+        last = int(raw) if raw is not None else None
+        last_at = datetime.fromtimestamp(last, tz=UTC) if last is not None else None
         if last_at is not None and (now - last_at).total_seconds() < COST_REFRESH_S:
-            return [], int(last)
+            return [], last
         if not functions:
-            return [], int(last) if last else None
+            return [], last
         tags = sorted({f.cfg.cost_allocation_tag for f in functions if f.cfg.cost_allocation_tag})
         if len(tags) > 1:
             warnings.append(f"several cost allocation tags configured ({', '.join(tags)}); using {tags[0]}")
@@ -361,16 +356,15 @@ def _probe_group(scope: str, clients: AwsClients, configs: Sequence[AwsDeploymen
             **cost_request(clients.settings.region, now.date() - timedelta(days=1), now.date(), None))),
     ]
     for cfg in configs:
-        fn, lam = cfg.function, clients.client("lambda")
-        group = cfg.log_group or f"/aws/lambda/{fn}"
+        fn, lam, logs = cfg.function, clients.client("lambda"), clients.client("logs")
         probes += [
-            ("lambda:ListVersionsByFunction", lambda fn=fn, lam=lam: lam.list_versions_by_function(FunctionName=fn, MaxItems=1)),
-            ("lambda:ListAliases", lambda fn=fn, lam=lam: lam.list_aliases(FunctionName=fn, MaxItems=1)),
-            ("lambda:GetFunctionConcurrency", lambda fn=fn, lam=lam: lam.get_function_concurrency(FunctionName=fn)),
+            ("lambda:ListVersionsByFunction", partial(lam.list_versions_by_function, FunctionName=fn, MaxItems=1)),
+            ("lambda:ListAliases", partial(lam.list_aliases, FunctionName=fn, MaxItems=1)),
+            ("lambda:GetFunctionConcurrency", partial(lam.get_function_concurrency, FunctionName=fn)),
             ("lambda:ListProvisionedConcurrencyConfigs",
-             lambda fn=fn, lam=lam: lam.list_provisioned_concurrency_configs(FunctionName=fn, MaxItems=1)),
-            ("logs:FilterLogEvents", lambda group=group: clients.client("logs").filter_log_events(
-                logGroupName=group, limit=1, startTime=int(now.timestamp() * 1000) - 60_000)),
+             partial(lam.list_provisioned_concurrency_configs, FunctionName=fn, MaxItems=1)),
+            ("logs:FilterLogEvents", partial(logs.filter_log_events, logGroupName=cfg.log_group or f"/aws/lambda/{fn}",
+                                             limit=1, startTime=int(now.timestamp() * 1000) - 60_000)),
         ]
     missing: list[str] = []
     problems: list[str] = []

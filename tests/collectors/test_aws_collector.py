@@ -17,7 +17,15 @@ from collectors.runner import run_one
 from inferwatch.config import parse_settings
 from inferwatch.schema import CollectionBatch, Metric
 from inferwatch.store import Store
-from tests.collectors.aws_standin import ACCOUNT, REGION, TEST_ENV, make_function, put_log_lines, put_values, shared
+from tests.collectors.aws_standin import (
+    ACCOUNT,
+    REGION,
+    TEST_ENV,
+    make_function,
+    put_log_lines,
+    put_values,
+    shared,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC)
 T = datetime(2026, 11, 24, 11, 50, tzinfo=UTC)
