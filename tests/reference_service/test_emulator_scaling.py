@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -179,3 +181,19 @@ def test_an_instance_over_its_memory_is_oom_killed(tmp_path: Path) -> None:
     assert "out of memory" in str(info.value)
     assert stats.oom_kill_count >= 1 and stats.instances == ()
     assert all(_gone(pid) for pid in pids)
+
+
+def test_an_instance_killed_mid_request_is_reported_and_replaced(tmp_path: Path) -> None:
+    config = DeploymentConfig("crash", min_instances=1, keep_alive_s=30.0,
+                              faults=FaultConfig(slow_rate=1.0, slow_ms=1500.0))
+    with Emulator(tmp_path, _one(config), frontdoor=False, tick_s=0.05) as emu:
+        victim = emu.child_pids()[0]
+        threading.Timer(0.4, lambda: os.kill(victim, signal.SIGKILL)).start()
+        with pytest.raises(InstanceLostError):
+            emu.invoke("svc", BODY)
+        assert _wait_for(lambda: emu.stats().deployment("crash").crash_count == 1)
+        # min_instances is restored with a new prewarmed instance
+        assert _wait_for(lambda: [i.state for i in emu.stats().deployment("crash").instances] == ["ready"])
+        stats = emu.stats().deployment("crash")
+    assert stats.instances_started_count == stats.prewarmed_count == 2
+    assert _gone(victim)
