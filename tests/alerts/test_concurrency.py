@@ -117,10 +117,8 @@ def test_run_killed_between_send_and_record_resends_the_same_id(tmp_path: Path, 
 def test_lock_is_single_flight_on_sqlite_and_postgresql(store_url: str, tmp_path: Path) -> None:
     a, b = Store.open(store_url), Store.open(store_url)
     try:
-        with job_lock(a, tmp_path):
-            with pytest.raises(LockHeldError):
-                with job_lock(b, tmp_path):
-                    pass
+        with job_lock(a, tmp_path), pytest.raises(LockHeldError), job_lock(b, tmp_path):
+            pass
         with job_lock(b, tmp_path):
             pass  # released
     finally:

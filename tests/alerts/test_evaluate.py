@@ -32,7 +32,10 @@ def per_minute(errors: Sequence[float | None], invocations: float = 100) -> list
     return points
 
 
-def run(rules: Sequence[Rule], errors: Sequence[float | None], *, policy: Policy = Policy(),
+DEFAULT_POLICY = Policy()
+
+
+def run(rules: Sequence[Rule], errors: Sequence[float | None], *, policy: Policy = DEFAULT_POLICY,
         every_s: int = 60, until_min: int | None = None, **data_kw: Any) -> list[Evaluation]:
     data = data_with(per_minute(errors), **data_kw)
     states: Mapping[str, AlertState] = {}

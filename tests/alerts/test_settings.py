@@ -1,0 +1,66 @@
+"""[alerts] and [notifiers] validation: errors name the field; secrets cannot live in the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alerts.errors import AlertConfigError
+from alerts.rules import KIND_VARIABLES, Severity
+from alerts.settings import default_rules, parse_alert_settings, parse_duration
+
+
+def test_default_rules_cover_every_kind_the_issue_lists() -> None:
+    rules = default_rules()
+    assert {r.kind for r in rules} == set(KIND_VARIABLES)
+    assert len(rules) == 10
+    fast = next(r for r in rules if r.name == "SLOBurnRateFast")
+    slow = next(r for r in rules if r.name == "SLOBurnRateSlow")
+    assert (fast.window_s, fast.short_window_s, fast.factor) == (3600, 300, 14.4)
+    assert (slow.window_s, slow.short_window_s, slow.factor) == (21600, 1800, 6.0)
+    warm = next(r for r in rules if r.kind == "warm_utilization")
+    assert (warm.severity, warm.threshold, warm.for_s) == (Severity.NOTICE, 0.30, 86_400)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [(90, 90), ("45s", 45), ("5m", 300), ("6h", 21600), ("1d", 86400)])
+def test_durations(text: Any, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(("alerts", "notifiers", "message"), [
+    ({"rules": [{"name": "X", "kind": "burn_rate", "summary": "s", "window": "1h"}]}, {},
+     "alerts.rules[0]: a burn_rate rule needs factor and short_window"),
+    ({"rules": [{"name": "X", "kind": "latency_p99", "summary": "{nope}"}]}, {},
+     "alerts.rules[0]: summary uses {nope}; a latency_p99 rule offers entity, invocations, threshold, value, window"),
+    ({"rules": [{"name": "X", "kind": "latency", "summary": "s"}]}, {}, "alerts.rules[0].kind: Input should be"),
+    ({"rules": [{"name": "X", "kind": "error_rate", "summary": "s", "for": "soon"}]}, {},
+     "alerts.rules[0].for: 'soon' is not a duration"),
+    ({"rules": [{"name": "X", "kind": "error_rate", "summary": "s"}] * 2}, {}, "alerts.rules: rule X is defined twice"),
+    ({"disable": ["Nope"]}, {}, "alerts.disable: no rule named Nope"),
+    ({"lookback": "1h"}, {}, "alerts.lookback: 3600s is shorter than the longest rule window (21600s)"),
+    ({"max_attempts": 0}, {}, "alerts.max_attempts: Input should be greater than or equal to 1"),
+    ({}, {"ops": {"type": "webhook", "url": "https://hooks.example/x"}},
+     "notifiers.ops: url must not be in the file: name an environment variable with url_env"),
+    ({}, {"mail": {"type": "email", "host": "h", "sender": "a@b", "to": ["c@d"], "password": "x"}},
+     "notifiers.mail: password must not be in the file"),
+    ({}, {"mail": {"type": "email", "host": "h", "sender": "a@b"}}, "notifiers.mail.to: Field required"),
+    ({}, {"x": {"type": "pager"}}, "notifiers.x: Input tag 'pager' found using 'type' does not match"),
+])
+def test_errors_name_the_field(alerts: dict[str, Any], notifiers: dict[str, Any], message: str) -> None:
+    with pytest.raises(AlertConfigError) as info:
+        parse_alert_settings(alerts, notifiers)
+    assert str(info.value).startswith(message), str(info.value)
+    assert info.value.field and str(info.value).startswith(info.value.field)
+
+
+def test_user_rules_replace_defaults_and_disable_removes() -> None:
+    mine = {"name": "ErrorRateHigh", "kind": "error_rate", "summary": "{entity} {value:.1%}", "threshold": 0.01,
+            "severity": "ticket", "labels": {"team": "ml"}, "match": ["aws:*"]}
+    s = parse_alert_settings({"rules": [mine], "disable": ["WarmCapacityUnderused"]}, {})
+    names = [r.name for r in s.rules]
+    assert "WarmCapacityUnderused" not in names and len(names) == 9
+    rule = next(r for r in s.rules if r.name == "ErrorRateHigh")
+    assert (rule.threshold, rule.severity, dict(rule.labels), rule.match) == (0.01, Severity.TICKET, {"team": "ml"},
+                                                                              ("aws:*",))
+    assert parse_alert_settings({"default_rules": False}, {}).rules == ()
