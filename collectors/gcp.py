@@ -16,12 +16,14 @@ gRPC channel to that address.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from google.api_core import retry as gretry
@@ -87,21 +89,41 @@ class GcpClients:
 
 
 def load_credentials(env: Mapping[str, str]) -> Any:
-    """Application Default Credentials; a key file named in ``env`` wins."""
+    """Application Default Credentials; a key file named by ``GOOGLE_APPLICATION_CREDENTIALS`` in
+    ``env`` wins (a service-account key or an authorized-user file; other types are refused rather
+    than loaded unvalidated)."""
     import google.auth
     from google.auth import exceptions as auth_exc
 
+    path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
     try:
-        path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
         if path:
-            credentials, _ = google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call]
-                path, scopes=list(SCOPES))
-        else:
-            credentials, _ = google.auth.default(scopes=list(SCOPES))
+            return _credentials_from_file(Path(path))
+        credentials, _ = google.auth.default(scopes=list(SCOPES))
     except auth_exc.GoogleAuthError as exc:
         raise ProviderAuthError(f"no usable Google credentials: {exc} (run `gcloud auth application-default "
                                 "login` or set GOOGLE_APPLICATION_CREDENTIALS)", provider=PROVIDER) from exc
     return credentials
+
+
+def _credentials_from_file(path: Path) -> Any:
+    from google.oauth2 import credentials as user_credentials
+    from google.oauth2 import service_account
+
+    hint = "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file"
+    try:
+        kind = json.loads(path.read_text(encoding="utf-8")).get("type")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ProviderAuthError(f"no usable Google credentials: cannot read {path} ({exc}); {hint}",
+                                provider=PROVIDER) from exc
+    if kind == "service_account":
+        return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            str(path), scopes=list(SCOPES))
+    if kind == "authorized_user":
+        return user_credentials.Credentials.from_authorized_user_file(  # type: ignore[no-untyped-call]
+            str(path), scopes=list(SCOPES))
+    raise ProviderAuthError(f"no usable Google credentials: {path} holds credentials of type {kind!r}; {hint}",
+                            provider=PROVIDER)
 
 
 def connect(ctx: CollectorContext) -> GcpClients:
