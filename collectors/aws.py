@@ -18,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from collectors import aws_cloudwatch as cw
 from collectors.aws_billing import CostExplorerReader, cost_period, cost_request, to_costs
-from collectors.aws_cloudwatch import CloudWatchReader, MetricQuery, emf_queries, lambda_queries, window_steps
-from collectors.aws_cloudwatch import to_points as metric_points
 from collectors.aws_lambda_config import (
     FunctionConfig,
     LambdaConfigReader,
@@ -38,7 +37,7 @@ from collectors.errors import (
     ProviderUnavailableError,
 )
 from inferwatch.config import AwsDeploymentConfig, Settings
-from inferwatch.schema import CollectionBatch, CostRecord, Deployment, MetricPoint
+from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
 
 PROVIDER = "aws"
 _AUTH_CODES = frozenset({
@@ -222,15 +221,16 @@ class AwsCollector:
         warnings: list[str] = []
         functions = self._functions(warnings)
         points: list[MetricPoint] = []
-        steps = window_steps(window.start, window.end, window.step_s)
+        histograms: list[HistogramPoint] = []
+        steps = cw.window_steps(window.start, window.end, window.step_s)
         if steps and functions:
-            points += self._metrics(functions, window, steps)
+            points += self._metrics(functions, window, steps, histograms, warnings)
             points += self._logs(functions, window, steps, warnings)
             points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
         costs, fetched_at = self._costs(now, cursor, functions, warnings)
         next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at}
         return CollectionBatch(collector=self.name, deployments=tuple(d for f in functions for d in f.deployments),
-                               points=tuple(points), costs=tuple(costs), cursor=next_cursor, warnings=tuple(warnings))
+                               points=tuple(points), histograms=tuple(histograms), costs=tuple(costs), cursor=next_cursor, warnings=tuple(warnings))
 
     def _functions(self, warnings: list[str]) -> list[_Function]:
         reader = LambdaConfigReader(self.clients.client("lambda"))
@@ -246,18 +246,21 @@ class AwsCollector:
             out.append(_Function(cfg, config, tuple(deps)))
         return out
 
-    def _metrics(self, functions: Sequence[_Function], window: Window, steps: list[datetime]) -> list[MetricPoint]:
-        queries: list[MetricQuery] = []
+    def _metrics(self, functions: Sequence[_Function], window: Window, steps: list[datetime],
+                 histograms: list[HistogramPoint], warnings: list[str]) -> list[MetricPoint]:
+        reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
+        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, f.cfg.function) for f in functions],
+                                            self.baselines)
         for f in functions:
             whole = f.deployments[0].id
-            queries += lambda_queries(whole, f.cfg.function)
-            queries += emf_queries(whole, f.cfg.function)
+            queries += cw.lambda_queries(whole, f.cfg.function)
+            queries += cw.emf_queries(whole, f.cfg.function)
             for dep, qualifier in zip(f.deployments[1:], f.cfg.aliases, strict=True):
-                queries += lambda_queries(dep.id, f.cfg.function, qualifier,
+                queries += cw.lambda_queries(dep.id, f.cfg.function, qualifier,
                                           provisioned=dep.provisioned_concurrency > 0)
-        series = CloudWatchReader(self.clients.client("cloudwatch")).fetch(queries, window.start, window.end,
-                                                                           window.step_s)
-        return metric_points(queries, series, steps, window.step_s)
+        series = reader.fetch(queries, window.start, window.end, window.step_s)
+        histograms += cw.to_histograms(plans, cw.by_key(queries, series), steps, window.step_s, warnings)
+        return cw.to_points(queries, series, steps, window.step_s)
 
     def _logs(self, functions: Sequence[_Function], window: Window, steps: list[datetime],
               warnings: list[str]) -> list[MetricPoint]:

@@ -22,15 +22,16 @@ What is read, per deployment (``Period`` = the collection step):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from inferwatch.schema import HistogramPoint, MetricPoint
 from inferwatch.schema import Metric as M
-from inferwatch.schema import MetricPoint
 
 MAX_QUERIES_PER_CALL = 500
+SCORE_METRIC = "PredictionScore"
 LAMBDA_NAMESPACE = "AWS/Lambda"
 EMF_NAMESPACE = "Inferwatch"
 
@@ -153,6 +154,23 @@ class CloudWatchReader:
             offset += len(part)
         return out
 
+    def list_model_versions(self, emf_deployment: str) -> list[str]:
+        """The ``ModelVersion`` values the service published PredictionScore under (ListMetrics, paged)."""
+        found: set[str] = set()
+        token: str | None = None
+        for _ in range(100):
+            kwargs: dict[str, Any] = {"Namespace": EMF_NAMESPACE, "MetricName": SCORE_METRIC,
+                                      "Dimensions": [{"Name": "Deployment", "Value": emf_deployment}]}
+            response = self._call("list_metrics", {**kwargs, **({"NextToken": token} if token else {})})
+            for metric in response.get("Metrics", []):
+                dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+                if dims.get("Deployment") == emf_deployment and "ModelVersion" in dims:
+                    found.add(str(dims["ModelVersion"]))
+            token = response.get("NextToken")
+            if not token:
+                break
+        return sorted(found)
+
     def _pages(self, requests: list[dict[str, Any]], start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         token: str | None = None
         seen: set[str] = set()
@@ -161,7 +179,7 @@ class CloudWatchReader:
                                       "ScanBy": "TimestampAscending"}
             if token:
                 kwargs["NextToken"] = token
-            response = self._call(kwargs)
+            response = self._call("get_metric_data", kwargs)
             yield from response.get("MetricDataResults", [])
             token = response.get("NextToken")
             if not token:
@@ -172,16 +190,16 @@ class CloudWatchReader:
                 raise data_error("GetMetricData returned the same NextToken twice")
             seen.add(token)
 
-    def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from collectors.aws import translate_error  # late: collectors.aws imports this module
+        from collectors.aws import action_name, translate_error  # late: collectors.aws imports this module
 
         self.calls += 1
         try:
-            response: dict[str, Any] = self._client.get_metric_data(**kwargs)
+            response: dict[str, Any] = getattr(self._client, operation)(**kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise translate_error(exc, "cloudwatch:GetMetricData") from exc
+            raise translate_error(exc, action_name("cloudwatch", operation)) from exc
         return response
 
 
@@ -206,4 +224,84 @@ def by_key(queries: Sequence[MetricQuery], series: Sequence[Series]) -> Mapping[
     out: dict[tuple[str, str], Series] = defaultdict(dict)
     for query, values in zip(queries, series, strict=True):
         out[(query.deployment, query.key)].update(values)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramPlan:
+    """The percentile-rank queries of one signal and how to turn their answers into counts."""
+
+    deployment: str
+    signal: str
+    key_prefix: str
+    baseline_id: str
+    column: Any  # drift.baseline.NumericColumn
+    layout: tuple[int, ...]
+
+
+def plan_score_histogram(deployment: str, emf_deployment: str, model_version: str, baseline_id: str,
+                         payload: Mapping[str, Any]) -> tuple[HistogramPlan, list[MetricQuery]] | None:
+    """``SampleCount`` + one ``PR(:edge)`` per cloud edge of the baseline's ``score`` column, or None
+    when the baseline has no numeric score (or one with negative values, which CloudWatch cannot rank)."""
+    from drift.baseline import NumericColumn
+    from drift.cloud import bin_edges_for_cloud
+    from inferwatch.baselines import parsed_baseline
+
+    column = parsed_baseline(baseline_id, payload).columns.get("score")
+    if not isinstance(column, NumericColumn):
+        return None
+    bins = bin_edges_for_cloud(column)
+    if bins.cloudwatch_offset:
+        return None
+    prefix = f"pr:score:{model_version}"
+    dims: Dimensions = (("Deployment", emf_deployment), ("ModelVersion", model_version))
+    plan = HistogramPlan(deployment, "score", prefix, baseline_id, column, bins.layout)
+    return plan, percentile_rank_queries(deployment, prefix, dims, SCORE_METRIC, bins.cloudwatch_edges)
+
+
+def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str]],
+                    baselines: Callable[[str], tuple[str, Mapping[str, Any]] | None] | None,
+                    ) -> tuple[list[HistogramPlan], list[MetricQuery]]:
+    """PR(:edge) queries for each (deployment id, function): every model version the function published
+    scores for (ListMetrics) that has a baseline. Nothing without a baseline lookup."""
+    plans: list[HistogramPlan] = []
+    queries: list[MetricQuery] = []
+    if baselines is None:
+        return plans, queries
+    for deployment, function in functions:
+        for version in reader.list_model_versions(function):
+            found = baselines(version)
+            planned = plan_score_histogram(deployment, function, version, *found) if found else None
+            if planned is not None:
+                plans.append(planned[0])
+                queries += planned[1]
+    return plans, queries
+
+
+def to_histograms(plans: Sequence[HistogramPlan], series: Mapping[tuple[str, str], Series],
+                  steps: Sequence[datetime], step_s: int, warnings: list[str]) -> list[HistogramPoint]:
+    """Window counts per step from CloudWatch's CDF at the edges (steps without values are skipped)."""
+    from drift import WindowCounts
+    from drift.errors import DriftError
+
+    out: list[HistogramPoint] = []
+    for plan in plans:
+        totals = series.get((plan.deployment, f"{plan.key_prefix}:n"), {})
+        for step in steps:
+            total = totals.get(step)
+            if not total:
+                continue
+            ranks = [series.get((plan.deployment, f"{plan.key_prefix}:{i}"), {}).get(step)
+                     for i in range(len(plan.layout))]
+            if any(r is None for r in ranks):
+                warnings.append(f"{plan.deployment} {plan.key_prefix} {step:%H:%M}: no percentile ranks "
+                                "(CloudWatch gives none when a value is negative); step skipped")
+                continue
+            try:
+                counts = WindowCounts.from_cdf_fractions(plan.column, [float(r or 0) / 100 for r in ranks],
+                                                         round(total), layout=list(plan.layout))
+            except DriftError as exc:
+                warnings.append(f"{plan.deployment} {plan.key_prefix} {step:%H:%M}: {exc}; step skipped")
+                continue
+            out.append(HistogramPoint(plan.deployment, plan.signal, step, step_s, plan.baseline_id, counts.to_dict()))
     return out

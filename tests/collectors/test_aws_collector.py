@@ -9,11 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from collectors.aws import AwsCollector, check, from_settings
 from collectors.base import CollectorContext
 from collectors.runner import run_one
+from drift import WindowCounts
+from drift.baseline import build_baseline
+from drift.cloud import bin_edges_for_cloud
+from inferwatch.baselines import parsed_baseline
 from inferwatch.config import parse_settings
 from inferwatch.schema import CollectionBatch, Metric
 from inferwatch.store import Store
@@ -69,8 +74,9 @@ def settings_for(*functions: str, tag: str | None = None) -> Any:
         for fn in functions]})
 
 
-def build(*functions: str, env: dict[str, str] | None = None, hooks: Any = ()) -> AwsCollector:
-    ctx = CollectorContext(home=Path("/nonexistent"), env=env or TEST_ENV, endpoints={"aws": shared()[1].endpoint})
+def build(*functions: str, env: dict[str, str] | None = None, hooks: Any = (), baselines: Any = None) -> AwsCollector:
+    ctx = CollectorContext(home=Path("/nonexistent"), env=env or TEST_ENV, endpoints={"aws": shared()[1].endpoint},
+                           baselines=baselines)
     [collector] = from_settings(settings_for(*functions), ctx, hooks=hooks)
     return collector
 
@@ -160,7 +166,7 @@ def test_every_action_called_is_in_the_policy_and_the_policy_has_no_other(door: 
         prefix = model.service_model.signing_name
         called.add(f"{IAM_PREFIX.get(prefix, prefix)}:{model.name}")
 
-    build(fn, hooks=[("before-call", record)]).collect(NOW, None)
+    build(fn, hooks=[("before-call", record)], baselines=lambda version: None).collect(NOW, None)
     ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint})
     check(settings_for(fn), ctx, hooks=[("before-call", record)])
     [statement] = json.loads(POLICY.read_text())["Statement"]
@@ -208,3 +214,31 @@ def test_a_denied_collection_is_recorded_and_writes_nothing(door: Any, tmp_path:
     assert [r.status for r in runs] == ["ok", "ok"]
     rows = store.load_metrics(metrics=[Metric.INVOCATIONS])
     assert len(rows) == len({(p.deployment, p.start) for p in rows}) == 2 * 20  # two deployments, 20 steps
+
+
+def score_baseline(version: str) -> tuple[str, dict[str, Any]]:
+    reference = np.random.default_rng(7).beta(5, 2, size=5000)
+    baseline = build_baseline({"score": reference}, categorical=[], model_sha256="ab" * 32, version=version)
+    return f"bl-{version}", baseline.to_dict()
+
+
+def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binning(door: Any) -> None:
+    fn = "e2e-hist"
+    seed(fn)
+    bid, payload = score_baseline("v1")
+    current = np.round(np.random.default_rng(11).beta(4, 2, size=300), 3)  # shifted, with ties
+    put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v1"},
+               T + timedelta(seconds=3), [float(v) for v in current])
+    put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v0"},
+               T + timedelta(seconds=3), [0.5])  # a version without a baseline: no histogram
+    baselines = {"v1": (bid, payload)}
+    batch = build(fn, baselines=baselines.get).collect(NOW, CURSOR)
+    [hist] = batch.histograms
+    assert (hist.deployment, hist.signal, hist.start, hist.baseline_id) == (f"aws:{REGION}:{fn}", "score", T, bid)
+    column = parsed_baseline(bid, payload).column("score")
+    bins = bin_edges_for_cloud(column)
+    cloud = WindowCounts.from_dict(hist.counts)
+    local = WindowCounts.from_values(column, current)
+    assert cloud.total_count == 300
+    assert np.array_equal(cloud.counts, local.coarsened(np.asarray(bins.layout)))
+    assert batch.warnings == ()
