@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig  # noqa: E402
-from reference_service.loadgen import LoadProfile, run_load  # noqa: E402
+from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig
+from reference_service.loadgen import LoadProfile, run_load
 
 RESULTS = ROOT / "bench" / "results" / "emulator_overhead.json"
 ROW = [14.0, 19.0, 91.0, 650.0, 0.096, 0.1, 0.09, 0.05, 0.18, 0.063, 0.4, 1.2, 2.9, 40.0, 0.007, 0.025,

@@ -167,6 +167,8 @@ class DeploymentPool:
             raise
         with self._cond:
             if instance.state is InstanceState.STARTING:
+                instance.sample_rss_mb()  # the model is loaded: near the instance's steady peak
+                self._peak_rss_mb = max(self._peak_rss_mb, instance.peak_rss_mb)
                 instance.state = InstanceState.READY
                 instance.last_used = time.monotonic()
                 if not instance.prewarmed and instance.init_ms is not None:
@@ -234,7 +236,8 @@ class DeploymentPool:
                     self._drop(instance, "crash")
                 continue
             rss_mb = instance.sample_rss_mb()
-            self._peak_rss_mb = max(self._peak_rss_mb, instance.peak_rss_mb)
+            with self._cond:
+                self._peak_rss_mb = max(self._peak_rss_mb, instance.peak_rss_mb)
             if rss_mb > self.config.memory_mb and instance.state is not InstanceState.DEAD:
                 instance.death_reason = f"out of memory: {rss_mb:.1f} MB > {self.config.memory_mb} MB"
                 instance.kill()
@@ -320,6 +323,11 @@ class DeploymentPool:
         now = time.monotonic()
         cfg = self.config
         with self._cond:
+            live = list(self._instances)
+        for instance in live:  # fresh numbers: the monitor samples only every tick
+            instance.sample_rss_mb()
+        with self._cond:
+            self._peak_rss_mb = max([self._peak_rss_mb, *(i.peak_rss_mb for i in live)])
             instances = tuple(
                 InstanceStats(
                     instance_id=i.instance_id, pid=i.pid, port=i.port, state=i.state.value, prewarmed=i.prewarmed,

@@ -39,7 +39,7 @@ PARENT = textwrap.dedent(
 
 def _gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # exited; only init may still reap it
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)  # exited; only init may reap it
     except psutil.NoSuchProcess:
         return True
 

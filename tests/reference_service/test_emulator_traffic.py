@@ -31,6 +31,7 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
                       weights={"stable-v1": 0.8, "canary-v2": 0.2}),
         ServiceConfig("bg", (DeploymentConfig("blue", role="blue", min_instances=1),
                              DeploymentConfig("green", model_version="v2", role="green", min_instances=1))),
+        ServiceConfig("sh", (DeploymentConfig("shadowed", shadow_version="v2"),)),
     ]
     with Emulator(home, services, seed=11) as running:
         yield running
@@ -95,11 +96,13 @@ def test_status_lists_instances_per_deployment(emu: Emulator) -> None:
     status, answer, _ = _request(emu, "GET", "/status")
     assert status == 200
     deployments = {d["name"]: d for d in answer["deployments"]}
-    assert set(deployments) == {"stable-v1", "canary-v2", "blue", "green"}
-    for d in deployments.values():
+    assert set(deployments) == {"stable-v1", "canary-v2", "blue", "green", "shadowed"}
+    for name, d in deployments.items():
+        if name == "shadowed":
+            continue  # no min instances: it may be scaled to zero
         assert len(d["instances"]) >= 1 and d["instances"][0]["pid"] > 0
         assert d["prewarmed_count"] >= 1
-    assert {s["name"] for s in answer["services"]} == {"scorer", "bg"}
+    assert {s["name"] for s in answer["services"]} == {"scorer", "bg", "sh"}
 
 
 @pytest.mark.parametrize(
@@ -131,3 +134,13 @@ def test_oversize_bodies_are_refused_before_reading(emu: Emulator) -> None:
     status, answer, _ = _request(emu, "POST", "/services/bg/predict", b"",
                                  headers={"Content-Length": str(MAX_BODY_BYTES + 1)})
     assert status == 413 and answer["fields"][0]["field"] == "body"
+
+
+def test_shadow_scoring_is_configured_on_the_instance(emu: Emulator) -> None:
+    status, answer, _ = _request(emu, "POST", "/services/sh/predict", BODY)
+    assert status == 200 and answer["model_version"] == "v1"  # the served version answers
+    lines = [json.loads(line) for path in emu.telemetry_dir("shadowed").glob("*.jsonl")
+             for line in path.read_text().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["ModelVersion"] == "v1" and lines[0]["ShadowVersion"] == "v2"
+    assert lines[0]["ShadowStatus"] in ("ok", "timeout", "skipped")
