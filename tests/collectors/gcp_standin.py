@@ -274,8 +274,8 @@ def rev_labels(revision: str) -> dict[str, str]:
 def seed(standin: GcpStandIn) -> None:
     """Three minutes of traffic: minutes 1 and 2 on both revisions, minute 3 on A only."""
     standin.services[SERVICE_PATH] = demo_service()
-    for rev in demo_revisions():
-        standin.revisions[rev.name] = rev
+    for revision in demo_revisions():
+        standin.revisions[revision.name] = revision
     lat = RUN + "request_latencies"
     for q, reducer in ((50, R.REDUCE_PERCENTILE_50), (95, R.REDUCE_PERCENTILE_95), (99, R.REDUCE_PERCENTILE_99)):
         standin.add_series((lat, A.ALIGN_DELTA, reducer, BY_SERVICE),

@@ -13,7 +13,7 @@ from collectors.base import CollectorContext
 from collectors.errors import ProviderDataError
 from collectors.gcp import check, from_settings
 from collectors.gcp_run_config import build_deployments, parse_cpu, parse_memory_mb, read_settings
-from inferwatch.config import parse_settings
+from inferwatch.config import Settings, parse_settings
 from inferwatch.errors import ConfigError
 from inferwatch.schema import Deployment
 from tests.collectors.gcp_standin import (
@@ -40,7 +40,7 @@ def standin() -> Iterator[GcpStandIn]:
         yield s
 
 
-def settings(**extra: object) -> object:
+def settings(**extra: object) -> Settings:
     entry = {"provider": "gcp", "project": PROJECT, "region": REGION, "service_name": "scorer", **extra}
     return parse_settings({"deployments": [entry]})
 
@@ -98,7 +98,7 @@ def test_from_settings_builds_one_collector_per_service(tmp_path: Path) -> None:
          "billing_export_table": "billing-proj.billing.gcp_billing_export_resource_v1_0A1B2C"},
         {"provider": "local", "name": "scorer-v1"},
     ]})
-    collectors = from_settings(s, CollectorContext(home=tmp_path))  # type: ignore[arg-type]
+    collectors = from_settings(s, CollectorContext(home=tmp_path))
     assert [c.name for c in collectors] == [f"gcp:{PROJECT}:{REGION}:scorer", f"gcp:{PROJECT}:us-central1:ranker"]
     assert collectors[0].defaults.slo_p99_ms == 200 and collectors[1].billing_table is not None
     assert (collectors[0].step_s, collectors[0].lateness_s, collectors[0].lookback_s) == (60, 300, 3600)
@@ -106,13 +106,13 @@ def test_from_settings_builds_one_collector_per_service(tmp_path: Path) -> None:
 
 def test_from_settings_rejects_names_that_would_break_a_filter(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"deployments\[0\]\.service_name") as info:
-        from_settings(settings(service_name='scorer" OR x="y'), CollectorContext(home=tmp_path))  # type: ignore[arg-type]
+        from_settings(settings(service_name='scorer" OR x="y'), CollectorContext(home=tmp_path))
     assert info.value.field == "deployments[0].service_name"
 
 
 def test_collector_from_settings_reads_the_standin(standin: GcpStandIn, tmp_path: Path) -> None:
     ctx = CollectorContext(home=tmp_path, endpoints={"gcp": standin.address})
-    (collector,) = from_settings(settings(role="canary"), ctx)  # type: ignore[arg-type]
+    (collector,) = from_settings(settings(role="canary"), ctx)
     batch = collector.collect(NOW, None)
     assert batch.collector == f"gcp:{PROJECT}:{REGION}:scorer" and len(batch.points) > 50
     assert batch.deployments[0].role == "canary"
@@ -120,7 +120,7 @@ def test_collector_from_settings_reads_the_standin(standin: GcpStandIn, tmp_path
 
 def test_check_ok(standin: GcpStandIn, tmp_path: Path) -> None:
     ctx = CollectorContext(home=tmp_path, endpoints={"gcp": standin.address})
-    (result,) = check(settings(), ctx, retry=FAST_RETRY)  # type: ignore[arg-type]
+    (result,) = check(settings(), ctx, retry=FAST_RETRY)
     assert result.ok and result.scope == f"{PROJECT}/{REGION}/scorer" and "answer" in result.detail
     probe = standin.calls_of(LIST_TIME_SERIES)
     assert len(probe) == 1 and probe[0].page_size == 1
@@ -129,7 +129,7 @@ def test_check_ok(standin: GcpStandIn, tmp_path: Path) -> None:
 def test_check_reports_missing_permissions(standin: GcpStandIn, tmp_path: Path) -> None:
     standin.denied = {GET_SERVICE, LIST_TIME_SERIES}
     ctx = CollectorContext(home=tmp_path, endpoints={"gcp": standin.address})
-    (result,) = check(settings(), ctx, retry=FAST_RETRY)  # type: ignore[arg-type]
+    (result,) = check(settings(), ctx, retry=FAST_RETRY)
     assert not result.ok
     assert result.missing_permissions == ("run.services.get", "monitoring.timeSeries.list")
     assert "grant run.services.get, monitoring.timeSeries.list" in result.detail
@@ -138,13 +138,13 @@ def test_check_reports_missing_permissions(standin: GcpStandIn, tmp_path: Path) 
 
 def test_check_reports_an_unknown_service(standin: GcpStandIn, tmp_path: Path) -> None:
     ctx = CollectorContext(home=tmp_path, endpoints={"gcp": standin.address})
-    (result,) = check(settings(service_name="nope"), ctx, retry=FAST_RETRY)  # type: ignore[arg-type]
+    (result,) = check(settings(service_name="nope"), ctx, retry=FAST_RETRY)
     assert not result.ok and "NotFound" in result.detail and result.missing_permissions == ()
 
 
 def test_check_reports_missing_credentials(tmp_path: Path) -> None:
     ctx = CollectorContext(home=tmp_path, env={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")})
-    (result,) = check(settings(), ctx)  # type: ignore[arg-type]
+    (result,) = check(settings(), ctx)
     assert not result.ok
     assert "no usable Google credentials" in result.detail and "missing.json" in result.detail
     assert "Traceback" not in result.detail
@@ -164,5 +164,5 @@ def test_check_refuses_unreadable_or_unvetted_credential_files(tmp_path: Path, c
     key = tmp_path / "key.json"
     key.write_text(content, encoding="utf-8")
     ctx = CollectorContext(home=tmp_path, env={"GOOGLE_APPLICATION_CREDENTIALS": str(key)})
-    (result,) = check(settings(), ctx)  # type: ignore[arg-type]
+    (result,) = check(settings(), ctx)
     assert not result.ok and reason in result.detail

@@ -14,7 +14,16 @@ from collectors.gcp import check
 from collectors.gcp_billing import PERMISSIONS as BILLING_PERMISSIONS
 from collectors.gcp_billing import BillingQuery
 from inferwatch.config import parse_settings
-from tests.collectors.gcp_standin import FAST_RETRY, NOW, PROJECT, REGION, GcpStandIn, make_collector, running, seed
+from tests.collectors.gcp_standin import (
+    FAST_RETRY,
+    NOW,
+    PROJECT,
+    REGION,
+    GcpStandIn,
+    make_collector,
+    running,
+    seed,
+)
 
 ROLE = Path(__file__).parents[2] / "deploy" / "iam" / "gcp-collector-role.yaml"
 

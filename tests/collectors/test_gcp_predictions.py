@@ -53,7 +53,7 @@ def standin() -> Iterator[GcpStandIn]:
 def gcp_bucket_counts(values: np.ndarray, bounds: tuple[float, ...]) -> list[int]:
     """What Cloud Monitoring stores: bucket 0 = (-inf, b0), bucket i = [b(i-1), b(i)), last = [b(n-1), inf)."""
     index = np.searchsorted(np.asarray(bounds), values, side="right")
-    return np.bincount(index, minlength=len(bounds) + 1).tolist()
+    return [int(c) for c in np.bincount(index, minlength=len(bounds) + 1)]
 
 
 def seed_predictions(standin: GcpStandIn, revision: str, version: str, values: np.ndarray,
