@@ -170,9 +170,22 @@ def default_retry(*, initial_s: float = 1.0, maximum_s: float = 30.0, deadline_s
     The generated client retries only ServiceUnavailable for ListTimeSeries; quota errors are what a
     busy project actually sees, so they are retried too."""
     return gretry.Retry(
-        predicate=gretry.if_exception_type(gexc.ResourceExhausted, gexc.ServiceUnavailable),
+        predicate=is_retryable,
         initial=initial_s, maximum=maximum_s, multiplier=2.0, timeout=deadline_s,
     )
+
+
+def is_retryable(exc: Exception) -> bool:
+    """Quota (429) and unavailability (503), except a 503 that only wraps a credentials failure
+    (gRPC reports a token refresh error as UNAVAILABLE "Getting metadata from plugin failed"):
+    retrying that cannot help."""
+    if isinstance(exc, gexc.ResourceExhausted):
+        return True
+    return isinstance(exc, gexc.ServiceUnavailable) and not _is_credentials_failure(exc)
+
+
+def _is_credentials_failure(exc: BaseException) -> bool:
+    return isinstance(exc, gexc.ServiceUnavailable) and "metadata from plugin" in str(exc)
 
 
 def translate_error(exc: Exception, *, action: str, permission: str) -> CollectorError:
@@ -181,7 +194,8 @@ def translate_error(exc: Exception, *, action: str, permission: str) -> Collecto
     if isinstance(exc, gexc.RetryError) and exc.cause is not None:
         cause = exc.cause
     what = f"{action}: {type(cause).__name__}: {getattr(cause, 'message', None) or cause}"
-    if isinstance(cause, gexc.PermissionDenied | gexc.Unauthenticated | auth_exc.GoogleAuthError):
+    if isinstance(cause, gexc.PermissionDenied | gexc.Unauthenticated | auth_exc.GoogleAuthError) or \
+            _is_credentials_failure(cause):
         return ProviderAuthError(f"{what} (needs {permission})", provider=PROVIDER, action=permission)
     if isinstance(cause, gexc.ResourceExhausted):
         return ProviderThrottledError(f"{what} (still throttled after backoff)", provider=PROVIDER)

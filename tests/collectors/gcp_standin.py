@@ -56,7 +56,7 @@ class GcpStandIn:
         self.series: dict[SeriesKey, list[monitoring_v3.TimeSeries]] = defaultdict(list)
         self.services: dict[str, run_v2.Service] = {}
         self.revisions: dict[str, run_v2.Revision] = {}
-        self.faults: dict[str, deque[grpc.StatusCode]] = defaultdict(deque)
+        self.faults: dict[str, deque[tuple[grpc.StatusCode, str]]] = defaultdict(deque)
         self.denied: set[str] = set()
         self.calls: list[Call] = []
         self._lock = threading.Lock()
@@ -66,9 +66,9 @@ class GcpStandIn:
     def add_series(self, key: SeriesKey, series: monitoring_v3.TimeSeries) -> None:
         self.series[key].append(series)
 
-    def fail(self, method: str, *codes: grpc.StatusCode) -> None:
+    def fail(self, method: str, *codes: grpc.StatusCode, message: str = "") -> None:
         """The next calls of ``method`` abort with these codes, in order."""
-        self.faults[method].extend(codes)
+        self.faults[method].extend((code, message or f"injected {code.name} (stand-in)") for code in codes)
 
     def calls_of(self, method: str) -> list[Any]:
         return [c.request for c in self.calls if c.method == method]
@@ -77,11 +77,11 @@ class GcpStandIn:
     def _enter(self, method: str, request: Any, context: grpc.ServicerContext) -> None:
         with self._lock:
             self.calls.append(Call(method, request, dict(context.invocation_metadata())))
-            code = self.faults[method].popleft() if self.faults[method] else None
+            fault = self.faults[method].popleft() if self.faults[method] else None
         if method in self.denied:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, f"Permission denied on {method} (stand-in)")
-        if code is not None:
-            context.abort(code, f"injected {code.name} (stand-in)")
+        if fault is not None:
+            context.abort(*fault)
 
     def list_time_series(self, request: monitoring_v3.ListTimeSeriesRequest,
                          context: grpc.ServicerContext) -> monitoring_v3.ListTimeSeriesResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -12,8 +13,10 @@ from google.cloud import monitoring_v3
 
 from collectors.base import plan_window
 from collectors.errors import ProviderAuthError, ProviderThrottledError, ProviderUnavailableError
+from collectors.runner import run_one
 from inferwatch.schema import CollectionBatch, MetricPoint
 from inferwatch.schema import Metric as M
+from inferwatch.store import Store
 from tests.collectors.gcp_standin import (
     GET_REVISION,
     GET_SERVICE,
@@ -220,3 +223,39 @@ def test_revision_that_left_the_traffic_split_still_gets_a_record(standin: GcpSt
 
 def test_target_ids() -> None:
     assert TARGET.service_id == SVC and TARGET.revision_id(REV_A) == DEP_A
+
+
+def test_credential_refresh_failure_is_an_auth_error_not_retried(standin: GcpStandIn) -> None:
+    standin.fail(GET_SERVICE, grpc.StatusCode.UNAVAILABLE,
+                 message="Getting metadata from plugin failed with error: RefreshError('invalid_grant')")
+    with pytest.raises(ProviderAuthError) as info:
+        make_collector(standin).collect(NOW, None)
+    assert info.value.action == "run.services.get"
+    assert len(standin.calls_of(GET_SERVICE)) == 1
+
+
+def test_store_round_trip_is_idempotent(standin: GcpStandIn, tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        first = run_one(store, make_collector(standin), clock=lambda: NOW)
+        points = store.count("metric_points")
+        again = run_one(store, make_collector(standin), clock=lambda: NOW)
+        assert (first.status, again.status) == ("ok", "ok")
+        assert store.count("metric_points") == points == first.points_written
+        assert store.load_cursor(make_collector(standin).name) == {
+            "complete_until": int((T0 + timedelta(minutes=10)).timestamp())}
+        assert {d.id for d in store.load_deployments()} == {SVC, DEP_A, DEP_B}
+    finally:
+        store.dispose()
+
+
+def test_a_failing_service_is_recorded_as_a_failed_run(standin: GcpStandIn, tmp_path: Path) -> None:
+    standin.denied.add(LIST_TIME_SERIES)
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        run = run_one(store, make_collector(standin), clock=lambda: NOW)
+        assert run.status == "failed" and run.error is not None
+        assert run.error.startswith("ProviderAuthError") and "monitoring.timeSeries.list" in run.error
+        assert store.count("metric_points") == 0
+    finally:
+        store.dispose()
