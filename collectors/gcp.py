@@ -36,6 +36,7 @@ from collectors.gcp_billing import (
     billing_days,
     build_billing_query,
     cost_records,
+    is_valid_table,
 )
 from collectors.gcp_monitoring import (
     PERMISSION as MONITORING_PERMISSION,
@@ -191,7 +192,11 @@ class GcpCollector:
             for revision in sorted({p.deployment for p in points} - known):
                 deployments.append(retired_revision(self.target, revision.rsplit(":", 1)[-1]))
         next_cursor: dict[str, Any] = {**(cursor or {}), "complete_until": int(window.end.timestamp())}
-        costs = self.fetch_costs(now, next_cursor)
+        costs: list[CostRecord] = []
+        try:
+            costs = self.fetch_costs(now, next_cursor)
+        except CollectorError as exc:  # billing is hourly and optional: the metrics still land
+            warnings.append(f"billing export not read: {exc}")
         return CollectionBatch(collector=self.name, deployments=tuple(deployments), points=tuple(points),
                                histograms=tuple(histograms), costs=tuple(costs), cursor=next_cursor,
                                warnings=tuple(warnings))
@@ -235,8 +240,8 @@ class GcpCollector:
         last = cursor.get("billing_until")
         start_day, end_day = billing_days(now, date.fromisoformat(last) if last else None)
         query = build_billing_query(self.billing_table, self.target, start_day, end_day)
+        cursor["billing_checked_at"] = int(now.timestamp())  # a failure is retried next hour, not every run
         rows = self._billing(self.clients()).fetch_rows(query)
-        cursor["billing_checked_at"] = int(now.timestamp())
         cursor["billing_until"] = (end_day - timedelta(days=1)).isoformat()
         return cost_records(rows, query.scope, now.astimezone(UTC).date())
 
@@ -303,6 +308,9 @@ def _target(cfg: GcpDeploymentConfig, index: int) -> Target:
         if not pattern.match(value):
             raise ConfigError(f"deployments[{index}].{field}: {value!r} is not a valid Google Cloud {field}",
                               field=f"deployments[{index}].{field}")
+    if cfg.billing_export_table and not is_valid_table(cfg.billing_export_table):
+        raise ConfigError(f"deployments[{index}].billing_export_table: {cfg.billing_export_table!r} is not of "
+                          "the form project.dataset.table", field=f"deployments[{index}].billing_export_table")
     return Target(cfg.project, cfg.region, cfg.service_name)
 
 

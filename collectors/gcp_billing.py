@@ -43,6 +43,10 @@ class BillingQuery:
     scope: str
 
 
+def is_valid_table(table: str) -> bool:
+    return bool(_TABLE.match(table))
+
+
 def is_detailed_export(table: str) -> bool:
     return table.rsplit(".", 1)[-1].startswith(_DETAILED)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from collectors.base import CollectorContext
 from collectors.errors import CollectorError, ProviderDataError
+from collectors.gcp import from_settings
 from collectors.gcp_billing import (
     BigQueryBillingSource,
     BillingQuery,
@@ -17,6 +20,8 @@ from collectors.gcp_billing import (
     cost_records,
     is_detailed_export,
 )
+from inferwatch.config import parse_settings
+from inferwatch.errors import ConfigError
 from inferwatch.schema import CostRecord
 from tests.collectors.gcp_standin import NOW, PROJECT, TARGET, GcpStandIn, make_collector, running, seed
 
@@ -141,3 +146,29 @@ def test_collector_reads_billing_at_most_hourly(standin: GcpStandIn) -> None:
     later = collector.collect(NOW + timedelta(hours=1), soon.cursor)
     assert len(later.costs) == 1 and len(fake.queries) == 2
     assert fake.queries[1].parameters["start"] == datetime(2026, 11, 21, tzinfo=UTC)
+
+
+class FailingBilling:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def fetch_rows(self, query: BillingQuery) -> Sequence[Mapping[str, Any]]:
+        self.calls += 1
+        raise CollectorError("BigQuery billing export query: PermissionDenied", provider="gcp")
+
+
+def test_a_billing_failure_is_a_warning_and_waits_an_hour(standin: GcpStandIn) -> None:
+    failing = FailingBilling()
+    collector = make_collector(standin, billing_table=DETAILED, billing=lambda _clients: failing)
+    first = collector.collect(NOW, None)
+    assert first.costs == () and len(first.points) > 50  # the metrics still land
+    assert first.warnings == ("billing export not read: BigQuery billing export query: PermissionDenied",)
+    second = collector.collect(NOW + timedelta(minutes=1), first.cursor)
+    assert failing.calls == 1 and second.warnings == ()
+
+
+def test_bad_billing_table_is_a_config_error(tmp_path: Path) -> None:
+    settings = parse_settings({"deployments": [{"provider": "gcp", "project": PROJECT, "region": "europe-west1",
+                                                "service_name": "scorer", "billing_export_table": "ds.table"}]})
+    with pytest.raises(ConfigError, match=r"deployments\[0\]\.billing_export_table"):
+        from_settings(settings, CollectorContext(home=tmp_path))
