@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -103,3 +104,38 @@ def test_no_instance_survives_its_parent(tmp_path: Path, sig: signal.Signals) ->
         assert all(_gone(pid) for pid in pids)
     # SIGKILL leaves no chance to clean up: the kernel's parent-death signal stops the instances
     assert _all_gone(pids)
+
+
+def test_the_command_serves_until_interrupted_and_leaves_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "reference_service.emulator", "--home", str(tmp_path),
+                             "--min-instances", "1", "--canary-weight", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert line.startswith("LISTENING http://127.0.0.1:")
+        url = line.split()[1]
+        with urllib.request.urlopen(urllib.request.Request(f"{url}/services/scorer/predict", data=BODY,
+                                                           method="POST"), timeout=30) as response:
+            assert json.loads(response.read())["model_version"] == "v1"
+        with urllib.request.urlopen(f"{url}/status", timeout=30) as response:
+            status = json.loads(response.read())
+        pids = [i["pid"] for d in status["deployments"] for i in d["instances"]]
+        assert len(pids) == 1
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=20) in (130, -signal.SIGINT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert all(_gone(pid) for pid in pids)
+
+
+def test_the_command_names_a_bad_setting(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "reference_service.emulator", "--home", str(tmp_path),
+                             "--canary-weight", "2"], check=False, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2 and "scorer.weights" in result.stderr
