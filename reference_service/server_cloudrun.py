@@ -13,6 +13,8 @@ Endpoints:
                   for a real model failure. With header ``X-Inferwatch-Invocation-Type: Event`` the
                   request is stored durably and answered 202; it is processed in the background and, if
                   it keeps failing, lands in the dead-letter queue (see ``reference_service.dlq``).
+  POST /pubsub    a Pub/Sub push delivery (deploy/pubsub-dlq.yaml): the request is the message's data; the
+                  status code acks (2xx) or makes Pub/Sub redeliver and finally dead-letter it.
   GET /healthz    200 while the process serves; ``degraded`` is true while the model cannot load.
 
 Environment: see ``reference_service.settings`` (PORT, default 8080, and HOST, default 127.0.0.1, too).
@@ -22,6 +24,8 @@ let in-flight requests finish (up to the request timeout), exit 0.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -37,13 +41,30 @@ from typing import Any
 
 import reference_service  # first: records the process start time used for InitMs
 from reference_service.dlq import AsyncWorker, DurableQueue
-from reference_service.errors import DeadLetterError, ServiceConfigError
+from reference_service.errors import DeadLetterError, FieldProblem, InvalidInputError, ServiceConfigError
 from reference_service.invocation import Reply, Service
 from reference_service.settings import ServiceSettings
 from reference_service.telemetry import FileSink, StdoutSink, TelemetrySink
 
 ASYNC_HEADER = "X-Inferwatch-Invocation-Type"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+
+
+def unwrap_pubsub(body: bytes) -> tuple[bytes, str | None]:
+    """The request carried by a Pub/Sub push envelope ``{"message": {"data": <base64>, "messageId": ..}}``."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError([FieldProblem("body", "not a Pub/Sub push envelope (invalid JSON)")]) from exc
+    message = envelope.get("message") if isinstance(envelope, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("data"), str):
+        raise InvalidInputError([FieldProblem("message.data", "missing: expected a base64 string")])
+    try:
+        data = base64.b64decode(message["data"], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInputError([FieldProblem("message.data", "not base64")]) from exc
+    message_id = message.get("messageId")
+    return data, message_id if isinstance(message_id, str) and _REQUEST_ID.match(message_id) else None
 
 
 def make_sink(settings: ServiceSettings) -> TelemetrySink:
@@ -163,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         t0 = time.perf_counter()
-        if self.path.split("?")[0] != "/predict":
+        if self.path.split("?")[0] not in ("/predict", "/pubsub"):
             self._send(404, {"error": f"no such endpoint: POST {self.path[:100]}", "fields": [{"field": "path", "problem": "unknown"}]}, close=True)
             return
         length = self._content_length()
@@ -186,16 +207,31 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(202, {"accepted": True, "request_id": job_id})
             return
-        self._predict(body, t0)
+        if self.path.split("?")[0] == "/pubsub":
+            self._pubsub(body, t0)
+        else:
+            self._predict(body, t0)
 
-    def _predict(self, body: bytes, t0: float) -> None:
+    def _pubsub(self, body: bytes, t0: float) -> None:
+        """A Pub/Sub push delivery: the request is the message's base64 ``data``. The status code is the
+        ack: 2xx acks; 4xx and 5xx make Pub/Sub redeliver and, after maxDeliveryAttempts, dead-letter it."""
+        service = self.server.service
+        try:
+            data, message_id = unwrap_pubsub(body)
+        except InvalidInputError as exc:
+            reply = service.reject_invalid(exc, started_s=t0)
+            self._send(reply.status_code, reply.body)
+            return
+        self._predict(data, t0, request_id=message_id)
+
+    def _predict(self, body: bytes, t0: float, *, request_id: str | None = None) -> None:
         service = self.server.service
         if not self.server.slots.acquire(timeout=min(1.0, service.settings.inference_budget_s)):
             self._send(429, {"error": "instance saturated: retry", "fields": []}, headers={"Retry-After": "1"})
             return
         self.server.enter()
         try:
-            reply: Reply = service.invoke(body, request_id=self._request_id(), started_s=t0)
+            reply: Reply = service.invoke(body, request_id=request_id or self._request_id(), started_s=t0)
             self._send(reply.status_code, reply.body)
         finally:
             self.server.slots.release()

@@ -103,3 +103,14 @@ def test_bad_configuration_names_the_variable(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="INFERWATCH_MODEL_VERSION"):
         start_server({"INFERWATCH_MODEL_VERSION": "v7"}, tmp_path)
+
+
+def test_pubsub_push_envelope(server_factory: Any, heldout: NDArray[np.float32]) -> None:
+    import base64
+
+    server: ServerProcess = server_factory()
+    data = base64.b64encode(json.dumps(_instances(heldout, 2)).encode()).decode()
+    code, body = server.request("POST", "/pubsub", json.dumps({"message": {"data": data, "messageId": "m-1"}}).encode())
+    assert code == 200 and body["request_id"] == "m-1" and len(body["predictions"]) == 2
+    code, body = server.request("POST", "/pubsub", b'{"message": {}}')
+    assert code == 400 and body["fields"][0]["field"] == "message.data"
