@@ -199,3 +199,13 @@ def test_an_instance_killed_mid_request_is_reported_and_replaced(tmp_path: Path)
         stats = emu.stats().deployment("crash")
     assert stats.instances_started_count == stats.prewarmed_count == 2
     assert _gone(victim)
+
+
+def test_keep_alive_connections_the_instance_closed_are_replaced(tmp_path: Path) -> None:
+    config = DeploymentConfig("stale", min_instances=1, timeout_s=0.5, keep_alive_s=30.0)
+    with Emulator(tmp_path, _one(config), frontdoor=False) as emu:
+        first = emu.invoke("svc", BODY)
+        time.sleep(0.9)  # the server drops connections idle for longer than its request timeout
+        second = emu.invoke("svc", BODY)
+    assert first.status == second.status == 200
+    assert first.instance_id == second.instance_id
