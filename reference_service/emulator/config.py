@@ -83,9 +83,14 @@ class DeploymentConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     batch_max_rows: int | None = None
     batch_max_wait_ms: float | None = None
+    extra_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # other INFERWATCH_*
 
     def __post_init__(self) -> None:
         _check_name("name", self.name)
+        for key, value in self.extra_env.items():
+            if not isinstance(key, str) or not key.startswith("INFERWATCH_") or not isinstance(value, str):
+                raise ConfigError(f"extra_env.{key}", "must map an INFERWATCH_* name to a string")
+        object.__setattr__(self, "extra_env", MappingProxyType(dict(self.extra_env)))
         if self.model_version not in MODEL_VERSIONS:
             raise ConfigError("model_version", f"{self.model_version!r} not in {sorted(MODEL_VERSIONS)}")
         if self.role not in ROLES:
@@ -109,8 +114,12 @@ class DeploymentConfig:
             _check_number("batch_max_wait_ms", self.batch_max_wait_ms, minimum=0.0)
 
     def instance_env(self) -> dict[str, str]:
-        """The INFERWATCH_* environment of one instance (without home paths and prewarm flag)."""
-        env = {
+        """The INFERWATCH_* environment of one instance (without home paths and prewarm flag).
+
+        ``extra_env`` comes first, so the explicit fields always win over it.
+        """
+        env = dict(self.extra_env)
+        env |= {
             "INFERWATCH_DEPLOYMENT": self.name,
             "INFERWATCH_MODEL_VERSION": self.model_version,
             "INFERWATCH_ROLE": self.role,

@@ -102,7 +102,9 @@ class DeploymentPool:
         return self._home / "telemetry" / self.config.name
 
     def _env(self, instance: Instance) -> dict[str, str]:
-        env = {k: v for k, v in self._base_env.items() if not k.startswith("INFERWATCH_FAULT_")}
+        # Nothing INFERWATCH_* is inherited: a stray INFERWATCH_SHADOW_VERSION or INFERWATCH_FAULT_* in the
+        # parent's environment must not change what the deployment's config says (use extra_env instead).
+        env = {k: v for k, v in self._base_env.items() if not k.startswith("INFERWATCH_")}
         pythonpath = env.get("PYTHONPATH")
         env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + pythonpath if pythonpath else "")
         env.update(self.config.instance_env())

@@ -209,3 +209,26 @@ def test_keep_alive_connections_the_instance_closed_are_replaced(tmp_path: Path)
         second = emu.invoke("svc", BODY)
     assert first.status == second.status == 200
     assert first.instance_id == second.instance_id
+
+
+def test_instances_get_their_config_not_the_parents_inferwatch_variables(tmp_path: Path) -> None:
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    config = DeploymentConfig("env", extra_env={"INFERWATCH_MODEL_DIR": str(empty)})
+    parent_env = {**os.environ, "INFERWATCH_SHADOW_VERSION": "v2", "INFERWATCH_FAULT_ERROR_RATE": "1",
+                  "INFERWATCH_DEPLOYMENT": "not-this-one"}
+    with Emulator(tmp_path / "home", _one(config), frontdoor=False, env=parent_env) as emu:
+        result = emu.invoke("svc", BODY)
+    answer = json.loads(result.body)
+    assert result.status == 200 and answer["degraded"] is True  # model missing: a fallback, never a 500
+    [line] = _telemetry(tmp_path / "home", "env")
+    assert line["Deployment"] == "env" and line["Status"] == "degraded"
+    assert "ShadowVersion" not in line
+
+
+def test_extra_env_must_be_inferwatch_settings() -> None:
+    from reference_service.emulator import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        DeploymentConfig("bad", extra_env={"LD_PRELOAD": "x"})
+    assert info.value.field == "extra_env.LD_PRELOAD"
