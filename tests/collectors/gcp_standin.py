@@ -10,6 +10,7 @@ Every RPC is recorded (method, request), and faults can be queued per method.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +40,11 @@ def series_key(request: monitoring_v3.ListTimeSeriesRequest) -> SeriesKey:
     metric_type = request.filter.split('"')[1]
     agg = request.aggregation
     return (metric_type, int(agg.per_series_aligner), int(agg.cross_series_reducer), tuple(agg.group_by_fields))
+
+
+def _label_filters(text: str) -> dict[str, str]:
+    """``{label: value}`` of the filter's ``resource.labels.X = "v"`` / ``metric.labels.X = "v"`` terms."""
+    return {m.group(1): m.group(2) for m in re.finditer(r'(?:resource|metric)\.labels\.(\w+) = "([^"]*)"', text)}
 
 
 @dataclass
@@ -88,8 +94,12 @@ class GcpStandIn:
         self._enter(LIST_TIME_SERIES, request, context)
         start, end = request.interval.start_time, request.interval.end_time
         matching = []
+        wanted = _label_filters(request.filter)
         for ts in self.series.get(series_key(request), []):
             pb = monitoring_v3.TimeSeries.pb(ts)
+            labels = {**dict(pb.metric.labels), **dict(pb.resource.labels)}
+            if any(labels.get(k, v) != v for k, v in wanted.items()):  # a label the reduction dropped matches
+                continue
             kept = [p for p in pb.points if start < p.interval.end_time.ToDatetime(tzinfo=start.tzinfo) <= end]
             if kept:
                 copy = type(pb)()
