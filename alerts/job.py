@@ -20,11 +20,12 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alerts.errors import AlertConfigError, DeliveryError, LockHeldError
 from alerts.evaluate import State, evaluate
+from alerts.loading import load_data
 from alerts.lock import job_lock
 from alerts.notify import Notifier, build_notifier
 from alerts.outbox import (
@@ -38,19 +39,14 @@ from alerts.outbox import (
     record_run,
     save_evaluation,
 )
-from alerts.series import EvalData, SloDefaults
 from alerts.settings import AlertSettings, parse_alert_settings
-from alerts.sources import load_cost_per_prediction, load_drift
 from inferwatch.errors import ConfigError
 from inferwatch.runtime import Runtime
-from inferwatch.schema import Metric as M
 from inferwatch.store import Store, StoreError
 
 log = logging.getLogger("inferwatch.alerts")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
-METRICS = (M.INVOCATIONS, M.LATENCY_P99, M.SERVER_ERRORS, M.TIMEOUTS, M.DEGRADED, M.COLD_STARTS,
-           M.PROVISIONED_UTILIZATION, M.INSTANCES_ACTIVE)
 Clock = Callable[[], datetime]
 
 
@@ -86,23 +82,6 @@ def routes(settings: AlertSettings, notifiers: Mapping[str, Notifier]) -> list[R
         severities = frozenset(s.value for s in cfg.severities) if cfg else frozenset(("page", "ticket", "notice"))
         out.append(Route(name, severities, cfg.send_resolved if cfg else True))
     return out
-
-
-def load_data(store: Store, rt: Runtime, settings: AlertSettings, now: datetime) -> EvalData:
-    """Read what the rules need from the store (the only queries of a run)."""
-    deployments = store.load_deployments()
-    step_s = rt.settings.collect.step_s
-    points = store.load_metrics(metrics=[m.value for m in METRICS], step_s=step_s,
-                                start=now - timedelta(seconds=settings.section.lookback), end=now)
-    failures = max((r.failures for r in settings.rules if r.kind == "collector_failing"), default=3)
-    runs = store.load_runs(limit=max(100, 20 * failures))
-    slo = rt.settings.slo
-    drift, drift_error = load_drift(store, deployments, now, settings)
-    cost, cost_error = load_cost_per_prediction(store, deployments, now, settings, rt)
-    return EvalData.from_records(
-        deployments, points, runs, step_s=step_s,
-        slo=SloDefaults(p99_ms=slo.p99_ms, availability=slo.availability, cold_start_rate=slo.cold_start_rate),
-        drift=drift, drift_error=drift_error, cost_per_prediction_usd=cost, cost_error=cost_error)
 
 
 def deliver(store: Store, notifiers: Mapping[str, Notifier], settings: AlertSettings, now_s: int,

@@ -45,7 +45,7 @@ class RuleConfig(_Model):
     kind: Literal[tuple(KIND_VARIABLES)]  # type: ignore[valid-type]
     severity: Severity = Severity.TICKET
     summary: str = Field(min_length=1)
-    window: Duration = Field(300, ge=60)
+    window: Duration = Field(300, ge=60, le=7 * 86_400)
     for_: Duration = Field(0, ge=0, alias="for")
     keep_firing_for: Duration = Field(0, ge=0)
     threshold: float | None = None
@@ -97,7 +97,6 @@ class AlertsSection(_Model):
     backoff_max: Duration = Field(3600, ge=1)
     send_timeout: Duration = Field(10, ge=1, le=300)
     run_deadline: Duration = Field(45, ge=1)
-    lookback: Duration = Field(6 * 3600, ge=300)  # metrics loaded per run; must cover the longest window
 
 
 class _NotifierBase(_Model):
@@ -216,8 +215,4 @@ def parse_alert_settings(alerts: Mapping[str, Any], notifiers: Mapping[str, Any]
     if unknown:
         raise AlertConfigError(f"alerts.disable: no rule named {unknown[0]}", field="alerts.disable")
     rules = tuple(r for n, r in by_name.items() if n not in section.disable)
-    longest = max((r.window_s for r in rules), default=0)
-    if longest > section.lookback:
-        raise AlertConfigError(f"alerts.lookback: {section.lookback}s is shorter than the longest rule window "
-                               f"({longest}s)", field="alerts.lookback")
     return AlertSettings(rules=rules, notifiers=dict(parsed.notifiers), section=section)

@@ -1,0 +1,129 @@
+"""Alert job benchmark: 100 deployments x 10 default rules, no network (file sink), on SQLite.
+
+Baseline measured in the same run: the store queries a run makes (deployments, the last hour of
+1-minute points, database-side sums for the rest of the 6 h burn-rate window, collector runs), alone. Measured against it:
+
+1. evaluation: settings, lock, queries, state load, the pure evaluation and grouping (a dry run);
+2. a full steady-state run: the same plus saving 1,000 alert states and the outbox (nothing new to send);
+3. the pure ``evaluate()`` alone, on data already in memory.
+
+Targets (issue #7): the evaluation <= 2 s and <= 2x the store queries alone.
+Run by hand: ``.venv/bin/python bench/alerts_eval.py``; writes bench/results/alerts_eval.json.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alerts.evaluate import evaluate
+from alerts.job import load_settings, run_once
+from alerts.loading import fetch_records, load_data
+from alerts.outbox import load_states
+from inferwatch.config import parse_settings
+from inferwatch.runtime import Runtime
+from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
+from inferwatch.schema import Metric as M
+
+RESULTS = ROOT / "bench" / "results" / "alerts_eval.json"
+DEPLOYMENTS = 100
+HOURS = 6
+REPEATS = 5
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def build_points(rng: np.random.Generator, deployments: list[Deployment]) -> list[MetricPoint]:
+    """6 h of 1-minute steps per deployment; every tenth deployment fails, every seventh is slow."""
+    points = []
+    minutes = HOURS * 60
+    for i, d in enumerate(deployments):
+        inv = rng.poisson(200, minutes).astype(float)
+        err_rate = 0.2 if i % 10 == 0 else 0.001
+        errors = rng.binomial(inv.astype(int), err_rate).astype(float)
+        p99 = rng.normal(400 if i % 7 == 0 else 120, 10, minutes)
+        cold = rng.binomial(inv.astype(int), 0.02).astype(float)
+        for m in range(minutes):
+            at = NOW - timedelta(minutes=minutes - m)
+            points += [MetricPoint(d.id, M.INVOCATIONS, at, 60, inv[m]),
+                       MetricPoint(d.id, M.SERVER_ERRORS, at, 60, errors[m]),
+                       MetricPoint(d.id, M.TIMEOUTS, at, 60, 0.0),
+                       MetricPoint(d.id, M.DEGRADED, at, 60, 0.0),
+                       MetricPoint(d.id, M.LATENCY_P99, at, 60, float(p99[m])),
+                       MetricPoint(d.id, M.COLD_STARTS, at, 60, cold[m]),
+                       MetricPoint(d.id, M.PROVISIONED_UTILIZATION, at, 60, 0.1 if i % 5 == 0 else 0.7)]
+    return points
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    samples, result = [], None
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), result
+
+
+def main() -> None:
+    rng = np.random.default_rng(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        rt = Runtime(settings=parse_settings({}, source="bench"), home=home,
+                     store_url=f"sqlite:///{home / 'inferwatch.db'}", env={})
+        store = rt.open_store()
+        deployments = [Deployment(id=f"aws:eu-west-1:fn-{i:03d}", provider="aws", region="eu-west-1",
+                                  name=f"fn-{i:03d}", service=f"svc-{i // 4}", provisioned_concurrency=2 * (i % 5 == 0))
+                       for i in range(DEPLOYMENTS)]
+        points = build_points(rng, deployments)
+        run = CollectionRun(uuid.uuid4().hex, "aws", NOW, NOW, "ok", points_written=len(points))
+        store.write_batch(CollectionBatch("aws", deployments=tuple(deployments), points=tuple(points)), run)
+        settings = load_settings(rt)
+        clock = lambda: NOW  # noqa: E731
+        first = run_once(rt, clock=clock)  # the first run pages: not the steady state measured below
+
+        def queries() -> None:
+            fetch_records(store, settings.rules, rt.settings.collect.step_s, NOW)
+
+        queries_s, _ = timed(queries)
+        evaluation_s, dry = timed(lambda: run_once(rt, dry_run=True, clock=clock))
+        full_s, steady = timed(lambda: run_once(rt, clock=clock))
+        data, previous = load_data(store, rt, settings, NOW), load_states(store)
+        pure_s, ev = timed(lambda: evaluate(settings.rules, data, previous, NOW, settings.policy))
+    result = {
+        "benchmark": "alerts_eval",
+        "setup": {"deployments": DEPLOYMENTS, "rules": len(settings.rules), "points": len(points),
+                  "hours": HOURS, "store": "sqlite (WAL)", "repeats": REPEATS, "statistic": "median"},
+        "baseline_store_queries_s": round(queries_s, 4),
+        "evaluation_s": round(evaluation_s, 4),
+        "evaluation_over_queries": round(evaluation_s / queries_s, 3),
+        "full_run_s": round(full_s, 4),
+        "full_run_over_queries": round(full_s / queries_s, 3),
+        "pure_evaluate_s": round(pure_s, 4),
+        "alerts": len(ev.states),
+        "firing_after_first_run": first.counts.get("firing"),
+        "steady_state_exit_code": steady.exit_code,
+        "dry_run_messages": len(dry.messages),
+        "targets": {"evaluation_s_max": 2.0, "evaluation_over_queries_max": 2.0},
+        "met": evaluation_s <= 2.0 and evaluation_s / queries_s <= 2.0,
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
