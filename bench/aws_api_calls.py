@@ -24,11 +24,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collectors import aws_cloudwatch as cw  # noqa: E402
-from collectors.aws import from_settings  # noqa: E402
-from collectors.base import CollectorContext  # noqa: E402
-from inferwatch.config import parse_settings  # noqa: E402
-from tests.collectors.aws_standin import REGION, TEST_ENV, boto_client, make_function, put_values, shared  # noqa: E402
+from collectors import aws_cloudwatch as cw
+from collectors.aws import from_settings
+from collectors.base import CollectorContext
+from inferwatch.config import parse_settings
+from tests.collectors.aws_standin import REGION, TEST_ENV, boto_client, make_function, put_values, shared
 
 FUNCTIONS = 100
 STEP_S = 60
