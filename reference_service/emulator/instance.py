@@ -155,6 +155,8 @@ class Instance:
             self._fail(f"could not spawn: {exc}")
             self._log.close()
             raise InstanceStartError(self.deployment, self.instance_id, str(exc)) from exc
+        if self.stop_requested_at is not None:  # stopped while the fork was in flight: it must not run on
+            self.signal_group(signal.SIGTERM)
         try:
             self._psutil = psutil.Process(self.proc.pid)
         except psutil.Error:

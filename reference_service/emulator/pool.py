@@ -245,7 +245,8 @@ class DeploymentPool:
                 instance.kill()
                 self._on_event(self.config.name, f"OOM-killed {instance.instance_id} ({rss_mb:.1f} MB)")
                 self._drop(instance, "oom")
-                self._stopping.append(instance)
+                with self._cond:
+                    self._stopping.append(instance)
         self._scale_down(now)
         self._reap_stopping()
         self._replenish(now)
@@ -269,10 +270,14 @@ class DeploymentPool:
             self._on_event(self.config.name, f"scaled down idle {instance.instance_id}")
 
     def _reap_stopping(self) -> None:
-        for instance in list(self._stopping):
+        with self._cond:
+            stopping = list(self._stopping)
+        for instance in stopping:
             if instance.exited():
                 instance.reap(0)
-                self._stopping.remove(instance)
+                with self._cond:
+                    if instance in self._stopping:
+                        self._stopping.remove(instance)
             elif instance.stop_requested_at is not None and (
                 time.monotonic() - instance.stop_requested_at > DRAIN_TIMEOUT_S
             ):
@@ -313,9 +318,10 @@ class DeploymentPool:
             instance.terminate()
 
     def wait_closed(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
-        for instance in self._stopping:
+        with self._cond:
+            stopping, self._stopping = self._stopping, []
+        for instance in stopping:
             instance.reap(timeout_s)
-        self._stopping = []
 
     def pids(self) -> list[int]:
         with self._cond:
