@@ -80,3 +80,24 @@ def format_pct(value: float | None) -> str:
 
 def format_usd(value: float | None, digits: int = 4) -> str:
     return "—" if value is None or pd.isna(value) else f"${value:,.{digits}f}"
+
+
+OVERVIEW_COLUMNS = ["health", "deployment", "role", "model_version", "p99_ms", "slo_p99_ms", "error_rate",
+                    "cold_start_rate", "invocations", "cost_per_1k_usd", "drift_status", "firing_alerts", "reasons"]
+HEALTH_LABELS = {"bad": "🔴 bad", "warn": "🟠 warn", "no_data": "⚪ no data", "ok": "🟢 ok"}
+
+
+def overview_column_config() -> dict[str, object]:
+    import streamlit as st
+
+    return {
+        "health": st.column_config.TextColumn("status"),
+        "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
+        "slo_p99_ms": st.column_config.NumberColumn("SLO p99 (ms)", format="%.0f"),
+        "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
+        "cold_start_rate": st.column_config.NumberColumn("cold starts", format="percent"),
+        "cost_per_1k_usd": st.column_config.NumberColumn("$ per 1k predictions", format="$%.5f"),
+        "drift_status": st.column_config.TextColumn("drift"),
+        "firing_alerts": st.column_config.NumberColumn("firing alerts"),
+        "reasons": st.column_config.TextColumn("why", width="large"),
+    }

@@ -119,3 +119,13 @@ def load_versions(url: str, window_s: int, slo_p99_ms: float, at: int) -> list[d
                          for dep, v in sv.verdicts.items()},
         })
     return out
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
+def load_overview_frame(url: str, window_s: int, at: int) -> pd.DataFrame:
+    """One row per deployment, worst first (inferwatch.overview does the judging)."""
+    from inferwatch.overview import OverviewRow, build_overview
+
+    rows = build_overview(store(url), runtime().settings, datetime.fromtimestamp(at, tz=UTC), window_s=window_s)
+    columns = list(OverviewRow.__dataclass_fields__)
+    return pd.DataFrame([r.as_dict() for r in rows], columns=columns)

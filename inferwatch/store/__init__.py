@@ -11,6 +11,9 @@ from inferwatch.store.engine import default_url, redact, store_url_from_env
 from inferwatch.store.errors import StoreConfigError, StoreError, StoreUnavailableError
 from inferwatch.store.store import Store, from_epoch, to_epoch
 
+# Registers the alert job's tables on the shared metadata, so every Store.open creates them too.
+from inferwatch.store import alert_tables as _alert_tables  # noqa: E402,F401  isort: skip
+
 __all__ = [
     "Store",
     "StoreConfigError",

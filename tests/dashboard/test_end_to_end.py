@@ -37,6 +37,7 @@ def test_cold_starts_equal_instance_processes_started(demo_home: Path) -> None:
 def test_overview_renders_the_demo_deployments(demo_store_home: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    text = " ".join(md.value for md in at.markdown)
-    assert "local:local:scorer-v1" in text and "local:local:scorer-v2" in text
-    assert len(at.get("plotly_chart")) >= 2
+    table = at.dataframe[0].value
+    assert set(table["deployment"]) == {"local:local:scorer-v1", "local:local:scorer-v2"}
+    assert (table["invocations"] > 0).all() and table["cost_per_1k_usd"].notna().all()
+    assert len(at.get("plotly_chart")) == 2

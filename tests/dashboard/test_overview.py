@@ -39,8 +39,10 @@ def test_overview_shows_each_deployment_with_numbers_and_a_chart(home: Path) -> 
     fill(home)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert any("local:local:scorer-v1" in md.value for md in at.markdown)
-    p99 = [m for m in at.metric if m.label == "p99 latency"]
-    assert p99 and p99[0].value == "20.0 ms"
+    table = at.dataframe[0].value
+    row = table[table["deployment"] == "local:local:scorer-v1"].iloc[0]
+    assert row["p99_ms"] == 20.0 and row["invocations"] == 1000
+    assert row["health"].endswith("ok")
+    assert {m.label: m.value for m in at.metric}["invocations"] == "1,000"
     charts = at.get("plotly_chart")
     assert charts and "scorer-v1" in charts[0].proto.spec

@@ -1,0 +1,93 @@
+"""Drift of every deployment from the histograms in the store: the one path the CLI, the alert
+job and the dashboard share.
+
+The last ``n_windows`` windows of ``window_s`` each are merged exactly (counts add) per signal and
+compared with the baseline the counts were made over; a window without counts for a signal is an
+explicit empty window (``no_data``), never a silent "no drift". Shadow predictions are compared with
+the served ones (version against version) over the same bins.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from drift import Baseline, DriftPolicy, DriftReport, VersionComparison, WindowCounts, compare, compare_versions
+from drift import merge_all
+from inferwatch.baselines import parsed_baseline
+from inferwatch.schema import HistogramPoint
+from inferwatch.store import Store
+
+SHADOW_OF = {"shadow_score": "score", "shadow_class": "class"}
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentDrift:
+    deployment: str
+    baseline_id: str
+    report: DriftReport
+    shadow: tuple[VersionComparison, ...]  # served version against its shadow, per signal
+    window_s: int
+    windows_start: datetime
+
+
+def window_index(ts: datetime, end: datetime, window_s: int) -> int:
+    """0 for the newest window [end - window_s, end), 1 for the one before, ..."""
+    return int((end - ts).total_seconds() - 1) // window_s
+
+
+def load_drift(
+    store: Store,
+    now: datetime,
+    *,
+    window_s: int = 900,
+    n_windows: int = 3,
+    deployments: Sequence[str] | None = None,
+    policy: DriftPolicy | None = None,
+) -> dict[str, DeploymentDrift]:
+    start = now - timedelta(seconds=window_s * n_windows)
+    points = store.load_histograms(deployments=deployments, start=start, end=now)
+    by_deployment: dict[str, list[HistogramPoint]] = defaultdict(list)
+    for p in points:
+        by_deployment[p.deployment].append(p)
+    out = {}
+    for deployment, items in sorted(by_deployment.items()):
+        bid = max(items, key=lambda p: p.start).baseline_id  # the newest baseline wins after a model change
+        payload = store.load_baseline(bid)
+        if payload is None:
+            continue
+        baseline = parsed_baseline(bid, payload)
+        windows = split_windows([p for p in items if p.baseline_id == bid], now, window_s, n_windows)
+        report = compare(baseline, [_with_empties(baseline, w) for w in windows], policy=policy)
+        shadow = _shadow_comparisons(baseline, windows[-1], policy)
+        out[deployment] = DeploymentDrift(deployment, bid, report, shadow, window_s, start)
+    return out
+
+
+def split_windows(points: Sequence[HistogramPoint], end: datetime, window_s: int,
+                  n_windows: int) -> list[dict[str, WindowCounts]]:
+    """Oldest first: per window, per signal, the exact merge of its steps' counts."""
+    buckets: list[dict[str, list[WindowCounts]]] = [defaultdict(list) for _ in range(n_windows)]
+    for p in points:
+        i = window_index(p.start, end, window_s)
+        if 0 <= i < n_windows:
+            buckets[n_windows - 1 - i][p.signal].append(WindowCounts.from_dict(p.counts))
+    return [{signal: merge_all(parts) for signal, parts in bucket.items()} for bucket in buckets]
+
+
+def _with_empties(baseline: Baseline, window: dict[str, WindowCounts]) -> dict[str, WindowCounts]:
+    """Every baseline signal present, empty where nothing came (so it reads no_data)."""
+    return {signal: window.get(signal) or WindowCounts.empty(baseline.column(signal)) for signal in baseline.columns}
+
+
+def _shadow_comparisons(baseline: Baseline, window: dict[str, WindowCounts],
+                        policy: DriftPolicy | None) -> tuple[VersionComparison, ...]:
+    out = []
+    for shadow_signal, served_signal in SHADOW_OF.items():
+        if shadow_signal in window and served_signal in window:
+            out.append(compare_versions(baseline.column(served_signal), window[served_signal], window[shadow_signal],
+                                        reference_version=baseline.version, current_version="shadow",
+                                        policy=policy))
+    return tuple(out)
