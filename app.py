@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import data
+from dashboard.auth import require_login
 from dashboard.banner import render_source_banner
 from dashboard.filters import render_filters
 
@@ -24,6 +25,8 @@ SECTIONS: dict[str, list[tuple[str, str, str]]] = {
 
 def main() -> None:
     st.set_page_config(page_title="Inferwatch", page_icon=":material/monitoring:", layout="wide")
+    if not require_login():
+        return
     pages = {
         section: [st.Page(str(PAGES_DIR / f), title=title, icon=icon, default=(f == "overview.py"))
                   for f, title, icon in items if (PAGES_DIR / f).exists()]

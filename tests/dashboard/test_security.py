@@ -1,0 +1,82 @@
+"""Dashboard security: loopback by default, no public bind without auth, login gate with auth."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.auth import allowed
+from inferwatch.dashboard_server import DashboardSecurityError, auth_configured, check_bind
+from tests.dashboard.conftest import clean_env, inferwatch_bin
+from tests.dashboard.test_overview import APP, fill
+
+AUTH = """[auth]
+redirect_uri = "https://iw.example.com/oauth2callback"
+cookie_secret = "not-a-real-secret-but-long-enough"
+client_id = "inferwatch"
+client_secret = "s3cr3t-value"
+server_metadata_url = "https://accounts.example.com/.well-known/openid-configuration"
+"""
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_loopback_needs_nothing(address: str, tmp_path: Path) -> None:
+    check_bind(address, tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.10", "::"])
+def test_public_bind_without_auth_is_refused(address: str, tmp_path: Path) -> None:
+    with pytest.raises(DashboardSecurityError):
+        check_bind(address, tmp_path / "missing.toml")
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[auth]\nredirect_uri = 'x'\n")  # incomplete
+    with pytest.raises(DashboardSecurityError):
+        check_bind(address, secrets)
+
+
+def test_public_bind_with_auth_is_allowed(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(AUTH)
+    assert auth_configured(secrets)
+    check_bind("0.0.0.0", secrets)
+
+
+def test_the_command_refuses_in_one_line(tmp_path: Path) -> None:
+    out = subprocess.run([inferwatch_bin(), "dashboard", "--address", "0.0.0.0", "--secrets",
+                          str(tmp_path / "none.toml")], env=clean_env(tmp_path), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 2
+    assert "refusing to serve the dashboard on 0.0.0.0" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_login_gate_hides_everything_until_signed_in(home: Path) -> None:
+    fill(home)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "x", "cookie_secret": "y", "client_id": "z", "client_secret": "w",
+                          "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception
+    assert any("Sign in" in i.value for i in at.info)
+    assert not at.get("plotly_chart") and not at.dataframe
+    assert "w" not in [t.value for t in at.text]
+
+
+def test_signed_in_users_see_the_overview(home: Path) -> None:
+    fill(home)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "x", "cookie_secret": "y", "client_id": "z", "client_secret": "w",
+                          "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"}
+    at.user = {"is_logged_in": True, "email": "ops@example.com"}  # type: ignore[assignment]
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Overview" and at.dataframe
+
+
+def test_allow_list() -> None:
+    policy = {"allowed_domains": ["example.com"], "allowed_emails": ["a@other.org"]}
+    assert allowed("ops@EXAMPLE.com", policy) and allowed("a@other.org", policy)
+    assert not allowed("x@evil.com", policy) and not allowed(None, policy)
+    assert allowed("anyone@anywhere", {})
