@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig
+from reference_service.emulator import DeploymentConfig, Emulator, FaultConfig, ServiceConfig
+from reference_service.loadgen import LoadProfile, LoadResult, run_load
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = json.dumps({"instances": [[14.0, 19.0, 91.0, 650.0, 0.096, 0.1, 0.09, 0.05, 0.18, 0.063, 0.4, 1.2, 2.9,
@@ -139,3 +141,45 @@ def test_the_command_names_a_bad_setting(tmp_path: Path) -> None:
                              "--canary-weight", "2"], check=False, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2 and "scorer.weights" in result.stderr
+
+
+def _instance_children() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "reference_service.server_cloudrun" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_stopping_under_load_while_instances_are_starting_leaves_nothing(tmp_path: Path) -> None:
+    services = [ServiceConfig("svc", (DeploymentConfig("busy", concurrency=1, max_instances=6, keep_alive_s=60.0,
+                                                       faults=FaultConfig(slow_rate=1.0, slow_ms=300.0)),))]
+    stop_load = threading.Event()
+    results: list[LoadResult] = []
+    emu = Emulator(tmp_path, services).start()
+    url = emu.service_url("svc")
+    loader = threading.Thread(target=lambda: results.append(
+        run_load(url, LoadProfile(rate_per_s=40, duration_s=30, timeout_s=20), stop_load)))
+    loader.start()
+    try:
+        assert _wait_for_starting(emu)  # stop while some instance is in the middle of its cold start
+    finally:
+        emu.stop()
+        stop_load.set()
+        loader.join(timeout=60)
+    assert _instance_children() == []
+    assert results and results[0].sent_count > 0
+    assert emu.stats().deployment("busy").instances_started_count >= 2
+
+
+def _wait_for_starting(emu: Emulator, timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = [i.state for i in emu.stats().deployment("busy").instances]
+        if "starting" in states and "ready" in states:
+            return True
+        time.sleep(0.01)
+    return False
