@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from drift.errors import InsufficientDataError, InvalidInputError
+from drift.ks import ks_pvalue
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,10 @@ def ks_exact(reference: ArrayLike, current: ArrayLike) -> ExactResult:
     from scipy.stats import kstwo
 
     en = pooled.n * pooled.m / (pooled.n + pooled.m)
-    p = float(kstwo.sf(d, max(1, round(en))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 1.0 if d == 0 else float(kstwo.sf(d, max(1, round(en))))
+    if not math.isfinite(p):  # outside kstwo's support for tiny samples: the Kolmogorov limit
+        p = ks_pvalue(min(1.0, d), pooled.n, pooled.m)
     return ExactResult(min(1.0, d), min(1.0, max(0.0, p)), pooled.n, pooled.m)
 
 
