@@ -27,11 +27,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from google.cloud import monitoring_v3, run_v2  # noqa: E402
+from google.cloud import run_v2
 
-from collectors.base import CollectorContext, Window  # noqa: E402
-from collectors.gcp import GcpCollector, connect  # noqa: E402
-from collectors.gcp_monitoring import (  # noqa: E402
+from collectors.base import CollectorContext, Window
+from collectors.gcp import GcpCollector, connect
+from collectors.gcp_monitoring import (
     BY_REVISION,
     QUERIES,
     Kind,
@@ -41,7 +41,7 @@ from collectors.gcp_monitoring import (  # noqa: E402
     fetch_series,
     prediction_query,
 )
-from tests.collectors.gcp_standin import (  # noqa: E402
+from tests.collectors.gcp_standin import (
     GET_REVISION,
     GET_SERVICE,
     LIST_TIME_SERIES,
@@ -52,7 +52,7 @@ from tests.collectors.gcp_standin import (  # noqa: E402
 )
 
 PROJECT, REGION = "bench-project", "europe-west1"
-SERVICES, REVISIONS, MINUTES, REPEATS = 10, 3, 60, 3
+SERVICES, REVISIONS, MINUTES, REPEATS = 10, 3, 60, 7
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=MINUTES, seconds=5)
 ALL_QUERIES = (*QUERIES, prediction_query())
@@ -122,23 +122,28 @@ def naive_run(standin: GcpStandIn, targets: list[Target]) -> int:
     return series
 
 
-def measure(standin: GcpStandIn, fn: Any, targets: list[Target]) -> dict[str, Any]:
-    times, calls = [], {}
+def measure(standin: GcpStandIn, fns: dict[str, Any], targets: list[Target]) -> dict[str, dict[str, Any]]:
+    """Median time and calls of each collector, runs interleaved so machine load hits both alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    calls: dict[str, dict[str, int]] = {}
     for _ in range(REPEATS):
-        standin.calls.clear()
-        start = time.perf_counter()
-        fn(standin, targets)
-        times.append(time.perf_counter() - start)
-        calls = {m.rsplit("/", 1)[-1]: len(standin.calls_of(m)) for m in (LIST_TIME_SERIES, GET_SERVICE, GET_REVISION)}
-    return {"seconds_median": statistics.median(times), "calls": calls, "total_calls": sum(calls.values())}
+        for name, fn in fns.items():
+            standin.calls.clear()
+            start = time.perf_counter()
+            fn(standin, targets)
+            times[name].append(time.perf_counter() - start)
+            calls[name] = {m.rsplit("/", 1)[-1]: len(standin.calls_of(m))
+                           for m in (LIST_TIME_SERIES, GET_SERVICE, GET_REVISION)}
+    return {name: {"seconds_median": statistics.median(times[name]), "calls": calls[name],
+                   "total_calls": sum(calls[name].values())} for name in fns}
 
 
 def main() -> None:
     standin = GcpStandIn(page_size=1000)
     with running(standin):
         targets = seed(standin)
-        naive = measure(standin, naive_run, targets)
-        ours = measure(standin, inferwatch_run, targets)
+        results = measure(standin, {"naive": naive_run, "inferwatch": inferwatch_run}, targets)
+    naive, ours = results["naive"], results["inferwatch"]
     runs_per_month = 30 * 24 * 60  # collecting every minute
     per_service = ours["total_calls"] / SERVICES
     result = {

@@ -55,7 +55,6 @@ from collectors.gcp_monitoring import (
     probe_monitoring,
     read_query,
     startup_points,
-    zero_fill,
 )
 from collectors.gcp_run_config import (
     ServiceDefaults,
@@ -65,6 +64,10 @@ from collectors.gcp_run_config import (
     retired_revision,
     traffic_revisions,
 )
+from drift.baseline import Baseline, NumericColumn
+from drift.cloud import bin_edges_for_cloud
+from drift.errors import DriftError
+from drift.window import WindowCounts
 from inferwatch.config import GcpDeploymentConfig, Settings
 from inferwatch.errors import ConfigError
 from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
@@ -196,6 +199,7 @@ class GcpCollector:
         try:
             costs = self.fetch_costs(now, next_cursor)
         except CollectorError as exc:  # billing is hourly and optional: the metrics still land
+            log.warning("%s: billing export not read: %s", self.name, exc)
             warnings.append(f"billing export not read: {exc}")
         return CollectionBatch(collector=self.name, deployments=tuple(deployments), points=tuple(points),
                                histograms=tuple(histograms), costs=tuple(costs), cursor=next_cursor,
@@ -253,11 +257,6 @@ def prediction_histograms(dists: Sequence[StepDistribution], target: Target, ste
 
     A distribution whose bucket bounds are not the baseline's ``gcp_bounds`` cannot be mapped onto
     its bins: it is reported, not guessed."""
-    from drift.baseline import Baseline, NumericColumn
-    from drift.cloud import bin_edges_for_cloud
-    from drift.errors import DriftError
-    from drift.window import WindowCounts
-
     rows: dict[tuple[str, datetime], float] = defaultdict(float)
     out: dict[tuple[str, datetime], HistogramPoint] = {}
     bins: dict[str, Any] = {}
@@ -300,6 +299,20 @@ def prediction_histograms(dists: Sequence[StepDistribution], target: Target, ste
     warnings += sorted(problems)
     points = [MetricPoint(dep, M.ROWS, start, step_s, value) for (dep, start), value in sorted(rows.items())]
     return [out[k] for k in sorted(out)], points
+
+
+def zero_fill(points: Sequence[MetricPoint], target: Target, window: Window) -> list[MetricPoint]:
+    """Steps of the window with no requests at all get ``invocations_count = 0`` for the service, so
+    an idle service reads as idle rather than as missing data."""
+    service_id = target.service_id
+    seen = {p.start for p in points if p.deployment == service_id and p.metric == M.INVOCATIONS}
+    out: list[MetricPoint] = []
+    start = window.start
+    while start < window.end:
+        if start not in seen:
+            out.append(MetricPoint(service_id, M.INVOCATIONS, start, window.step_s, 0.0))
+        start += timedelta(seconds=window.step_s)
+    return out
 
 
 def _target(cfg: GcpDeploymentConfig, index: int) -> Target:

@@ -293,6 +293,7 @@ def read_query(query: SeriesQuery, series: Sequence[monitoring_v3.TimeSeries], t
     """Turn one query's series into points (and distributions, for STARTUPS and PREDICTIONS)."""
     out = QueryResult()
     step = window.step_s
+    service_id = target.service_id
     per_revision: dict[tuple[str, datetime], float] = {}
     sums: dict[tuple[str, str, datetime], float] = defaultdict(float)
     for wrapped in series:
@@ -313,7 +314,7 @@ def read_query(query: SeriesQuery, series: Sequence[monitoring_v3.TimeSeries], t
                 continue
             if query.kind is Kind.VALUE:
                 if query.group_by == BY_SERVICE:
-                    out.points.append(MetricPoint(target.service_id, query.metric, start, step, number))
+                    out.points.append(MetricPoint(service_id, query.metric, start, step, number))
                 elif revision:
                     per_revision[(revision, start)] = number
             elif query.kind is Kind.REQUESTS:
@@ -348,16 +349,19 @@ def _with_service_rollup(sums: Mapping[tuple[str, str, datetime], float], target
     points: list[MetricPoint] = []
     service: dict[tuple[str, datetime], float] = {}
     combine_max = query.rollup is Rollup.MAX
+    ids: dict[str, str] = {}
     for (revision, metric, start), value in sorted(sums.items()):
         if revision:
-            points.append(MetricPoint(target.revision_id(revision), metric, start, step, value))
+            dep = ids.get(revision) or ids.setdefault(revision, target.revision_id(revision))
+            points.append(MetricPoint(dep, metric, start, step, value))
         key = (metric, start)
         if key in service:
             service[key] = max(service[key], value) if combine_max else service[key] + value
         else:
             service[key] = value
     if query.kind is not Kind.VALUE or query.rollup is not Rollup.NONE:
-        points += [MetricPoint(target.service_id, metric, start, step, value)
+        service_id = target.service_id
+        points += [MetricPoint(service_id, metric, start, step, value)
                    for (metric, start), value in sorted(service.items())]
     return points
 
@@ -378,16 +382,3 @@ def startup_points(dists: Sequence[StepDistribution], target: Target, step: int)
             points += [MetricPoint(dep, M.INIT_SUM, start, step, total_ms),
                        MetricPoint(dep, M.INIT_AVG, start, step, total_ms / count)]
     return points
-
-
-def zero_fill(points: Sequence[MetricPoint], target: Target, window: Window) -> list[MetricPoint]:
-    """Steps of the window with no requests at all get ``invocations_count = 0`` for the service, so
-    an idle service reads as idle rather than as missing data."""
-    seen = {p.start for p in points if p.deployment == target.service_id and p.metric == M.INVOCATIONS}
-    out: list[MetricPoint] = []
-    start = window.start
-    while start < window.end:
-        if start not in seen:
-            out.append(MetricPoint(target.service_id, M.INVOCATIONS, start, window.step_s, 0.0))
-        start += timedelta(seconds=window.step_s)
-    return out
