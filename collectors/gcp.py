@@ -145,14 +145,14 @@ def connect(ctx: CollectorContext) -> GcpClients:
         return GcpClients(monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel)),
                           run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel)),
                           run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)))
-    from google.api_core.client_options import ClientOptions
-
     credentials = load_credentials(ctx.env)
     quota_project = ctx.env.get(QUOTA_PROJECT_ENV)
-    options = ClientOptions(quota_project_id=quota_project) if quota_project else None
-    return GcpClients(monitoring_v3.MetricServiceClient(credentials=credentials, client_options=options),
-                      run_v2.ServicesClient(credentials=credentials, client_options=options),
-                      run_v2.RevisionsClient(credentials=credentials, client_options=options), credentials)
+    if quota_project and hasattr(credentials, "with_quota_project"):
+        # The clients apply client_options.quota_project_id only to credentials they load themselves.
+        credentials = credentials.with_quota_project(quota_project)
+    return GcpClients(monitoring_v3.MetricServiceClient(credentials=credentials),
+                      run_v2.ServicesClient(credentials=credentials),
+                      run_v2.RevisionsClient(credentials=credentials), credentials)
 
 
 class GcpCollector:

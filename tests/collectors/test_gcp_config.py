@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from google.cloud import run_v2
 
 from collectors.base import CollectorContext
 from collectors.errors import ProviderDataError
-from collectors.gcp import check, from_settings
+from collectors.gcp import check, connect, from_settings
 from collectors.gcp_run_config import build_deployments, parse_cpu, parse_memory_mb, read_settings
 from inferwatch.config import Settings, parse_settings
 from inferwatch.errors import ConfigError
@@ -166,3 +167,24 @@ def test_check_refuses_unreadable_or_unvetted_credential_files(tmp_path: Path, c
     ctx = CollectorContext(home=tmp_path, env={"GOOGLE_APPLICATION_CREDENTIALS": str(key)})
     (result,) = check(settings(), ctx)
     assert not result.ok and reason in result.detail
+
+
+def test_production_clients_use_the_key_file_and_quota_project(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    email = f"inferwatch@{PROJECT}.iam.gserviceaccount.com"
+    (tmp_path / "sa.json").write_text(json.dumps({
+        "type": "service_account", "project_id": PROJECT, "private_key_id": "k1", "private_key": pem,
+        "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))
+    env = {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "sa.json"), "INFERWATCH_GCP_QUOTA_PROJECT": "quota-proj"}
+    clients = connect(CollectorContext(home=tmp_path, env=env))  # builds only: no network until a call
+    assert (clients.credentials.service_account_email, clients.credentials.quota_project_id) == (email, "quota-proj")
+    for client, host in ((clients.monitoring, "monitoring.googleapis.com:443"),
+                         (clients.services, "run.googleapis.com:443"), (clients.revisions, "run.googleapis.com:443")):
+        # the transport's own copy (with self-signed JWT enabled) keeps the quota project
+        assert client.transport._credentials.quota_project_id == "quota-proj"
+        assert client.transport._host == host
