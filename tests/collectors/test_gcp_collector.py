@@ -12,7 +12,12 @@ from google.api_core import exceptions as gexc
 from google.cloud import monitoring_v3
 
 from collectors.base import plan_window
-from collectors.errors import ProviderAuthError, ProviderThrottledError, ProviderUnavailableError
+from collectors.errors import (
+    ProviderAuthError,
+    ProviderDataError,
+    ProviderThrottledError,
+    ProviderUnavailableError,
+)
 from collectors.runner import run_one
 from inferwatch.schema import CollectionBatch, MetricPoint
 from inferwatch.schema import Metric as M
@@ -259,3 +264,17 @@ def test_a_failing_service_is_recorded_as_a_failed_run(standin: GcpStandIn, tmp_
         assert store.count("metric_points") == 0
     finally:
         store.dispose()
+
+
+def test_a_rejected_query_is_a_data_error(standin: GcpStandIn) -> None:
+    standin.fail(LIST_TIME_SERIES, grpc.StatusCode.INVALID_ARGUMENT, message="Field aggregation.alignmentPeriod")
+    with pytest.raises(ProviderDataError, match="alignmentPeriod") as info:
+        make_collector(standin).collect(NOW, None)
+    assert isinstance(info.value.__cause__, gexc.InvalidArgument)
+
+
+def test_a_revision_deleted_meanwhile_falls_back_to_the_template(standin: GcpStandIn) -> None:
+    del standin.revisions[f"{SERVICE_PATH}/revisions/{REV_B}"]
+    batch = make_collector(standin).collect(NOW, None)
+    rev_b = next(d for d in batch.deployments if d.id == DEP_B)
+    assert (rev_b.traffic_weight, rev_b.memory_mb, rev_b.cpu) == (0.1, 1024, 2.0)  # the service template's
