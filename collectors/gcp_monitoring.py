@@ -8,11 +8,14 @@ step and group, never raw events. Percentiles of latency come from Cloud Monitor
 first: a cross-series reducer needs an aligner), once grouped by service and once by revision,
 because a service percentile cannot be rebuilt from its revisions' percentiles. Sums (requests,
 billable instance time, instances, cold starts) are read per revision and added up for the service,
-which is exact.
+which is exact. Peak concurrency and CPU/memory p95 of the service are the busiest revision's.
+Request counts are grouped by ``response_code`` too, so 429s (no instance free) count as throttles
+rather than client errors.
 
 The prediction distribution is a DISTRIBUTION metric (a custom metric, or a log-based metric over
 the reference service's structured log lines) with explicit bucket bounds equal to the baseline's
-edges and the metric labels ``service_name``, ``revision_name`` and ``model_version``.
+``drift.cloud.bin_edges_for_cloud(column).gcp_bounds`` and the metric labels ``service_name``,
+``revision_name`` and ``model_version``.
 
 SDK calls and their errors stay in this module and ``gcp_run_config``: ``translate_error`` turns a
 ``google.api_core`` exception into a ``CollectorError``.
