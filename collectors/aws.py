@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from collectors import aws_cloudwatch as cw
-from collectors.aws_billing import CostExplorerReader, cost_period, cost_request, to_costs
+from collectors.aws_billing import CostExplorerReader, cost_request, costs_due, fetch_costs
 from collectors.aws_lambda_config import (
     FunctionConfig,
     LambdaConfigReader,
@@ -54,10 +54,6 @@ _THROTTLE_CODES = frozenset({
 def action_name(service: str, operation: str) -> str:
     """``("lambda", "list_aliases")`` -> ``lambda:ListAliases`` (the IAM action)."""
     return f"{service}:{''.join(part.capitalize() for part in operation.split('_'))}"
-
-
-def data_error(message: str) -> ProviderDataError:
-    return ProviderDataError(message, provider=PROVIDER)
 
 
 def translate_error(exc: Exception, action: str) -> CollectorError:
@@ -188,8 +184,7 @@ class AwsClients:
         return client
 
 
-COST_REFRESH_S = 6 * 3600  # Cost Explorer: $0.01 a request, refreshed about daily
-COST_DAYS_BACK = 3  # open days are estimates and get revised
+HISTOGRAM_STEP_S = 3600
 BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
 
 
@@ -203,8 +198,9 @@ class _Function:
 class AwsCollector:
     """Everything for the configured functions of one account and region, one window per run.
 
-    The cursor is ``{"complete_until": <epoch of window end>, "costs_fetched_at": <epoch>}``; a
-    window re-collected yields the same records (the store upserts them).
+    The cursor is ``{"complete_until", "histograms_complete_until", "costs_fetched_at"}`` (epochs); a
+    window re-collected yields the same records (the store upserts them). Prediction histograms cost
+    ~200 metrics per model version per call, so each hour is read once: 12x cheaper than per 5 min.
     """
 
     def __init__(self, name: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig], *, step_s: int,
@@ -221,16 +217,23 @@ class AwsCollector:
         warnings: list[str] = []
         functions = self._functions(warnings)
         points: list[MetricPoint] = []
-        histograms: list[HistogramPoint] = []
         steps = cw.window_steps(window.start, window.end, window.step_s)
+        # an hour is read once, lateness_s after it ends (re-reading it would cost its ~200 metrics again)
+        hist_window = plan_window(now - timedelta(seconds=self.lateness_s), _renamed(cursor, "histograms_complete_until"),
+                                  step_s=HISTOGRAM_STEP_S, lateness_s=0, lookback_s=max(self.lookback_s, HISTOGRAM_STEP_S))
+        histograms: list[HistogramPoint] = []
+        if hist_window.end > hist_window.start and functions and self.baselines is not None:
+            histograms = self._histograms(functions, hist_window, warnings)
         if steps and functions:
-            points += self._metrics(functions, window, steps, histograms, warnings)
+            points += self._metrics(functions, window, steps)
             points += self._logs(functions, window, steps, warnings)
             points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
         costs, fetched_at = self._costs(now, cursor, functions, warnings)
-        next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at}
+        next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at,
+                       "histograms_complete_until": int(hist_window.end.timestamp())}
         return CollectionBatch(collector=self.name, deployments=tuple(d for f in functions for d in f.deployments),
-                               points=tuple(points), histograms=tuple(histograms), costs=tuple(costs), cursor=next_cursor, warnings=tuple(warnings))
+                               points=tuple(points), histograms=tuple(histograms), costs=tuple(costs),
+                               cursor=next_cursor, warnings=tuple(warnings))
 
     def _functions(self, warnings: list[str]) -> list[_Function]:
         reader = LambdaConfigReader(self.clients.client("lambda"))
@@ -246,11 +249,18 @@ class AwsCollector:
             out.append(_Function(cfg, config, tuple(deps)))
         return out
 
-    def _metrics(self, functions: Sequence[_Function], window: Window, steps: list[datetime],
-                 histograms: list[HistogramPoint], warnings: list[str]) -> list[MetricPoint]:
+    def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
         plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, f.cfg.function) for f in functions],
                                             self.baselines)
+        if not queries:
+            return []
+        series = reader.fetch(queries, window.start, window.end, window.step_s)
+        steps = cw.window_steps(window.start, window.end, window.step_s)
+        return cw.to_histograms(plans, cw.by_key(queries, series), steps, window.step_s, warnings)
+
+    def _metrics(self, functions: Sequence[_Function], window: Window, steps: list[datetime]) -> list[MetricPoint]:
+        queries: list[cw.MetricQuery] = []
         for f in functions:
             whole = f.deployments[0].id
             queries += cw.lambda_queries(whole, f.cfg.function)
@@ -258,8 +268,8 @@ class AwsCollector:
             for dep, qualifier in zip(f.deployments[1:], f.cfg.aliases, strict=True):
                 queries += cw.lambda_queries(dep.id, f.cfg.function, qualifier,
                                           provisioned=dep.provisioned_concurrency > 0)
-        series = reader.fetch(queries, window.start, window.end, window.step_s)
-        histograms += cw.to_histograms(plans, cw.by_key(queries, series), steps, window.step_s, warnings)
+        series = cw.CloudWatchReader(self.clients.client("cloudwatch")).fetch(queries, window.start, window.end,
+                                                                              window.step_s)
         return cw.to_points(queries, series, steps, window.step_s)
 
     def _logs(self, functions: Sequence[_Function], window: Window, steps: list[datetime],
@@ -267,13 +277,9 @@ class AwsCollector:
         reader = LogsReader(self.clients.client("logs"))
         points: list[MetricPoint] = []
         for f in functions:
-            deployment_of: dict[str, list[str]] = {}
-            for dep, qualifier in zip(f.deployments[1:], f.cfg.aliases, strict=True):
-                alias = f.config.aliases.get(qualifier)
-                if alias is not None and alias.weights:
-                    warnings.append(f"{dep.id}: weighted alias, its log records stay with the versions it routes to")
-                    continue
-                deployment_of.setdefault(f.config.version_of(qualifier), []).append(dep.id)
+            targets = zip(f.cfg.aliases, (d.id for d in f.deployments[1:]), strict=True)
+            deployment_of, weighted = f.config.log_targets(targets)
+            warnings += [f"{d}: weighted alias, its log records stay with the function" for d in weighted]
             group = f.cfg.log_group or f"/aws/lambda/{f.cfg.function}"
             records = reader.fetch_records(group, window.start, window.end, warnings)
             points += log_points(records, deployment_of, f.deployments[0].id, steps, window.step_s)
@@ -283,21 +289,13 @@ class AwsCollector:
                warnings: list[str]) -> tuple[list[CostRecord], int | None]:
         raw = (cursor or {}).get("costs_fetched_at")
         last = int(raw) if raw is not None else None
-        last_at = datetime.fromtimestamp(last, tz=UTC) if last is not None else None
-        if last_at is not None and (now - last_at).total_seconds() < COST_REFRESH_S:
+        if not functions or not costs_due(now, last):
             return [], last
-        if not functions:
-            return [], last
-        tags = sorted({f.cfg.cost_allocation_tag for f in functions if f.cfg.cost_allocation_tag})
-        if len(tags) > 1:
-            warnings.append(f"several cost allocation tags configured ({', '.join(tags)}); using {tags[0]}")
-        tag = tags[0] if tags else None
-        region = self.clients.settings.region
-        start, end = cost_period(now, last_at, days_back=COST_DAYS_BACK)
-        results = CostExplorerReader(self.clients.client("ce")).fetch(cost_request(region, start, end, tag))
+        tags = [f.cfg.cost_allocation_tag for f in functions]
         scope_of_tag = {f.cfg.function: f.deployments[0].id for f in functions}
-        costs = to_costs(results, fallback_scope=f"aws:{self._account_id()}:{region}",
-                         scope_of_tag=scope_of_tag, tag_key=tag)
+        reader = CostExplorerReader(self.clients.client("ce"))
+        costs = fetch_costs(reader, now, last, region=self.clients.settings.region, tags=tags,
+                            scope_of_tag=scope_of_tag, account=self._account_id, warnings=warnings)
         return costs, int(now.timestamp())
 
     def _account_id(self) -> str:
@@ -309,6 +307,11 @@ class AwsCollector:
             except (BotoCoreError, ClientError) as exc:
                 raise translate_error(exc, "sts:GetCallerIdentity") from exc
         return self._account
+
+
+def _renamed(cursor: Mapping[str, Any] | None, key: str) -> dict[str, Any] | None:
+    """``cursor[key]`` as the ``complete_until`` plan_window reads."""
+    return {"complete_until": cursor[key]} if cursor and cursor.get(key) is not None else None
 
 
 def _groups(settings: Settings, ctx: CollectorContext) -> dict[tuple[str, str | None, str | None],

@@ -8,12 +8,15 @@ Cost Explorer costs $0.01 per request and refreshes about daily, so the collecto
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from collectors.errors import ProviderDataError
 from inferwatch.schema import CostRecord
 
+COST_REFRESH_S = 6 * 3600  # Cost Explorer: $0.01 a request, refreshed about daily
+COST_DAYS_BACK = 3  # open days are estimates and get revised
 SERVICE = "AWS Lambda"
 SOURCE = "aws-cost-explorer"
 MAX_PAGES = 1000
@@ -35,15 +38,14 @@ def cost_request(region: str, start: date, end: date, tag_key: str | None) -> di
 
 
 def _number(metrics: Mapping[str, Any], name: str, where: str) -> tuple[float, str]:
-    from collectors.aws import data_error
-
     item = metrics.get(name)
     if not isinstance(item, dict):
-        raise data_error(f"Cost Explorer group {where} lacks {name}")
+        raise ProviderDataError(f"Cost Explorer group {where} lacks {name}", provider="aws")
     try:
         return float(item["Amount"]), str(item.get("Unit", ""))
     except (KeyError, TypeError, ValueError) as exc:
-        raise data_error(f"Cost Explorer group {where}: {name} amount {item.get('Amount')!r} is not a number") from exc
+        raise ProviderDataError(f"Cost Explorer group {where}: {name} amount {item.get('Amount')!r} is not a number",
+                                provider="aws") from exc
 
 
 def to_costs(results: list[dict[str, Any]], *, fallback_scope: str, scope_of_tag: Mapping[str, str],
@@ -121,3 +123,22 @@ def cost_period(now: datetime, last_fetch: datetime | None, *, days_back: int) -
     today = now.astimezone(UTC).date()
     back = days_back if last_fetch is not None else max(days_back, 14)
     return today - timedelta(days=back), today + timedelta(days=1)
+
+
+def costs_due(now: datetime, last_fetch_epoch: int | None) -> bool:
+    """True when Cost Explorer was never asked or last asked ``COST_REFRESH_S`` ago or more."""
+    return last_fetch_epoch is None or now.timestamp() - last_fetch_epoch >= COST_REFRESH_S
+
+
+def fetch_costs(reader: CostExplorerReader, now: datetime, last_fetch_epoch: int | None, *, region: str,
+                tags: Sequence[str | None], scope_of_tag: Mapping[str, str], account: Callable[[], str],
+                warnings: list[str]) -> list[CostRecord]:
+    """Daily Lambda cost of one account and region; ``account`` is called only for unattributed cost."""
+    keys = sorted({t for t in tags if t})
+    if len(keys) > 1:
+        warnings.append(f"several cost allocation tags configured ({', '.join(keys)}); using {keys[0]}")
+    tag = keys[0] if keys else None
+    last = datetime.fromtimestamp(last_fetch_epoch, tz=UTC) if last_fetch_epoch is not None else None
+    start, end = cost_period(now, last, days_back=COST_DAYS_BACK)
+    results = reader.fetch(cost_request(region, start, end, tag))
+    return to_costs(results, fallback_scope=f"aws:{account()}:{region}", scope_of_tag=scope_of_tag, tag_key=tag)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from collectors.errors import ProviderDataError
 from inferwatch.schema import HistogramPoint, MetricPoint
 from inferwatch.schema import Metric as M
 
@@ -185,9 +186,7 @@ class CloudWatchReader:
             if not token:
                 return
             if token in seen:  # a repeated token would loop forever; AWS documents none, be safe
-                from collectors.aws import data_error
-
-                raise data_error("GetMetricData returned the same NextToken twice")
+                raise ProviderDataError("GetMetricData returned the same NextToken twice", provider="aws")
             seen.add(token)
 
     def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:

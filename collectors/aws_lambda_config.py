@@ -7,7 +7,7 @@ ListAliases, GetFunctionConcurrency, ListProvisionedConcurrencyConfigs, each pag
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,20 @@ class FunctionConfig:
         """The version a qualifier names (an alias resolves to its primary version)."""
         alias = self.aliases.get(qualifier)
         return alias.version if alias is not None else qualifier
+
+    def log_targets(self, targets: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]], list[str]]:
+        """Version -> ids of the deployments whose log records it carries, from (qualifier, deployment
+        id) pairs. Log streams name the version only, so a weighted alias (traffic split over versions
+        also reachable otherwise) gets none: its ids are returned second."""
+        out: dict[str, list[str]] = {}
+        weighted: list[str] = []
+        for qualifier, dep_id in targets:
+            alias = self.aliases.get(qualifier)
+            if alias is not None and alias.weights:
+                weighted.append(dep_id)
+            else:
+                out.setdefault(self.version_of(qualifier), []).append(dep_id)
+        return out, weighted
 
 
 class LambdaConfigReader:

@@ -106,7 +106,8 @@ def test_collects_metrics_logs_config_and_costs(door: Any) -> None:
     steps = {p.start for p in batch.points}
     assert min(steps) == datetime(2026, 11, 24, 11, 40, tzinfo=UTC) and max(steps) < NOW.replace(second=0)
     assert batch.cursor == {"complete_until": int(datetime(2026, 11, 24, 12, 0, tzinfo=UTC).timestamp()),
-                            "costs_fetched_at": int(NOW.timestamp())}
+                            "costs_fetched_at": int(NOW.timestamp()),
+                            "histograms_complete_until": int(datetime(2026, 11, 24, 11, 0, tzinfo=UTC).timestamp())}
     assert [(c.scope, c.cost_usd) for c in batch.costs] == [(f"aws:{ACCOUNT}:{REGION}", 0.2)]
     assert batch.warnings == ()
 
@@ -232,9 +233,12 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v0"},
                T + timedelta(seconds=3), [0.5])  # a version without a baseline: no histogram
     baselines = {"v1": (bid, payload)}
-    batch = build(fn, baselines=baselines.get).collect(NOW, CURSOR)
-    [hist] = batch.histograms
-    assert (hist.deployment, hist.signal, hist.start, hist.baseline_id) == (f"aws:{REGION}:{fn}", "score", T, bid)
+    later = NOW + timedelta(minutes=6)  # an hour is read once it ended lateness_s (5 min) ago
+    batch = build(fn, baselines=baselines.get).collect(later, CURSOR)
+    [hist] = batch.histograms  # per complete hour: ~200 metrics per call, so not per step
+    hour = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    assert (hist.deployment, hist.signal, hist.start, hist.step_s, hist.baseline_id) == (
+        f"aws:{REGION}:{fn}", "score", hour, 3600, bid)
     column = parsed_baseline(bid, payload).column("score")
     bins = bin_edges_for_cloud(column)
     cloud = WindowCounts.from_dict(hist.counts)
@@ -242,3 +246,7 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     assert cloud.total_count == 300
     assert np.array_equal(cloud.counts, local.coarsened(np.asarray(bins.layout)))
     assert batch.warnings == ()
+    assert batch.cursor is not None
+    assert batch.cursor["histograms_complete_until"] == int((hour + timedelta(hours=1)).timestamp())
+    again = build(fn, baselines=baselines.get).collect(later + timedelta(minutes=5), batch.cursor)
+    assert again.histograms == ()  # the next hour is not complete yet: no PR queries this run
