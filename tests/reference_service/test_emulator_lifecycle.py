@@ -28,11 +28,13 @@ PARENT = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
+    BODY = json.dumps({"instances": [[0.5] * 30]}).encode()
     from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig
 
     services = [ServiceConfig("svc", (DeploymentConfig("a", min_instances=1, keep_alive_s=60),
-                                      DeploymentConfig("b", min_instances=1, keep_alive_s=60)))]
+                                      DeploymentConfig("b", keep_alive_s=60)))]
     with Emulator(Path(sys.argv[1]), services) as emu:
+        emu.invoke("svc", BODY, deployment="b")  # one prewarmed and one on-demand instance
         print(json.dumps(emu.child_pids()), flush=True)
         while True:
             time.sleep(0.1)

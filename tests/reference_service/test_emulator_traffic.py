@@ -26,11 +26,10 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     home: Path = tmp_path_factory.mktemp("traffic")
     services = [
         ServiceConfig("scorer", (DeploymentConfig("stable-v1", model_version="v1", min_instances=1, concurrency=8),
-                                 DeploymentConfig("canary-v2", model_version="v2", role="canary", min_instances=1,
-                                                  concurrency=8)),
+                                 DeploymentConfig("canary-v2", model_version="v2", role="canary", concurrency=8)),
                       weights={"stable-v1": 0.8, "canary-v2": 0.2}),
         ServiceConfig("bg", (DeploymentConfig("blue", role="blue", min_instances=1),
-                             DeploymentConfig("green", model_version="v2", role="green", min_instances=1))),
+                             DeploymentConfig("green", model_version="v2", role="green"))),
         ServiceConfig("sh", (DeploymentConfig("shadowed", shadow_version="v2"),)),
     ]
     with Emulator(home, services, seed=11) as running:
@@ -97,11 +96,10 @@ def test_status_lists_instances_per_deployment(emu: Emulator) -> None:
     assert status == 200
     deployments = {d["name"]: d for d in answer["deployments"]}
     assert set(deployments) == {"stable-v1", "canary-v2", "blue", "green", "shadowed"}
-    for name, d in deployments.items():
-        if name == "shadowed":
-            continue  # no min instances: it may be scaled to zero
-        assert len(d["instances"]) >= 1 and d["instances"][0]["pid"] > 0
-        assert d["prewarmed_count"] >= 1
+    for name in ("stable-v1", "blue"):  # min_instances=1: prewarmed at boot, never scaled away
+        assert deployments[name]["prewarmed_count"] == 1
+        assert deployments[name]["instances"][0]["pid"] > 0
+    assert deployments["shadowed"]["prewarmed_count"] == 0
     assert {s["name"] for s in answer["services"]} == {"scorer", "bg", "sh"}
 
 
