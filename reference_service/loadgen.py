@@ -67,7 +67,7 @@ class DriftSpec:
 class LoadProfile:
     rate_per_s: float = 20.0  # mean arrival rate (Poisson)
     duration_s: float = 10.0  # stop sending after this long
-    max_requests: int | None = None  # and after this many
+    max_requests: int | None = None  # and after this many arrivals (sent or skipped)
     rows_min: int = 1  # rows per request, uniform in [rows_min, rows_max]
     rows_max: int = 1
     noise_sd: float = 0.1  # Gaussian noise, in held-out standard deviations per feature

@@ -17,6 +17,16 @@ Public API::
 
 Telemetry: every instance appends EMF lines to ``<home>/telemetry/<deployment>/<instance_id>.jsonl``;
 instance stdout/stderr go to ``<home>/logs/<deployment>/<instance_id>.log``.
+
+Counting (``DeploymentStats``): ``instances_started_count = cold_start_count + prewarmed_count``. Only
+on-demand instances have a cold first request, so the telemetry's ``sum(ColdStart)`` equals
+``cold_start_count`` (prewarmed min instances start with INFERWATCH_PREWARMED=1 and log ColdStart=0).
+``max_memory_used_mb`` is the peak RSS sampled with psutil; an instance whose RSS exceeds ``memory_mb``
+is SIGKILLed (``oom_kill_count``) and its requests fail with 502 / InstanceLostError.
+
+Environment: instances inherit the parent's environment minus every ``INFERWATCH_*`` variable; their
+settings come from ``DeploymentConfig`` only (``extra_env`` for anything not modelled there).
+Run by hand: ``python -m reference_service.emulator`` (see ``__main__.py``).
 """
 
 from __future__ import annotations
