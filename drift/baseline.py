@@ -233,13 +233,18 @@ def build_numeric_column(name: str, values: object, *, fine_bins: int = FINE_BIN
 def build_categorical_column(name: str, values: object, *, max_categories: int = MAX_CATEGORIES
                              ) -> CategoricalColumn:
     """Build the reference of one categorical signal: the top ``max_categories`` classes + other."""
-    keys, null_count = category_keys(values, name)
-    if keys.size == 0:
+    arr = np.asarray(values)
+    if arr.ndim == 1 and arr.dtype.kind in "iu":  # class indices: count numbers, not strings
+        ints, cnt = np.unique(arr, return_counts=True)
+        uniq, null_count = ints.astype(str), 0
+    else:
+        keys, null_count = category_keys(arr, name)
+        uniq, cnt = np.unique(keys, return_counts=True)
+    if uniq.size == 0:
         raise InvalidInputError(name, "a categorical baseline needs at least one non-null value")
-    uniq, cnt = np.unique(keys, return_counts=True)
     order = np.lexsort((uniq, -cnt))[:max_categories]
     categories = tuple(str(uniq[i]) for i in order)
-    counts = count_categories(np.asarray(values), categories, name).counts
+    counts = count_categories(arr, categories, name).counts
     return CategoricalColumn(name=name, categories=categories, counts=_frozen(counts), null_count=null_count,
                              null_constants=noise.categorical_constants(counts))
 

@@ -126,13 +126,18 @@ def fit_edges(sorted_finite: FloatArray, n_bins: int) -> FloatArray:
 def coarsen(counts: IntArray, layout: IntArray, target: IntArray) -> IntArray:
     """Sum counts over ``layout`` (edge indices, len(counts) - 1 of them) into bins over ``target``,
     which must be a subset of ``layout``."""
-    if layout.size == target.size and np.array_equal(layout, target):
+    if layout is target or (layout.size == target.size and np.array_equal(layout, target)):
         return counts
-    pos = np.searchsorted(layout, target)
-    if np.any(pos >= layout.size) or not np.array_equal(layout[np.minimum(pos, layout.size - 1)], target):
+    if layout.size and layout[0] == 0 and layout[-1] == layout.size - 1:  # all edges: index = position
+        pos = target
+        valid = target.size == 0 or (target[0] >= 0 and target[-1] < layout.size)
+    else:
+        pos = np.searchsorted(layout, target)
+        valid = bool(np.all(pos < layout.size)) and bool(np.all(layout[np.minimum(pos, layout.size - 1)] == target))
+    if not valid:
         raise InvalidInputError("layout", "target edges are not a subset of the counts' edges")
     cum = np.cumsum(counts)
-    out = np.empty(target.size + 1, dtype=np.int64)
+    out = np.empty(target.size + 1, dtype=counts.dtype)
     picked = cum[pos]
     out[0] = picked[0] if target.size else cum[-1]
     if target.size:

@@ -46,11 +46,13 @@ class RawCheck:
 
 
 def _proportion_effects(ref: NDArray[np.int64], cur: NDArray[np.int64]) -> dict[str, float]:
+    ref_f, cur_f = ref.astype(np.float64), cur.astype(np.float64)
+    p, q = ref_f / ref_f.sum(), cur_f / cur_f.sum()
     return {
-        psi.NAME: psi.population_stability_index(ref, cur),
-        jensen_shannon.NAME: jensen_shannon.jensen_shannon_distance(ref, cur),
-        hellinger.NAME: hellinger.hellinger_distance(ref, cur),
-        total_variation.NAME: total_variation.total_variation_distance(ref, cur),
+        psi.NAME: psi.psi_unchecked(ref_f, cur_f),
+        jensen_shannon.NAME: jensen_shannon.jensen_shannon_unchecked(p, q),
+        hellinger.NAME: hellinger.hellinger_unchecked(p, q),
+        total_variation.NAME: total_variation.total_variation_unchecked(p, q),
     }
 
 
@@ -58,13 +60,16 @@ def _numeric_effects(column: NumericColumn, window: WindowCounts) -> tuple[dict[
     """All binned statistics and the KS p-value."""
     assert window.layout is not None
     layout = window.layout
-    ref = coarsen(column.counts, column.full_layout, layout)
+    full = layout.size == column.edges.size  # an increasing subset as long as the edges is all of them
+    ref = column.counts if full else coarsen(column.counts, column.full_layout, layout)
     cur = window.counts
+    gap = np.cumsum(ref / ref.sum() - cur / cur.sum())[:-1]
+    edges = column.edges if full else column.edges[layout]
     effects = {
-        ks.NAME: ks.ks_statistic_binned(ref, cur),
-        wasserstein.NAME: wasserstein.wasserstein_sigma_binned(ref, cur, column.edges[layout], column.std),
+        ks.NAME: ks.ks_from_cdf_gap(gap),
+        wasserstein.NAME: wasserstein.wasserstein_from_cdf_gap(gap, np.diff(edges), column.std),
     }
-    coarse = common_layout(column.coarse_index, layout)
+    coarse = column.coarse_index if full else common_layout(column.coarse_index, layout)
     effects.update(_proportion_effects(coarse_counts(column, coarse), coarsen(cur, layout, coarse)))
     return effects, ks.ks_pvalue(effects[ks.NAME], column.finite_count, window.finite_count)
 

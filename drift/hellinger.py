@@ -8,7 +8,7 @@ in [0, 1], symmetric, a metric.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from drift.counts import count_pair, proportions
 
@@ -40,6 +40,11 @@ def hellinger_distance(reference_counts: ArrayLike, current_counts: ArrayLike) -
         Either side has no counts.
     """
     ref, cur = count_pair(reference_counts, current_counts, NAME)
+    return hellinger_unchecked(proportions(ref), proportions(cur))
+
+
+def hellinger_unchecked(p: NDArray[np.float64], q: NDArray[np.float64]) -> float:
+    """Hellinger distance of already validated proportions (the engine's inner loop)."""
     # the norm form: 1 - sum(sqrt(p q)) loses ~1e-16 to rounding, which the square root makes 1e-8
-    diff = np.sqrt(proportions(ref)) - np.sqrt(proportions(cur))
+    diff = np.sqrt(p) - np.sqrt(q)
     return float(min(1.0, np.sqrt(0.5 * np.dot(diff, diff))))

@@ -9,7 +9,7 @@ symmetric, and a metric.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from drift.counts import count_pair, proportions
 
@@ -20,7 +20,7 @@ DEFAULT_THRESHOLD = 0.1
 WARN_THRESHOLD = DEFAULT_THRESHOLD
 
 
-def _kl_to_mixture(p: np.ndarray, m: np.ndarray) -> float:
+def _kl_to_mixture(p: NDArray[np.float64], m: NDArray[np.float64]) -> float:
     mask = p > 0
     return float(np.sum(p[mask] * np.log2(p[mask] / m[mask])))
 
@@ -46,7 +46,11 @@ def jensen_shannon_distance(reference_counts: ArrayLike, current_counts: ArrayLi
         Either side has no counts.
     """
     ref, cur = count_pair(reference_counts, current_counts, NAME)
-    p, q = proportions(ref), proportions(cur)
+    return jensen_shannon_unchecked(proportions(ref), proportions(cur))
+
+
+def jensen_shannon_unchecked(p: NDArray[np.float64], q: NDArray[np.float64]) -> float:
+    """JS distance of already validated proportions (the engine's inner loop)."""
     m = 0.5 * (p + q)
     divergence = 0.5 * _kl_to_mixture(p, m) + 0.5 * _kl_to_mixture(q, m)
     return float(np.sqrt(min(1.0, max(0.0, divergence))))

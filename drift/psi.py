@@ -10,7 +10,7 @@ contributes a large but finite term instead of infinity (Evidently fills 1e-4, f
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from drift.counts import count_pair
 
@@ -43,6 +43,11 @@ def population_stability_index(reference_counts: ArrayLike, current_counts: Arra
         Either side has no counts.
     """
     ref, cur = count_pair(reference_counts, current_counts, NAME)
+    return psi_unchecked(ref, cur)
+
+
+def psi_unchecked(ref: NDArray[np.float64], cur: NDArray[np.float64]) -> float:
+    """PSI of already validated float counts (the engine's inner loop)."""
     p = (ref + _SMOOTHING) / (ref.sum() + _SMOOTHING * ref.size)
     q = (cur + _SMOOTHING) / (cur.sum() + _SMOOTHING * cur.size)
     return max(0.0, float(np.sum((q - p) * np.log(q / p))))

@@ -75,6 +75,10 @@ def wasserstein_sigma_binned(
         raise InvalidInputError("edges", "edges must be strictly increasing")
     if not np.isfinite(reference_std) or reference_std < 0:
         raise InvalidInputError("reference_std", f"must be finite and >= 0, got {reference_std!r}")
-    gap = np.cumsum(proportions(ref) - proportions(cur))[:-1]
-    distance = float(integrate_gap(gap, widths))
+    return wasserstein_from_cdf_gap(np.cumsum(proportions(ref) - proportions(cur))[:-1], widths, reference_std)
+
+
+def wasserstein_from_cdf_gap(gap: NDArray[np.float64], widths: NDArray[np.float64], reference_std: float) -> float:
+    """Wasserstein/sigma from ``F_ref - F_cur`` at the edges and the widths between them (inner loop)."""
+    distance = float(integrate_gap(gap, widths)) if widths.size else 0.0
     return max(0.0, distance / reference_std if reference_std > 0 else distance)
