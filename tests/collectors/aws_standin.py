@@ -153,10 +153,10 @@ def iam_action(method: str, path: str, headers: Any, body: bytes) -> str:
     if target:
         prefix, _, op = target.partition(".")
         return f"{_TARGET_SERVICE.get(prefix, prefix)}:{op}"
-    auth = headers.get("Authorization", "")
-    if "/sts/" in auth:
-        fields = dict(p.split("=", 1) for p in body.decode().split("&") if "=" in p)
-        return f"sts:{fields.get('Action', '?')}"
+    scope = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
+    fields = dict(p.split("=", 1) for p in body.decode(errors="replace").split("&") if "=" in p)
+    if scope and "Action" in fields:  # the query protocol (STS, IAM)
+        return f"{scope.group(1)}:{fields['Action']}"
     for pattern, verb, op in _LAMBDA_ACTIONS:
         if verb == method and pattern.match(unquote(urlsplit(path).path)):
             return f"lambda:{op}"
