@@ -1,0 +1,66 @@
+"""Reading what costs/ needs from the store. The store is passed in (no environment, no clock), so
+the CLI, the dashboard and the benchmark share one path from records to numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from costs.advice import Advice, AdvicePolicy, advise
+from costs.per_prediction import COST_METRICS
+from costs.pricing import PriceCatalogue
+from costs.report import build_weekly_report
+from costs.report_model import IsoWeek, WeeklyReport
+from costs.usage import ADVICE_METRICS, Usage, summarize_usage
+from inferwatch.schema import CostRecord, Deployment, MetricPoint
+
+ROLLUP_S = 3600  # costs and advice work on hourly roll-ups computed by the database
+
+
+class CostSource(Protocol):
+    """The part of :class:`inferwatch.store.Store` that costs/ reads."""
+
+    def load_deployments(self) -> list[Deployment]: ...
+
+    def load_metrics(self, *, deployments: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+                     start: datetime | None = None, end: datetime | None = None, step_s: int = 60,
+                     resolution_s: int | None = None) -> list[MetricPoint]: ...
+
+    def load_costs(self, *, start: datetime | None = None, end: datetime | None = None) -> list[CostRecord]: ...
+
+
+def load_usage(store: CostSource, start: datetime, end: datetime, catalogue: PriceCatalogue, *,
+               step_s: int = 60, deployments: Sequence[Deployment] | None = None) -> list[Usage]:
+    """Usage of every deployment in [start, end) from hourly roll-ups of ``step_s`` points."""
+    deployments = store.load_deployments() if deployments is None else deployments
+    points = store.load_metrics(metrics=ADVICE_METRICS, start=start, end=end, step_s=step_s,
+                                resolution_s=max(ROLLUP_S, step_s))
+    return summarize_usage(deployments, points, catalogue, period_s=(end - start).total_seconds())
+
+
+def load_advice(store: CostSource, start: datetime, end: datetime, catalogue: PriceCatalogue, *,
+                step_s: int = 60, policy: AdvicePolicy | None = None,
+                memory_options: Mapping[str, Sequence[tuple[float, float, str]]] | None = None) -> list[Advice]:
+    """All advice over [start, end), biggest saving first."""
+    usage = load_usage(store, start, end, catalogue, step_s=step_s)
+    return advise(usage, catalogue, policy, memory_options=memory_options)
+
+
+def load_weekly_report(store: CostSource, week: IsoWeek, catalogue: PriceCatalogue, *, step_s: int = 60,
+                       policy: AdvicePolicy | None = None,
+                       memory_options: Mapping[str, Sequence[tuple[float, float, str]]] | None = None,
+                       ) -> WeeklyReport:
+    """The weekly report of ``week`` (with the week before for the change) from the store."""
+    deployments = store.load_deployments()
+    resolution = max(ROLLUP_S, step_s)
+    this_week = store.load_metrics(metrics=ADVICE_METRICS, start=week.start, end=week.end, step_s=step_s,
+                                   resolution_s=resolution)
+    previous = week.previous()
+    before = store.load_metrics(metrics=COST_METRICS, start=previous.start, end=previous.end, step_s=step_s,
+                                resolution_s=resolution)
+    usage = summarize_usage(deployments, this_week, catalogue, period_s=(week.end - week.start).total_seconds())
+    advice = advise(usage, catalogue, policy, memory_options=memory_options)
+    records = store.load_costs(start=week.start, end=week.end)
+    return build_weekly_report(week, deployments, this_week, before, catalogue, cost_records=records,
+                               advice=advice)
