@@ -251,7 +251,7 @@ class AwsCollector:
 
     def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
-        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, f.cfg.function) for f in functions],
+        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, cw.emf_deployment(f.cfg)) for f in functions],
                                             self.baselines)
         if not queries:
             return []
@@ -264,7 +264,7 @@ class AwsCollector:
         for f in functions:
             whole = f.deployments[0].id
             queries += cw.lambda_queries(whole, f.cfg.function)
-            queries += cw.emf_queries(whole, f.cfg.function)
+            queries += cw.emf_queries(whole, cw.emf_deployment(f.cfg))
             for dep, qualifier in zip(f.deployments[1:], f.cfg.aliases, strict=True):
                 queries += cw.lambda_queries(dep.id, f.cfg.function, qualifier,
                                           provisioned=dep.provisioned_concurrency > 0)

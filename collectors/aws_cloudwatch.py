@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.errors import ProviderDataError
+from inferwatch.config import AwsDeploymentConfig
 from inferwatch.schema import HistogramPoint, MetricPoint
 from inferwatch.schema import Metric as M
 
@@ -100,6 +101,16 @@ def lambda_queries(deployment: str, function: str, resource: str | None = None, 
         dims = (("FunctionName", function), ("Resource", f"{function}:{resource}"))
     specs = _LAMBDA_METRICS + (_PC_METRICS if provisioned and resource is not None else ())
     return [MetricQuery(deployment, key, LAMBDA_NAMESPACE, name, dims, stat) for key, name, stat in specs]
+
+
+def emf_deployment(cfg: AwsDeploymentConfig) -> str:
+    """The ``Deployment`` dimension the reference service writes for this function: the label
+    ``inferwatch_deployment`` when set, else the function name without the ``inferwatch-`` prefix
+    the reference template gives functions (``FunctionName: inferwatch-${DeploymentName}``)."""
+    label = cfg.labels.get("inferwatch_deployment")
+    if label:
+        return label
+    return cfg.function.removeprefix("inferwatch-") or cfg.function
 
 
 def emf_queries(deployment: str, emf_deployment: str) -> list[MetricQuery]:
@@ -261,16 +272,16 @@ def plan_score_histogram(deployment: str, emf_deployment: str, model_version: st
 def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str]],
                     baselines: Callable[[str], tuple[str, Mapping[str, Any]] | None] | None,
                     ) -> tuple[list[HistogramPlan], list[MetricQuery]]:
-    """PR(:edge) queries for each (deployment id, function): every model version the function published
-    scores for (ListMetrics) that has a baseline. Nothing without a baseline lookup."""
+    """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value): every model version the
+    function published scores for (ListMetrics) that has a baseline. Nothing without a baseline lookup."""
     plans: list[HistogramPlan] = []
     queries: list[MetricQuery] = []
     if baselines is None:
         return plans, queries
-    for deployment, function in functions:
-        for version in reader.list_model_versions(function):
+    for deployment, emf_name in functions:
+        for version in reader.list_model_versions(emf_name):
             found = baselines(version)
-            planned = plan_score_histogram(deployment, function, version, *found) if found else None
+            planned = plan_score_histogram(deployment, emf_name, version, *found) if found else None
             if planned is not None:
                 plans.append(planned[0])
                 queries += planned[1]

@@ -16,6 +16,7 @@ from collectors.aws_cloudwatch import (
     CloudWatchReader,
     MetricQuery,
     chunk,
+    emf_deployment,
     emf_queries,
     lambda_queries,
     percentile_rank_queries,
@@ -23,6 +24,7 @@ from collectors.aws_cloudwatch import (
     window_steps,
 )
 from collectors.errors import ProviderAuthError, ProviderThrottledError, ProviderUnavailableError
+from inferwatch.config import AwsDeploymentConfig
 from inferwatch.schema import Metric
 from tests.collectors.aws_standin import PAGING, boto_client, put_values, shared
 
@@ -142,3 +144,12 @@ def test_errors_are_translated_with_cause(code: str, status: int, error: type[Ex
         with pytest.raises(error) as info:
             CloudWatchReader(client).fetch([q(0)], T0, T0 + timedelta(minutes=1), 60)
     assert isinstance(info.value.__cause__, ClientError)
+
+
+def test_emf_deployment_follows_the_reference_template_or_a_label() -> None:
+    def cfg(function: str, **labels: str) -> AwsDeploymentConfig:
+        return AwsDeploymentConfig(provider="aws", region="eu-west-1", function=function, labels=labels)
+
+    assert emf_deployment(cfg("inferwatch-scorer")) == "scorer"  # FunctionName: inferwatch-${DeploymentName}
+    assert emf_deployment(cfg("my-fn")) == "my-fn"
+    assert emf_deployment(cfg("inferwatch-scorer", inferwatch_deployment="blue")) == "blue"
