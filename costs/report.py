@@ -115,7 +115,9 @@ def csv_text(value: str) -> str:
 
 
 def _num(value: float | None, digits: int = 6) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return ""
+    return f"{0.0 if abs(value) < 0.5 * 10 ** -digits else value:.{digits}f}"  # no "-0.000000"
 
 
 SUMMARY_COLUMNS = (
