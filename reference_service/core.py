@@ -35,7 +35,10 @@ Outcome = Literal["ok", "timeout", "degraded"]
 
 
 def _name(key: object) -> str:
+    """A key as a field name: quoted when it is empty, blank or unprintable, and shortened."""
     text = str(key)
+    if not text.strip() or not text.isprintable():
+        text = json.dumps(text)
     return text if len(text) <= _MAX_FIELD_CHARS else text[:_MAX_FIELD_CHARS] + "..."
 
 
@@ -93,7 +96,9 @@ def _check_value(value: object, field: str, j: int, card: ModelCard, problems: _
     elif not card.valid_min[j] <= number <= card.valid_max[j]:
         problems.add(field, f"'{feature}' = {number:.6g} is outside the valid range "
                             f"[{card.valid_min[j]:.6g}, {card.valid_max[j]:.6g}]")
-    return number
+    else:
+        return number
+    return 0.0  # never stored: the request is refused (and 0 keeps the float32 cast quiet)
 
 
 def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> NDArray[np.float32] | None:
