@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,14 +114,24 @@ def load_states(store: Store, conn: Connection | None = None) -> dict[str, Alert
     return {r["fingerprint"]: _state(r) for r in rows}
 
 
+def _worth_saving(state: AlertState, saved: AlertState | None) -> bool:
+    """Quiet alerts are rewritten only when something but the evaluation time changed (a run over
+    100 deployments x 10 rules then writes a handful of rows, not a thousand)."""
+    if saved is None or state.state not in ("ok", "resolved"):
+        return True
+    return replace(state, last_eval_s=0, value=None) != replace(saved, last_eval_s=0, value=None)
+
+
 def save_evaluation(store: Store, evaluation: Evaluation, messages: Sequence[OutboxMessage]) -> None:
     """State, history and outbox in one transaction: either all of this run's news is recorded
     (and will be sent, now or by a later run), or none of it and the next run decides again."""
     with store.write() as conn:
-        stale = set(load_states(store, conn)) - set(evaluation.states)
+        saved = load_states(store, conn)
+        stale = set(saved) - set(evaluation.states)
         if stale:
             conn.execute(delete(at.alert_states).where(at.alert_states.c.fingerprint.in_(sorted(stale))))
-        store.upsert(conn, at.alert_states, [_state_row(s) for s in evaluation.states.values()])
+        store.upsert(conn, at.alert_states, [_state_row(s) for fp, s in evaluation.states.items()
+                                             if _worth_saving(s, saved.get(fp))])
         _insert_new(conn, at.alert_events, [
             {"id": f"{t.fingerprint}:{t.at_s}:{t.to_state}", "fingerprint": t.fingerprint, "rule": t.rule,
              "entity": t.entity, "at": t.at_s, "from_state": t.from_state, "to_state": t.to_state,

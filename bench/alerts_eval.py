@@ -14,6 +14,7 @@ Run by hand: ``.venv/bin/python bench/alerts_eval.py``; writes bench/results/ale
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import sys
@@ -91,33 +92,52 @@ def main() -> None:
         run = CollectionRun(uuid.uuid4().hex, "aws", NOW, NOW, "ok", points_written=len(points))
         store.write_batch(CollectionBatch("aws", deployments=tuple(deployments), points=tuple(points)), run)
         settings = load_settings(rt)
-        clock = lambda: NOW  # noqa: E731
+        clock = lambda: NOW
         first = run_once(rt, clock=clock)  # the first run pages: not the steady state measured below
 
         def queries() -> None:
             fetch_records(store, settings.rules, rt.settings.collect.step_s, NOW)
 
-        queries_s, _ = timed(queries)
-        evaluation_s, dry = timed(lambda: run_once(rt, dry_run=True, clock=clock))
-        full_s, steady = timed(lambda: run_once(rt, clock=clock))
+        samples: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
+        cpu: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
+        jobs = {"queries": queries, "evaluation": lambda: run_once(rt, dry_run=True, clock=clock),
+                "full": lambda: run_once(rt, clock=clock)}
+        outcome: dict[str, Any] = {}
+        for name, job in jobs.items():  # warm-up: caches, WAL checkpoint after the bulk write
+            job()
+        for _ in range(REPEATS):  # interleaved, so load from other processes hits all three alike
+            for name, job in jobs.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                outcome[name] = job()
+                samples[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
+        queries_s, evaluation_s, full_s = (statistics.median(samples[k]) for k in ("queries", "evaluation", "full"))
+        q_cpu, e_cpu, f_cpu = (statistics.median(cpu[k]) for k in ("queries", "evaluation", "full"))
+        load = os.getloadavg()
+        dry, steady = outcome["evaluation"], outcome["full"]
         data, previous = load_data(store, rt, settings, NOW), load_states(store)
         pure_s, ev = timed(lambda: evaluate(settings.rules, data, previous, NOW, settings.policy))
     result = {
         "benchmark": "alerts_eval",
         "setup": {"deployments": DEPLOYMENTS, "rules": len(settings.rules), "points": len(points),
                   "hours": HOURS, "store": "sqlite (WAL)", "repeats": REPEATS, "statistic": "median"},
-        "baseline_store_queries_s": round(queries_s, 4),
-        "evaluation_s": round(evaluation_s, 4),
-        "evaluation_over_queries": round(evaluation_s / queries_s, 3),
-        "full_run_s": round(full_s, 4),
-        "full_run_over_queries": round(full_s / queries_s, 3),
+        "wall": {"store_queries_s": round(queries_s, 4), "evaluation_s": round(evaluation_s, 4),
+                 "evaluation_over_queries": round(evaluation_s / queries_s, 3), "full_run_s": round(full_s, 4),
+                 "full_run_over_queries": round(full_s / queries_s, 3)},
+        "cpu": {"store_queries_s": round(q_cpu, 4), "evaluation_s": round(e_cpu, 4),
+                "evaluation_over_queries": round(e_cpu / q_cpu, 3), "full_run_s": round(f_cpu, 4),
+                "full_run_over_queries": round(f_cpu / q_cpu, 3)},
+        "load_average_1m_at_end": round(load[0], 2),
+        "note": "wall time on a shared 2-core machine is inflated by other processes (see the load average); "
+                "cpu time is this process's own work, SQLite included (it runs in-process)",
         "pure_evaluate_s": round(pure_s, 4),
         "alerts": len(ev.states),
         "firing_after_first_run": first.counts.get("firing"),
         "steady_state_exit_code": steady.exit_code,
         "dry_run_messages": len(dry.messages),
         "targets": {"evaluation_s_max": 2.0, "evaluation_over_queries_max": 2.0},
-        "met": evaluation_s <= 2.0 and evaluation_s / queries_s <= 2.0,
+        "met_wall": evaluation_s <= 2.0 and evaluation_s / queries_s <= 2.0,
+        "met_cpu": e_cpu <= 2.0 and e_cpu / q_cpu <= 2.0,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
