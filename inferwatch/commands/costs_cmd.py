@@ -1,0 +1,170 @@
+"""`inferwatch advise` and `inferwatch report weekly`: the edges of costs/ (clock, files, settings)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costs.advice import Advice, AdvicePolicy
+from costs.errors import CostError, ReportInputError
+from costs.pricing import PriceCatalogue, load_catalogue
+from costs.report import IsoWeek, WeeklyReport, render_csv, render_detail_csv, render_html, render_markdown
+from inferwatch.runtime import Runtime
+
+FORMATS = ("csv", "html", "md")
+
+
+def report_files(report: WeeklyReport, formats: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``{file name: (mime type, content)}`` of the report in ``formats`` (csv gives summary and detail)."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ReportInputError(f"format {','.join(unknown) or '(none)'} is not one of {', '.join(FORMATS)}",
+                               field="format")
+    out: dict[str, tuple[str, str]] = {}
+    if "csv" in formats:
+        out[f"{report.stem}.summary.csv"] = ("text/csv", render_csv(report))
+        out[f"{report.stem}.detail.csv"] = ("text/csv", render_detail_csv(report))
+    if "md" in formats:
+        out[f"{report.stem}.md"] = ("text/markdown", render_markdown(report))
+    if "html" in formats:
+        out[f"{report.stem}.html"] = ("text/html", render_html(report))
+    return out
+
+
+def write_report_files(report: WeeklyReport, out_dir: Path, formats: Sequence[str], *,
+                       generated_at: datetime) -> list[Path]:
+    """Write the files and a manifest.json (generation time, sources, coverage, sha256 of each file)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, hashes = [], {}
+    for name, (_, content) in report_files(report, formats).items():
+        path = out_dir / name
+        path.write_text(content, encoding="utf-8", newline="")
+        hashes[name] = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        written.append(path)
+    manifest = {
+        "week": report.week.label, "generated_at": generated_at.isoformat(), "estimated": True,
+        "price_sources": [{"service": s, "url": u, "checked": c} for s, u, c in report.sources],
+        "coverage": {r.deployment: {"days_with_data": r.days_with_data, "status": r.status,
+                                    "billed_records": r.billed_usd is not None} for r in report.rows},
+        "unpriced": dict(report.unpriced), "files": hashes,
+    }
+    path = out_dir / f"{report.stem}.manifest.json"
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return [*written, path]
+
+
+def parse_formats(value: str) -> list[str]:
+    formats = [f.strip() for f in value.split(",") if f.strip()]
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ReportInputError(f"--format {value!r}: choose from {', '.join(FORMATS)}", field="format")
+    return formats
+
+
+def catalogue_and_policy(rt: Runtime) -> tuple[PriceCatalogue, AdvicePolicy]:
+    return load_catalogue(rt.settings.prices), AdvicePolicy(cold_start_rate_slo=rt.settings.slo.cold_start_rate)
+
+
+def last_complete_week(now: datetime) -> IsoWeek:
+    return IsoWeek.containing(now).previous()
+
+
+def _memory_options(specs: Sequence[str]) -> dict[str, list[tuple[float, float, str]]]:
+    from costs.power_tuning import parse_power_tuning
+
+    out: dict[str, list[tuple[float, float, str]]] = {}
+    for spec in specs:
+        deployment, sep, path = spec.rpartition("=")
+        if not sep or not deployment:
+            raise ReportInputError(f"--power-tuning {spec!r}: expected DEPLOYMENT_ID=FILE", field="power-tuning")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ReportInputError(f"--power-tuning: cannot read {path}: {exc}", field="power-tuning") from exc
+        out.setdefault(deployment, []).extend(parse_power_tuning(text).memory_options())
+    return out
+
+
+def _print_advice(advice: Sequence[Advice]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Inferwatch advice", show_lines=True)
+    for column in ("Deployment", "Advice", "Saves/month", "Latency", "Cold starts", "Confidence"):
+        table.add_column(column, justify="right" if column == "Saves/month" else "left")
+    for a in advice:
+        table.add_row(a.deployment, a.summary, f"${a.monthly_saving_usd:,.2f}", a.latency_effect,
+                      a.cold_start_effect, a.confidence)
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("advise")
+    def advise_cmd(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the advice as JSON.")] = False,
+        days: Annotated[int, typer.Option(min=1, max=90, help="Look-back window in days.")] = 7,
+        until: Annotated[datetime | None, typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"], help="End of the window, UTC (default: this hour).")] = None,
+        power_tuning: Annotated[list[str] | None, typer.Option(
+            help="DEPLOYMENT_ID=FILE: an AWS Lambda Power Tuning result JSON for that deployment.")] = None,
+    ) -> None:
+        """Cost advice with evidence, monthly saving, latency/cold-start effect and confidence."""
+        from costs.loading import load_advice
+        from inferwatch.cli import runtime
+
+        rt = runtime(ctx)
+        try:
+            catalogue, policy = catalogue_and_policy(rt)
+            options = _memory_options(power_tuning or [])
+            end = until.replace(tzinfo=UTC) if until else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+            store = rt.open_store()
+            advice = load_advice(store, end - timedelta(days=days), end, catalogue,
+                                 step_s=rt.settings.collect.step_s, policy=policy, memory_options=options)
+        except CostError as exc:
+            typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from exc
+        if as_json:
+            typer.echo(json.dumps([a.as_dict() for a in advice], indent=2))
+        elif not advice:
+            typer.echo(f"No advice: no deployment had priced metrics in the last {days} days.")
+        else:
+            _print_advice(advice)
+
+    report_app = typer.Typer(help="Cost reports.", no_args_is_help=True)
+
+    @report_app.command("weekly")
+    def weekly(
+        ctx: typer.Context,
+        week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: last complete week).")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="Comma-separated: csv, html, md.")] = "csv,html,md",
+        out: Annotated[Path | None, typer.Option(help="Output folder (default: <home>/reports).")] = None,
+    ) -> None:
+        """Write the weekly cost report: per deployment cost, predictions, cost per 1,000, week-over-week
+        change, idle cost and top advice; CSV safe for spreadsheets, HTML self-contained."""
+        from costs.loading import load_weekly_report
+        from inferwatch.cli import runtime
+
+        rt = runtime(ctx)
+        now = datetime.now(UTC)
+        try:
+            catalogue, policy = catalogue_and_policy(rt)
+            iso = IsoWeek.parse(week) if week else last_complete_week(now)
+            formats = parse_formats(fmt)
+            store = rt.open_store()
+            report = load_weekly_report(store, iso, catalogue, step_s=rt.settings.collect.step_s, policy=policy)
+            paths = write_report_files(report, out or rt.home / "reports", formats, generated_at=now)
+        except CostError as exc:
+            typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from exc
+        state = "empty (no metrics that week)" if report.is_empty else f"${report.total_usd:,.2f} estimated"
+        typer.echo(f"{iso.label}: {state}")
+        for path in paths:
+            typer.echo(f"  wrote {path}")
+
+    app.add_typer(report_app, name="report")
