@@ -1,0 +1,86 @@
+"""The ``[drift]`` section of inferwatch.toml, validated here (the package that owns it).
+
+```toml
+[drift]
+numeric_statistic = "wasserstein_sigma"   # psi | jensen_shannon | hellinger | total_variation | ks
+categorical_statistic = "jensen_shannon"
+alpha = 0.01                              # Benjamini-Hochberg false discovery rate per evaluation
+min_rows = 500
+persistence = [2, 3]                      # drift when 2 of the last 3 windows breach
+rate_threshold = 0.005                    # NaN / inf / null / out-of-range share increase
+window_s = 900                            # window length the CLI and dashboard evaluate
+windows = 3                               # windows looked at (persistence history)
+[drift.thresholds]
+psi = [0.1, 0.25]                         # [warn, drift]
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drift.decision import DriftPolicy
+from drift.errors import InvalidInputError
+from drift.registry import STATISTICS
+
+_KEYS = {"numeric_statistic", "categorical_statistic", "alpha", "min_rows", "persistence", "rate_threshold",
+         "window_s", "windows", "thresholds"}
+
+
+@dataclass(frozen=True, slots=True)
+class DriftSettings:
+    policy: DriftPolicy = field(default_factory=DriftPolicy)
+    window_s: int = 900
+    windows: int = 3
+
+
+def _number(data: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        raise InvalidInputError(f"drift.{key}", f"expected a {kind.__name__}, got {value!r}")
+    return kind(value)
+
+
+def _thresholds(raw: object) -> dict[str, tuple[float, float]]:
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError("drift.thresholds", "expected a table of statistic = [warn, drift]")
+    out: dict[str, tuple[float, float]] = {}
+    for name, pair in raw.items():
+        if name not in STATISTICS:
+            raise InvalidInputError(f"drift.thresholds.{name}", f"unknown statistic (known: {', '.join(STATISTICS)})")
+        if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)):
+            raise InvalidInputError(f"drift.thresholds.{name}", "expected [warn, drift] numbers")
+        out[name] = (float(pair[0]), float(pair[1]))
+    return out
+
+
+def settings_from_mapping(data: Mapping[str, Any]) -> DriftSettings:
+    """Validate the ``[drift]`` section; errors name the bad field (``drift.<key>``)."""
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise InvalidInputError(f"drift.{min(unknown)}", f"unknown key (known: {', '.join(sorted(_KEYS))})")
+    kwargs: dict[str, Any] = {}
+    for key in ("numeric_statistic", "categorical_statistic"):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise InvalidInputError(f"drift.{key}", "expected a statistic name")
+            kwargs[key] = data[key]
+    for key, kind in (("alpha", float), ("rate_threshold", float), ("min_rows", int)):
+        if key in data:
+            kwargs[key] = _number(data, key, kind)
+    if "persistence" in data:
+        pair = data["persistence"]
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(v, int) for v in pair):
+            raise InvalidInputError("drift.persistence", "expected [m, n]: drift when m of the last n windows breach")
+        kwargs["persistence_m"], kwargs["persistence_n"] = int(pair[0]), int(pair[1])
+    if "thresholds" in data:
+        kwargs["thresholds"] = {**DriftPolicy().thresholds, **_thresholds(data["thresholds"])}
+    policy = DriftPolicy(**kwargs)
+    window_s = _number(data, "window_s", int) if "window_s" in data else 900
+    windows = _number(data, "windows", int) if "windows" in data else max(3, policy.persistence_n)
+    if window_s < 60 or windows < 1:
+        raise InvalidInputError("drift.window_s", "need window_s >= 60 and windows >= 1")
+    return DriftSettings(policy=policy, window_s=window_s, windows=windows)

@@ -1,0 +1,181 @@
+"""`inferwatch baseline create|list` and `inferwatch drift check [--json]`.
+
+`drift check` evaluates the last ``windows`` windows of ``window_s`` seconds from the histograms in
+the store (the same loader as the dashboard and the alert job) and exits 1 when any signal of any
+deployment drifts, so scripts and CI can gate on it. An empty store is reported as such (no data),
+never as "no drift".
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from drift import SignalResult
+    from inferwatch.drift_status import DeploymentDrift
+
+_COLOURS = {"drift": "red", "warn": "yellow", "ok": "green", "insufficient_data": "blue", "no_data": "blue"}
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _line(r: SignalResult) -> str:
+    p = "-" if r.p_value_adjusted is None else f"{r.p_value_adjusted:.2g} (N={r.n_current:,})"
+    status = typer.style(f"{r.status.value:<17}", fg=_COLOURS.get(r.status.value))
+    note = " negligible" if r.negligible and r.p_value_adjusted is not None and r.p_value_adjusted < 0.05 else ""
+    return (f"  {r.signal:<34} {r.check:<13} {status} {r.statistic:<18} effect {_fmt(r.effect):>8}"
+            f"  threshold {_fmt(r.threshold):>6}  noise {_fmt(r.noise_floor):>8}  p {p}{note}"
+            + (f"  ({r.detail})" if r.detail else ""))
+
+
+def _print_human(results: dict[str, DeploymentDrift], show_all: bool) -> None:
+    for dep, d in results.items():
+        report = d.report
+        colour = _COLOURS.get(report.status.value)
+        typer.echo(f"{dep}  model {report.model_version}  baseline {d.baseline_id}  "
+                   + typer.style(report.status.value, fg=colour, bold=True))
+        rows = sorted(report.results, key=lambda r: (-(r.effect or 0.0) / (r.threshold or 1.0)))
+        shown = [r for r in rows if show_all or r.status.value != "ok" or r.signal in ("score", "class")]
+        for r in shown:
+            typer.echo(_line(r))
+        if len(shown) < len(rows):
+            typer.echo(f"  ... {len(rows) - len(shown)} more checks ok (--all shows them)")
+        for vc in d.shadow:
+            agree = "" if vc.agreement is None else f"  agreement {vc.agreement.rate:.3f} (N={vc.agreement.n})"
+            typer.echo(f"  shadow vs {vc.reference_version} on {vc.signal}: {vc.distribution.status.value}"
+                       f"  {vc.distribution.statistic} {_fmt(vc.distribution.effect)}{agree}")
+
+
+def _as_json(results: dict[str, DeploymentDrift], now: datetime) -> dict[str, Any]:
+    deployments = []
+    for dep, d in results.items():
+        entry = d.report.to_dict()
+        entry.pop("history", None)
+        entry.update(deployment=dep, baseline_id=d.baseline_id, window_s=d.window_s,
+                     shadow=[{"signal": v.signal, "reference_version": v.reference_version,
+                              "current_version": v.current_version,
+                              "results": [r.to_dict() for r in v.results],
+                              "agreement": None if v.agreement is None else vars_of(v.agreement)}
+                             for v in d.shadow])
+        deployments.append(entry)
+    drifted = any(d.report.drifted for d in results.values())
+    status = "drift" if drifted else ("no_data" if not results else "ok")
+    return {"evaluated_at": now.isoformat(), "status": status, "drifted": drifted, "deployments": deployments}
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def _register_baseline(app: typer.Typer) -> None:
+    baseline_app = typer.Typer(help="Drift baselines: what predictions and inputs are compared with.",
+                               no_args_is_help=True)
+
+    @baseline_app.command("create")
+    def create(
+        ctx: typer.Context,
+        version: Annotated[list[str] | None, typer.Option(help="Model version(s) (default: v1 and v2).")] = None,
+        npz: Annotated[Path | None, typer.Option(help="Build from this .npz instead: one array per signal "
+                                                  "(score, class, feature:<name>).")] = None,
+        model_sha256: Annotated[str | None, typer.Option(help="sha256 of the model (with --npz).")] = None,
+        categorical: Annotated[list[str] | None, typer.Option(help="Categorical signals (with --npz; default: class).")] = None,
+    ) -> None:
+        """Build baselines and save them in the store (from the model cards' held-out data by default).
+
+        A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
+        categorical one (<= 32 KB per column); the raw data is not needed afterwards.
+        """
+        import numpy as np
+
+        from drift import DriftError, build_baseline
+        from inferwatch.baselines import MODEL_VERSIONS, baseline_id, model_baseline
+        from inferwatch.cli import runtime
+
+        store = runtime(ctx).open_store()
+        now = datetime.now(UTC)
+        try:
+            if npz is not None:
+                if not version or len(version) != 1 or not model_sha256:
+                    raise typer.BadParameter("--npz needs exactly one --version and --model-sha256")
+                with np.load(npz) as data:
+                    signals = {name: data[name] for name in data.files}
+                built = [(baseline_id(version[0], model_sha256), build_baseline(
+                    signals, categorical=set(categorical or ["class"]) & set(signals),
+                    model_sha256=model_sha256, version=version[0]), f"file {npz.name}")]
+            else:
+                built = [(*model_baseline(v), f"held-out set of model {v}") for v in (version or MODEL_VERSIONS)]
+        except (DriftError, OSError, KeyError) as exc:
+            typer.secho(f"inferwatch: cannot build the baseline: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from exc
+        for bid, base, source in built:
+            store.save_baseline(bid, model_version=base.version, model_sha256=base.model_sha256, source=source,
+                                payload=base.to_dict(), created_at=now)
+            size_kb = len(json.dumps(base.to_dict())) / 1024
+            typer.echo(f"baseline {bid}: {len(base.columns)} signals, {size_kb:.0f} KB ({source})")
+
+    @baseline_app.command("list")
+    def list_(ctx: typer.Context) -> None:
+        """List the baselines in the store, newest first."""
+        from inferwatch.cli import runtime
+
+        rows = runtime(ctx).open_store().list_baselines()
+        if not rows:
+            typer.echo("no baselines yet: run `inferwatch baseline create`")
+        for r in rows:
+            typer.echo(f"{r['id']:<32} model {r['model_version']:<6} {r['created_at']:%Y-%m-%d %H:%M} UTC  {r['source']}")
+
+    app.add_typer(baseline_app, name="baseline")
+
+
+def register(app: typer.Typer) -> None:
+    _register_baseline(app)
+    drift_app = typer.Typer(help="Drift of predictions and inputs against their baselines.", no_args_is_help=True)
+
+    @drift_app.command("check")
+    def check(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+        deployment: Annotated[list[str] | None, typer.Option(help="Only these deployment ids.")] = None,
+        window_s: Annotated[int | None, typer.Option(help="Window length in seconds (default from [drift]: 900).")] = None,
+        windows: Annotated[int | None, typer.Option(help="Windows evaluated, for persistence (default 3).")] = None,
+        at: Annotated[datetime | None, typer.Option(help="Evaluate as of this UTC time (default: now).")] = None,
+        show_all: Annotated[bool, typer.Option("--all", help="Show every check, not only those that are not ok.")] = False,
+    ) -> None:
+        """Compare the latest windows with the baselines; exit 1 when anything drifts.
+
+        Per signal: the effect size with its threshold and the noise floor for this many rows, the
+        BH-adjusted p-value with N (marked negligible when the effect is below threshold), and a
+        status: ok, warn, drift (m of the last n windows), insufficient_data or no_data.
+        """
+        from drift import DriftError
+        from drift.settings import settings_from_mapping
+        from inferwatch.cli import runtime
+        from inferwatch.drift_status import load_drift
+
+        rt = runtime(ctx)
+        try:
+            settings = settings_from_mapping(rt.settings.drift)
+        except DriftError as exc:
+            typer.secho(f"inferwatch: invalid [drift] settings: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from exc
+        now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or datetime.now(UTC)
+        results = load_drift(rt.open_store(), now, window_s=window_s or settings.window_s,
+                             n_windows=windows or settings.windows, deployments=deployment, policy=settings.policy)
+        if as_json:
+            typer.echo(json.dumps(_as_json(results, now), indent=2, allow_nan=False))
+        elif not results:
+            typer.echo("no drift data: no histograms in the store for this period "
+                       "(run `inferwatch collect`, or `inferwatch demo` for the local stack)")
+        else:
+            _print_human(results, show_all)
+        if any(d.report.drifted for d in results.values()):
+            raise typer.Exit(1)
+
+    app.add_typer(drift_app, name="drift")
