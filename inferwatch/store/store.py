@@ -1,22 +1,36 @@
 """The Store: idempotent writes (upserts on natural keys), one transaction per collection run,
-and readers that never block writers (SQLite WAL, PostgreSQL MVCC)."""
+readers that never block writers (SQLite WAL, PostgreSQL MVCC), and hourly rollups kept in the same
+transaction as the points they summarise."""
 
 from __future__ import annotations
 
-import dataclasses
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
 
-from sqlalchemy import Engine, Table, and_, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    inspect,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from inferwatch.schema import (
-    AGGREGATION,
-    Aggregation,
     CollectionBatch,
     CollectionRun,
     CostRecord,
@@ -27,21 +41,14 @@ from inferwatch.schema import (
 )
 from inferwatch.store import tables as t
 from inferwatch.store.engine import WRITE_OPTION, build_engine, redact
-from inferwatch.store.errors import StoreUnavailableError
+from inferwatch.store.errors import StoreInputError, StoreUnavailableError
+from inferwatch.store.tables import from_epoch, to_epoch
 
-_DEPLOYMENT_CONFIG_FIELDS = tuple(
-    f.name for f in dataclasses.fields(Deployment) if f.name not in ("id", "provider", "region", "name", "service")
-)
+_HOUR = t.ROLLUP_STEP_S
+# PostgreSQL advisory locks, two-key form (a key space apart from single-bigint locks others take).
+_LOCK_CLASS_SCHEMA = 0x1F1_0001
+_LOCK_CLASS_DEPLOYMENT = 0x1F1_0002
 
-
-def to_epoch(ts: datetime) -> int:
-    if ts.tzinfo is None:
-        raise ValueError(f"naive datetime {ts.isoformat()} (times must be tz-aware UTC)")
-    return int(ts.timestamp())
-
-
-def from_epoch(value: int) -> datetime:
-    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 class Store:
@@ -49,6 +56,15 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Pooled PostgreSQL connections are closed when the Store is dropped, not left to the GC.
+        self._finalizer = weakref.finalize(self, engine.dispose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.dispose()
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> Store:
@@ -66,25 +82,35 @@ class Store:
         return self.engine.dialect.name
 
     def create_schema(self) -> None:
-        try:
-            with self.write() as conn:
-                t.metadata.create_all(conn)
-        except OperationalError as exc:
-            raise StoreUnavailableError(f"cannot reach the store at {self.url}: {exc.orig}") from exc
+        """Create missing tables; fill the rollups of a store written before they existed."""
+        with self.write() as conn:
+            if conn.dialect.name == "postgresql":  # two processes starting at once on a fresh database
+                conn.execute(text("SELECT pg_advisory_xact_lock(:c, 0)"), {"c": _LOCK_CLASS_SCHEMA})
+            had_rollups = inspect(conn).has_table(t.metric_rollups.name)
+            t.metadata.create_all(conn)
+            if not had_rollups:
+                self._rebuild_rollups(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (SQLite: BEGIN IMMEDIATE)."""
-        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-            yield conn
+        """One write transaction (SQLite: BEGIN IMMEDIATE). Commits on exit, rolls back on error."""
+        try:
+            with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+                yield conn
+        except (OperationalError, PoolTimeoutError) as exc:
+            raise StoreUnavailableError(f"store {self.url} unavailable: {_reason(exc)}") from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """One read transaction: a consistent snapshot on SQLite; never blocks or is blocked by writers."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except (OperationalError, PoolTimeoutError) as exc:
+            raise StoreUnavailableError(f"store {self.url} unavailable: {_reason(exc)}") from exc
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -93,6 +119,10 @@ class Store:
         if not rows:
             return
         keys = [c.name for c in table.primary_key.columns]
+        # One row per key (the last wins: PostgreSQL refuses to update a row twice in one statement),
+        # in key order, which is lock order: two PostgreSQL writers cannot deadlock on shared rows.
+        by_key = {tuple(row[k] for k in keys): row for row in rows}
+        rows = [by_key[k] for k in sorted(by_key)]
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         stmt = dialect.insert(table)
         updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
@@ -104,30 +134,62 @@ class Store:
             conn.execute(stmt, list(rows[i : i + chunk]))
 
     def upsert_deployments(self, conn: Connection, items: Sequence[Deployment], now: datetime) -> None:
-        rows = []
-        for d in items:
-            config = {name: getattr(d, name) for name in _DEPLOYMENT_CONFIG_FIELDS}
-            config["labels"] = dict(d.labels)
-            rows.append({"id": d.id, "provider": d.provider, "region": d.region, "name": d.name,
-                         "service": d.service, "config": config, "updated_at": to_epoch(now)})
-        self.upsert(conn, t.deployments, rows)
+        updated_s = to_epoch(now, "now")
+        self.upsert(conn, t.deployments, [t.deployment_row(d, updated_s) for d in items])
 
     def write_batch(self, batch: CollectionBatch, run: CollectionRun) -> None:
-        """Write a collector's whole result, its cursor and its run record in one transaction."""
+        """Write a collector's whole result, its cursor and its run record in one transaction.
+
+        Re-writing a window replaces its rows; a batch that fails midway leaves nothing behind
+        and the cursor where it was. Bad records raise :class:`StoreInputError` before any write.
+        """
+        points = [t.point_row(p) for p in batch.points]
+        histograms = [t.histogram_row(h) for h in batch.histograms]
+        costs = [t.cost_row(c) for c in batch.costs]
+        finished_s = to_epoch(run.finished_at, "finished_at")
         with self.write() as conn:
+            self._lock_deployments(conn, {p["deployment_id"] for p in points})
             self.upsert_deployments(conn, batch.deployments, run.finished_at)
-            self.upsert(conn, t.metric_points, [
-                {"deployment_id": p.deployment, "metric": p.metric, "step_s": p.step_s,
-                 "ts": to_epoch(p.start), "value": float(p.value)} for p in batch.points])
-            self.upsert(conn, t.histograms, [
-                {"deployment_id": h.deployment, "signal": h.signal, "step_s": h.step_s,
-                 "ts": to_epoch(h.start), "baseline_id": h.baseline_id, "counts": dict(h.counts)}
-                for h in batch.histograms])
-            self.upsert(conn, t.costs, [_cost_row(c) for c in batch.costs])
+            self.upsert(conn, t.metric_points, points)
+            self._refresh_rollups(conn, points)
+            self.upsert(conn, t.histograms, histograms)
+            self.upsert(conn, t.costs, costs)
             if batch.cursor is not None:
                 self.upsert(conn, t.cursors, [{"collector": batch.collector, "state": dict(batch.cursor),
-                                               "updated_at": to_epoch(run.finished_at)}])
+                                               "updated_at": finished_s}])
             self._insert_run(conn, run)
+
+    def rebuild_rollups(self) -> None:
+        """Recompute every hourly rollup from the points (after writing points other than by write_batch)."""
+        with self.write() as conn:
+            self._rebuild_rollups(conn)
+
+    def _lock_deployments(self, conn: Connection, ids: set[str]) -> None:
+        # SQLite's BEGIN IMMEDIATE already serialises writers. On PostgreSQL, two runs writing the
+        # same deployment must not each recompute its rollups without the other's points.
+        if conn.dialect.name != "postgresql":
+            return
+        for dep in sorted(ids):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:d))"),
+                         {"c": _LOCK_CLASS_DEPLOYMENT, "d": dep})
+
+    def _refresh_rollups(self, conn: Connection, points: Sequence[Mapping[str, Any]]) -> None:
+        """Recompute, from the stored points, the hours these points fall in (so replacing is exact)."""
+        touched: dict[tuple[str, int], tuple[set[str], set[int]]] = {}
+        for p in points:
+            if _HOUR % p["step_s"] == 0:
+                metrics, hours = touched.setdefault((p["deployment_id"], p["step_s"]), (set(), set()))
+                metrics.add(p["metric"])
+                hours.add(p["ts"] - p["ts"] % _HOUR)
+        mp = t.metric_points.c
+        for (dep, step_s), (metrics, hours) in touched.items():
+            for lo, hi in t.contiguous_hours(sorted(hours)):
+                conn.execute(t.rollup_insert(conn, [mp.deployment_id == dep, mp.step_s == step_s,
+                                                   mp.metric.in_(sorted(metrics)), mp.ts >= lo, mp.ts < hi]))
+
+    def _rebuild_rollups(self, conn: Connection) -> None:
+        conn.execute(delete(t.metric_rollups))
+        conn.execute(t.rollup_insert(conn, [literal_column(str(_HOUR)) % t.metric_points.c.step_s == 0]))
 
     def record_run(self, run: CollectionRun) -> None:
         """Record a run that wrote no data (a failure, or nothing new)."""
@@ -135,26 +197,21 @@ class Store:
             self._insert_run(conn, run)
 
     def _insert_run(self, conn: Connection, run: CollectionRun) -> None:
-        self.upsert(conn, t.collection_runs, [{
-            "id": run.id, "collector": run.collector, "started_at": to_epoch(run.started_at),
-            "finished_at": to_epoch(run.finished_at), "status": run.status,
-            "window_start": to_epoch(run.window_start) if run.window_start else None,
-            "window_end": to_epoch(run.window_end) if run.window_end else None,
-            "points_written": run.points_written, "error": run.error, "warnings": list(run.warnings)}])
+        self.upsert(conn, t.collection_runs, [t.run_row(run)])
 
     def save_baseline(self, baseline_id: str, *, model_version: str, model_sha256: str, source: str,
                       payload: Mapping[str, Any], created_at: datetime) -> None:
         with self.write() as conn:
             self.upsert(conn, t.baselines, [{
                 "id": baseline_id, "model_version": model_version, "model_sha256": model_sha256,
-                "created_at": to_epoch(created_at), "source": source, "payload": dict(payload)}])
+                "created_at": to_epoch(created_at, "created_at"), "source": source, "payload": dict(payload)}])
 
     # -- reads ----------------------------------------------------------------------------------
 
     def load_deployments(self) -> list[Deployment]:
         with self.read() as conn:
             rows = conn.execute(select(t.deployments).order_by(t.deployments.c.id)).mappings().all()
-        return [_deployment(r) for r in rows]
+        return [t.deployment_from_row(r) for r in rows]
 
     def load_metrics(
         self,
@@ -165,37 +222,54 @@ class Store:
         end: datetime | None = None,
         step_s: int = 60,
         resolution_s: int | None = None,
+        use_rollups: bool = True,
     ) -> list[MetricPoint]:
-        """Points of ``step_s`` in [start, end); with ``resolution_s`` > step_s they are rolled up
-        in the database (sums, maxima, means per :data:`AGGREGATION`) so long ranges stay small."""
-        mp = t.metric_points
-        where = [mp.c.step_s == step_s]
-        if deployments is not None:
-            where.append(mp.c.deployment_id.in_(list(deployments)))
-        if metrics is not None:
-            where.append(mp.c.metric.in_(list(metrics)))
-        if start is not None:
-            where.append(mp.c.ts >= to_epoch(start))
-        if end is not None:
-            where.append(mp.c.ts < to_epoch(end))
+        """Points of ``step_s`` in [start, end); with ``resolution_s`` > step_s (a multiple of it) they
+        are rolled up in the database (sums, maxima, means per :data:`AGGREGATION`) so long ranges stay
+        small. Whole hours come from the hourly rollup table unless ``use_rollups`` is false."""
+        if step_s <= 0:
+            raise StoreInputError(f"step_s must be positive, got {step_s}", field="step_s")
+        lo = to_epoch(start, "start") if start is not None else None
+        hi = to_epoch(end, "end") if end is not None else None
+        if lo is not None and hi is not None and hi < lo:
+            raise StoreInputError(f"end {end} is before start {start}", field="end")
+        mp = t.metric_points.c
+        where = t.filters(t.metric_points, deployments, metrics, step_s)
         if resolution_s is None or resolution_s <= step_s:
-            stmt = select(mp.c.deployment_id, mp.c.metric, mp.c.ts, mp.c.value).where(and_(*where))
-            out_step = step_s
-        else:
-            bucket = (mp.c.ts - mp.c.ts % resolution_s).label("bucket")
-            sum_metrics = [m.value for m, a in AGGREGATION.items() if a is Aggregation.SUM]
-            max_metrics = [m.value for m, a in AGGREGATION.items() if a is Aggregation.MAX]
-            value = case(
-                (mp.c.metric.in_(sum_metrics), func.sum(mp.c.value)),
-                (mp.c.metric.in_(max_metrics), func.max(mp.c.value)),
-                else_=func.avg(mp.c.value),
-            )
-            stmt = (select(mp.c.deployment_id, mp.c.metric, bucket, value.label("value"))
-                    .where(and_(*where)).group_by(mp.c.deployment_id, mp.c.metric, bucket))
-            out_step = resolution_s
+            stmt = select(mp.deployment_id, mp.metric, mp.ts, mp.value).where(*where, *t.span(mp.ts, lo, hi))
+            with self.read() as conn:
+                rows = conn.execute(stmt).all()
+            return [MetricPoint(r[0], r[1], from_epoch(r[2]), step_s, float(r[3])) for r in rows]
+        if resolution_s % step_s:
+            raise StoreInputError(f"resolution_s {resolution_s} is not a multiple of step_s {step_s}",
+                                  field="resolution_s")
+        queries = self._rollup_queries(deployments, metrics, step_s, resolution_s, lo, hi, use_rollups)
+        parts: t.RollupParts = {}
         with self.read() as conn:
-            rows = conn.execute(stmt).all()
-        return [MetricPoint(r[0], r[1], from_epoch(r[2]), out_step, float(r[3])) for r in rows]
+            for query in queries:
+                for dep, metric, bucket, total, peak, n in conn.execute(query):
+                    t.merge(parts, (dep, metric, int(bucket)), float(total), float(peak), int(n))
+        return [MetricPoint(dep, metric, from_epoch(bucket), resolution_s, t.finalize(metric, *acc))
+                for (dep, metric, bucket), acc in sorted(parts.items())]
+
+    def _rollup_queries(self, deployments: Sequence[str] | None, metrics: Sequence[str] | None, step_s: int,
+                        resolution_s: int, lo: int | None, hi: int | None, use_rollups: bool) -> list[Select[Any]]:
+        """Whole hours from ``metric_rollups``; the partial hours at either edge from the points."""
+        mp, mr = t.metric_points, t.metric_rollups
+        raw_where = t.filters(mp, deployments, metrics, step_s)
+        if not (use_rollups and _HOUR % step_s == 0 and resolution_s % _HOUR == 0):
+            return [t.bucketed(mp, raw_where + t.span(mp.c.ts, lo, hi), resolution_s)]
+        first = None if lo is None else -(-lo // _HOUR) * _HOUR  # first whole hour
+        last = None if hi is None else hi - hi % _HOUR  # end of the last whole hour
+        if first is not None and last is not None and first >= last:
+            return [t.bucketed(mp, raw_where + t.span(mp.c.ts, lo, hi), resolution_s)]
+        queries = [t.bucketed(mr, t.filters(mr, deployments, metrics, step_s) + t.span(mr.c.ts, first, last),
+                             resolution_s)]
+        if lo is not None and first is not None and lo < first:
+            queries.append(t.bucketed(mp, raw_where + t.span(mp.c.ts, lo, first), resolution_s))
+        if hi is not None and last is not None and last < hi:
+            queries.append(t.bucketed(mp, raw_where + t.span(mp.c.ts, last, hi), resolution_s))
+        return queries
 
     def load_histograms(
         self,
@@ -206,19 +280,18 @@ class Store:
         end: datetime | None = None,
     ) -> list[HistogramPoint]:
         h = t.histograms
-        where = []
+        where: list[ColumnElement[bool]] = []
         if deployments is not None:
             where.append(h.c.deployment_id.in_(list(deployments)))
         if signals is not None:
             where.append(h.c.signal.in_(list(signals)))
         if start is not None:
-            where.append(h.c.ts >= to_epoch(start))
+            where.append(h.c.ts >= to_epoch(start, "start"))
         if end is not None:
-            where.append(h.c.ts < to_epoch(end))
+            where.append(h.c.ts < to_epoch(end, "end"))
         with self.read() as conn:
-            rows = conn.execute(select(h).where(and_(*where)).order_by(h.c.ts)).mappings().all()
-        return [HistogramPoint(r["deployment_id"], r["signal"], from_epoch(r["ts"]), r["step_s"],
-                               r["baseline_id"], r["counts"]) for r in rows]
+            rows = conn.execute(select(h).where(and_(true(), *where)).order_by(h.c.ts)).mappings().all()
+        return [t.histogram_from_row(r) for r in rows]
 
     def load_baseline(self, baseline_id: str) -> dict[str, Any] | None:
         with self.read() as conn:
@@ -252,42 +325,27 @@ class Store:
             stmt = stmt.where(r.c.collector == collector)
         with self.read() as conn:
             rows = conn.execute(stmt).mappings().all()
-        return [CollectionRun(
-            id=x["id"], collector=x["collector"], started_at=from_epoch(x["started_at"]),
-            finished_at=from_epoch(x["finished_at"]), status=x["status"],
-            window_start=from_epoch(x["window_start"]) if x["window_start"] is not None else None,
-            window_end=from_epoch(x["window_end"]) if x["window_end"] is not None else None,
-            points_written=x["points_written"], error=x["error"], warnings=tuple(x["warnings"] or ()),
-        ) for x in rows]
+        return [t.run_from_row(x) for x in rows]
 
     def load_costs(self, *, start: datetime | None = None, end: datetime | None = None) -> list[CostRecord]:
         c = t.costs
         where = []
         if start is not None:
-            where.append(c.c.day >= to_epoch(start))
+            where.append(c.c.day >= to_epoch(start, "start"))
         if end is not None:
-            where.append(c.c.day < to_epoch(end))
+            where.append(c.c.day < to_epoch(end, "end"))
         with self.read() as conn:
-            rows = conn.execute(select(c).where(and_(*where)).order_by(c.c.day)).mappings().all()
-        return [CostRecord(r["scope"], from_epoch(r["day"]), r["usage_type"], r["cost_usd"],
-                           r["usage_quantity"], r["usage_unit"], r["estimated"], r["source"]) for r in rows]
+            rows = conn.execute(select(c).where(and_(true(), *where)).order_by(c.c.day)).mappings().all()
+        return [t.cost_from_row(r) for r in rows]
 
     def count(self, table: str) -> int:
         with self.read() as conn:
             return int(conn.execute(select(func.count()).select_from(t.metadata.tables[table])).scalar_one())
 
 
-def _cost_row(c: CostRecord) -> dict[str, Any]:
-    return {"scope": c.scope, "day": to_epoch(c.day), "usage_type": c.usage_type, "source": c.source,
-            "cost_usd": c.cost_usd, "usage_quantity": c.usage_quantity, "usage_unit": c.usage_unit,
-            "estimated": c.estimated}
+def _reason(exc: OperationalError | PoolTimeoutError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip()
 
 
-def _deployment(row: Mapping[str, Any]) -> Deployment:
-    config = dict(row["config"])
-    known = {k: v for k, v in config.items() if k in _DEPLOYMENT_CONFIG_FIELDS}
-    return Deployment(id=row["id"], provider=row["provider"], region=row["region"], name=row["name"],
-                      service=row["service"], **known)
-
-
-__all__ = ["Store", "Metric", "from_epoch", "to_epoch"]
+__all__ = ["Metric", "Store", "from_epoch", "to_epoch"]

@@ -1,20 +1,49 @@
-"""Table definitions (SQLAlchemy Core). Times are stored as integer epoch seconds (UTC) so that
-bucketing for rollups is plain integer arithmetic on SQLite and PostgreSQL alike."""
+"""Table definitions (SQLAlchemy Core) and how records map to rows. Times are stored as integer epoch seconds (UTC) so that
+bucketing for rollups is plain integer arithmetic on SQLite and PostgreSQL alike.
+
+``metric_rollups`` holds hourly sums, maxima and counts of ``metric_points``; the store keeps it in
+step inside every ``write_batch`` transaction so long ranges never scan minute data."""
 
 from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Float,
+    Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
+    and_,
+    func,
+    literal_column,
+    select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from inferwatch.schema import (
+    AGGREGATION,
+    Aggregation,
+    CollectionRun,
+    CostRecord,
+    Deployment,
+    HistogramPoint,
+    MetricPoint,
+)
+from inferwatch.store.errors import StoreInputError
 
 metadata = MetaData()
 
@@ -39,6 +68,24 @@ metric_points = Table(
     Column("ts", BigInteger, primary_key=True),
     Column("value", Float, nullable=False),
 )
+# Range reads over every deployment (the overview's "last 15 minutes", rollup edges) filter on step
+# and time only; the primary key leads with the deployment and cannot serve them.
+Index("ix_metric_points_step_ts", metric_points.c.step_s, metric_points.c.ts)
+
+ROLLUP_STEP_S = 3600
+
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("deployment_id", String(300), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("step_s", Integer, primary_key=True),  # step of the points rolled up
+    Column("ts", BigInteger, primary_key=True),  # start of the hour (epoch seconds)
+    Column("value_sum", Float, nullable=False),
+    Column("value_max", Float, nullable=False),
+    Column("sample_count", Integer, nullable=False),
+)
+Index("ix_metric_rollups_step_ts", metric_rollups.c.step_s, metric_rollups.c.ts)
 
 histograms = Table(
     "histograms",
@@ -97,3 +144,160 @@ cursors = Table(
     Column("state", JSON, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+
+# -- rows <-> records ---------------------------------------------------------------------------
+
+_DEPLOYMENT_CONFIG_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Deployment) if f.name not in ("id", "provider", "region", "name", "service")
+)
+
+
+def to_epoch(ts: datetime, field: str = "time") -> int:
+    """Epoch seconds of a tz-aware time; a naive one is refused (never guessed to be UTC)."""
+    if ts.tzinfo is None:
+        raise StoreInputError(f"{field}: naive datetime {ts.isoformat()} (times must be tz-aware UTC)", field=field)
+    return int(ts.timestamp())
+
+
+def from_epoch(value: int) -> datetime:
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def point_row(p: MetricPoint) -> dict[str, Any]:
+    where = f"metric point {p.deployment} {p.metric} at {p.start.isoformat()}"
+    value = float(p.value)
+    if not math.isfinite(value):  # SQLite would store NaN as NULL; PostgreSQL would keep it for charts
+        raise StoreInputError(f"{where}: value {value} is not finite", field="value")
+    if p.step_s <= 0:
+        raise StoreInputError(f"{where}: step_s must be positive, got {p.step_s}", field="step_s")
+    return {"deployment_id": p.deployment, "metric": p.metric, "step_s": p.step_s,
+            "ts": to_epoch(p.start, "start"), "value": value}
+
+
+def histogram_row(h: HistogramPoint) -> dict[str, Any]:
+    return {"deployment_id": h.deployment, "signal": h.signal, "step_s": h.step_s,
+            "ts": to_epoch(h.start, "histogram start"), "baseline_id": h.baseline_id, "counts": dict(h.counts)}
+
+
+def histogram_from_row(r: Mapping[Any, Any]) -> HistogramPoint:
+    return HistogramPoint(r["deployment_id"], r["signal"], from_epoch(r["ts"]), r["step_s"], r["baseline_id"],
+                          r["counts"])
+
+
+def cost_row(c: CostRecord) -> dict[str, Any]:
+    return {"scope": c.scope, "day": to_epoch(c.day, "day"), "usage_type": c.usage_type, "source": c.source,
+            "cost_usd": c.cost_usd, "usage_quantity": c.usage_quantity, "usage_unit": c.usage_unit,
+            "estimated": c.estimated}
+
+
+def cost_from_row(r: Mapping[Any, Any]) -> CostRecord:
+    return CostRecord(r["scope"], from_epoch(r["day"]), r["usage_type"], r["cost_usd"], r["usage_quantity"],
+                      r["usage_unit"], r["estimated"], r["source"])
+
+
+def deployment_row(d: Deployment, updated_s: int) -> dict[str, Any]:
+    config = {name: getattr(d, name) for name in _DEPLOYMENT_CONFIG_FIELDS}
+    config["labels"] = dict(d.labels)
+    return {"id": d.id, "provider": d.provider, "region": d.region, "name": d.name, "service": d.service,
+            "config": config, "updated_at": updated_s}
+
+
+def deployment_from_row(row: Mapping[Any, Any]) -> Deployment:
+    known = {k: v for k, v in dict(row["config"]).items() if k in _DEPLOYMENT_CONFIG_FIELDS}
+    return Deployment(id=row["id"], provider=row["provider"], region=row["region"], name=row["name"],
+                      service=row["service"], **known)
+
+
+def run_row(run: CollectionRun) -> dict[str, Any]:
+    return {"id": run.id, "collector": run.collector, "started_at": to_epoch(run.started_at, "started_at"),
+            "finished_at": to_epoch(run.finished_at, "finished_at"), "status": run.status,
+            "window_start": to_epoch(run.window_start, "window_start") if run.window_start else None,
+            "window_end": to_epoch(run.window_end, "window_end") if run.window_end else None,
+            "points_written": run.points_written, "error": run.error, "warnings": list(run.warnings)}
+
+
+def run_from_row(x: Mapping[Any, Any]) -> CollectionRun:
+    return CollectionRun(
+        id=x["id"], collector=x["collector"], started_at=from_epoch(x["started_at"]),
+        finished_at=from_epoch(x["finished_at"]), status=x["status"],
+        window_start=from_epoch(x["window_start"]) if x["window_start"] is not None else None,
+        window_end=from_epoch(x["window_end"]) if x["window_end"] is not None else None,
+        points_written=x["points_written"], error=x["error"], warnings=tuple(x["warnings"] or ()))
+
+
+# -- rollup statements ----------------------------------------------------------------------------
+
+# (deployment, metric, bucket start) -> [sum, max, count] of the step values in the bucket
+RollupParts = dict[tuple[str, str, int], list[float]]
+
+
+def contiguous_hours(hours: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """[lo, hi) ranges covering sorted hour starts, one per run of adjacent hours."""
+    lo = prev = hours[0]
+    for hour in hours[1:]:
+        if hour != prev + ROLLUP_STEP_S:
+            yield lo, prev + ROLLUP_STEP_S
+            lo = hour
+        prev = hour
+    yield lo, prev + ROLLUP_STEP_S
+
+
+def rollup_insert(conn: Connection, where: list[ColumnElement[bool]]) -> Any:
+    mp, mr = metric_points.c, metric_rollups
+    hour = mp.ts - mp.ts % literal_column(str(ROLLUP_STEP_S))
+    rolled = (select(mp.deployment_id, mp.metric, mp.step_s, hour, func.sum(mp.value), func.max(mp.value),
+                     func.count()).where(*where).group_by(mp.deployment_id, mp.metric, mp.step_s, hour))
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(mr).from_select(
+        ["deployment_id", "metric", "step_s", "ts", "value_sum", "value_max", "sample_count"], rolled)
+    return stmt.on_conflict_do_update(
+        index_elements=[c.name for c in mr.primary_key.columns],
+        set_={name: stmt.excluded[name] for name in ("value_sum", "value_max", "sample_count")})
+
+
+def filters(table: Table, deployments: Sequence[str] | None, metrics: Sequence[str] | None,
+             step_s: int) -> list[ColumnElement[bool]]:
+    where = [table.c.step_s == step_s]
+    if deployments is not None:
+        where.append(table.c.deployment_id.in_(list(deployments)))
+    if metrics is not None:
+        where.append(table.c.metric.in_(list(metrics)))
+    return where
+
+
+def span(column: Any, lo: int | None, hi: int | None) -> list[ColumnElement[bool]]:
+    return ([column >= lo] if lo is not None else []) + ([column < hi] if hi is not None else [])
+
+
+def bucketed(table: Table, where: list[ColumnElement[bool]], resolution_s: int) -> Select[Any]:
+    """(deployment, metric, bucket, sum, max, count) per bucket, from points or from hourly rollups."""
+    c = table.c
+    # A literal, not a bound parameter: PostgreSQL must see the same expression in GROUP BY.
+    bucket = c.ts - c.ts % literal_column(str(int(resolution_s)))
+    values: tuple[ColumnElement[Any], ...]
+    if table is metric_rollups:
+        values = (func.sum(c.value_sum), func.max(c.value_max), func.sum(c.sample_count))
+    else:
+        values = (func.sum(c.value), func.max(c.value), func.count())
+    return (select(c.deployment_id, c.metric, bucket, *values).where(and_(*where))
+            .group_by(c.deployment_id, c.metric, bucket))
+
+
+def merge(parts: RollupParts, key: tuple[str, str, int], total: float, peak: float, n: int) -> None:
+    acc = parts.get(key)
+    if acc is None:
+        parts[key] = [total, peak, n]
+    else:
+        acc[0] += total
+        acc[1] = max(acc[1], peak)
+        acc[2] += n
+
+
+def finalize(metric: str, total: float, peak: float, n: float) -> float:
+    aggregation = AGGREGATION.get(metric, Aggregation.MEAN)  # type: ignore[call-overload]
+    if aggregation is Aggregation.SUM:
+        return total
+    if aggregation is Aggregation.MAX:
+        return peak
+    return total / n
