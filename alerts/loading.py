@@ -84,8 +84,11 @@ def load_data(store: Store, rt: Runtime, settings: AlertSettings, now: datetime)
     step_s = rt.settings.collect.step_s
     records = fetch_records(store, settings.rules, step_s, now)
     slo = rt.settings.slo
-    drift, drift_error = load_drift(store, records.deployments, now, settings)
-    cost, cost_error = load_cost_per_prediction(store, records.deployments, now, settings, rt)
+    kinds = {r.kind for r in settings.rules}
+    drift, drift_error = load_drift(store, records.deployments, now, rt) if "drift" in kinds else (None, None)
+    cost_window = max((r.window_s for r in settings.rules if r.kind == "cost_per_prediction"), default=0)
+    cost, cost_error = (load_cost_per_prediction(store, records.deployments, now, rt, cost_window) if cost_window
+                        else (None, None))
     return EvalData.from_records(
         records.deployments, records.points, records.runs, step_s=step_s,
         slo=SloDefaults(p99_ms=slo.p99_ms, availability=slo.availability, cold_start_rate=slo.cold_start_rate),

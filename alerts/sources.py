@@ -1,28 +1,65 @@
 """Adapters from the drift engine and the cost model to what the alert rules read.
 
-Each returns ``(values, error)``: ``values`` None means the source is not available (the rules see
-no data), ``error`` set means it failed (the rules go to their Error state).
+Each returns ``(values, error)``: ``values`` maps deployment ids to a decision or a number (a
+deployment absent from it has no data), ``error`` says the source failed (its rules go to Error).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alerts.series import DriftDecision
-from alerts.settings import AlertSettings
+from costs.errors import CostError
+from costs.per_prediction import COST_METRICS, estimate_costs
+from costs.pricing import load_catalogue
+from drift.errors import DriftError
+from drift.settings import settings_from_mapping
+from inferwatch.drift_status import load_drift as load_deployment_drift
 from inferwatch.runtime import Runtime
-from inferwatch.schema import Deployment
+from inferwatch.schema import Deployment, floor_time
 from inferwatch.store import Store
 
-
-def load_drift(
-    store: Store, deployments: Sequence[Deployment], now: datetime, settings: AlertSettings
-) -> tuple[Mapping[str, DriftDecision] | None, str | None]:
-    return None, None
+COST_RESOLUTION_S = 300  # cost windows end on a 5-minute boundary so every priced step is whole
 
 
-def load_cost_per_prediction(
-    store: Store, deployments: Sequence[Deployment], now: datetime, settings: AlertSettings, rt: Runtime
-) -> tuple[Mapping[str, float] | None, str | None]:
-    return None, None
+def signal_key(signal: str, check: str) -> str:
+    return signal if check == "distribution" else f"{signal}:{check}"
+
+
+def load_drift(store: Store, deployments: Sequence[Deployment], now: datetime,
+               rt: Runtime) -> tuple[Mapping[str, DriftDecision] | None, str | None]:
+    """The drift engine's latest decision per deployment (``[drift]`` window and policy)."""
+    try:
+        settings = settings_from_mapping(rt.settings.drift)
+        results = load_deployment_drift(store, now, window_s=settings.window_s, n_windows=settings.windows,
+                                        deployments=[d.id for d in deployments], policy=settings.policy)
+    except DriftError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    decisions = {}
+    for deployment, drift in results.items():
+        signals = {signal_key(r.signal, r.check): r.status.value for r in drift.report.results}
+        scores = {signal_key(r.signal, r.check): r.effect for r in drift.report.results if r.effect is not None}
+        decisions[deployment] = DriftDecision(signals=signals, scores=scores)
+    return decisions, None
+
+
+def load_cost_per_prediction(store: Store, deployments: Sequence[Deployment], now: datetime, rt: Runtime,
+                             window_s: int) -> tuple[Mapping[str, float] | None, str | None]:
+    """Estimated cost per prediction over the last ``window_s`` (whole 5-minute steps)."""
+    end = floor_time(now, COST_RESOLUTION_S)
+    try:
+        catalogue = load_catalogue(rt.settings.prices)
+        points = store.load_metrics(deployments=[d.id for d in deployments], metrics=COST_METRICS,
+                                    step_s=rt.settings.collect.step_s, start=end - timedelta(seconds=window_s),
+                                    end=end, resolution_s=max(COST_RESOLUTION_S, rt.settings.collect.step_s))
+        estimate = estimate_costs(deployments, points, catalogue)
+    except CostError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    usd: dict[str, float] = defaultdict(float)
+    rows: dict[str, float] = defaultdict(float)
+    for w in estimate.windows:
+        usd[w.key] += w.cost.total_usd
+        rows[w.key] += w.rows
+    return {key: usd[key] / rows[key] for key in usd if rows[key] > 0}, None
