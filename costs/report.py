@@ -21,8 +21,18 @@ from costs.report_markdown import render_markdown
 from costs.report_model import IsoWeek, ReportRow, WeeklyReport
 from inferwatch.schema import CostRecord, Deployment, MetricPoint
 
-__all__ = ["IsoWeek", "ReportRow", "WeeklyReport", "build_weekly_report", "neutralize", "render_csv",
-           "render_detail_csv", "render_html", "csv_text", "render_markdown"]
+__all__ = [
+    "IsoWeek",
+    "ReportRow",
+    "WeeklyReport",
+    "build_weekly_report",
+    "csv_text",
+    "neutralize",
+    "render_csv",
+    "render_detail_csv",
+    "render_html",
+    "render_markdown",
+]
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 
@@ -93,7 +103,7 @@ def build_weekly_report(
         top = best.get(d.id)
         rows.append(ReportRow(
             d.id, d.name, d.provider, d.region, d.service, d.model_version, cost, prev.get(d.id),
-            predictions, invocations, days[d.id], billed[d.id] if d.id in billed else None, status,
+            predictions, invocations, days[d.id], billed.get(d.id), status,
             top.summary if top else "", top.monthly_saving_usd if top else 0.0))
     rows.sort(key=lambda r: (-abs(r.delta_usd if r.delta_usd is not None else r.cost_usd), r.deployment))
     unpriced = tuple(sorted(set(now.unpriced) | set(before.unpriced)))

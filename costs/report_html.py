@@ -91,7 +91,8 @@ _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string
 _COMPILED = _ENV.from_string(_TEMPLATE)
 
 
-def _charts(report: WeeklyReport) -> dict[str, str]:
+def _series(report: WeeklyReport) -> tuple[dict[str, str], dict[str, list[tuple[str, float]]],
+                                            dict[str, list[tuple[str, float]]]]:
     names = {r.deployment: html.escape(r.deployment) for r in report.rows}
     cost: dict[str, list[tuple[str, float]]] = defaultdict(list)
     per_1k: dict[str, list[tuple[str, float]]] = defaultdict(list)
@@ -100,16 +101,34 @@ def _charts(report: WeeklyReport) -> dict[str, str]:
         cost[w.key].append((day, round(w.cost.total_usd, 6)))
         if w.rows > 0:
             per_1k[w.key].append((day, round(1000.0 * w.cost.total_usd / w.rows, 6)))
-    daily = go.Figure([go.Bar(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v])
-                       for k, v in sorted(cost.items())])
-    daily.update_layout(barmode="stack", yaxis_title="USD per day", height=380, margin={"t": 20})
-    trend = go.Figure([go.Scatter(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v],
-                                  mode="lines+markers") for k, v in sorted(per_1k.items())])
-    trend.update_layout(yaxis_title="USD per 1,000 predictions", height=380, margin={"t": 20})
+    return names, cost, per_1k
+
+
+def daily_cost_figure(report: WeeklyReport) -> go.Figure:
+    """Stacked daily cost per deployment (names HTML-escaped: plotly renders a subset of HTML)."""
+    names, cost, _ = _series(report)
+    fig = go.Figure([go.Bar(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v])
+                     for k, v in sorted(cost.items())])
+    fig.update_layout(barmode="stack", yaxis_title="USD per day", height=380, margin={"t": 20})
+    return fig
+
+
+def cost_per_1k_figure(report: WeeklyReport) -> go.Figure:
+    """Daily cost per 1,000 predictions per deployment."""
+    names, _, per_1k = _series(report)
+    fig = go.Figure([go.Scatter(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v],
+                                mode="lines+markers") for k, v in sorted(per_1k.items())])
+    fig.update_layout(yaxis_title="USD per 1,000 predictions", height=380, margin={"t": 20})
+    return fig
+
+
+def _charts(report: WeeklyReport) -> dict[str, str]:
     config = {"displaylogo": False, "responsive": True}
     return {
-        "daily": daily.to_html(full_html=False, include_plotlyjs=True, config=config, div_id="chart-daily"),
-        "per_1k": trend.to_html(full_html=False, include_plotlyjs=False, config=config, div_id="chart-per-1k"),
+        "daily": daily_cost_figure(report).to_html(full_html=False, include_plotlyjs=True, config=config,
+                                                   div_id="chart-daily"),
+        "per_1k": cost_per_1k_figure(report).to_html(full_html=False, include_plotlyjs=False, config=config,
+                                                     div_id="chart-per-1k"),
     }
 
 

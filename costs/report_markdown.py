@@ -53,30 +53,30 @@ def render_markdown(report: WeeklyReport) -> str:
     """The report as GitHub-flavoured Markdown."""
     week = report.week
     lines = [f"# Inferwatch cost report {week.label}", "",
-             f"Week {week.start:%Y-%m-%d} to {week.end:%Y-%m-%d} (UTC, end exclusive). Costs are estimated "
-             "from collected metrics and list prices; billed costs are shown where collected.", ""]
+             (f"Week {week.start:%Y-%m-%d} to {week.end:%Y-%m-%d} (UTC, end exclusive). Costs are estimated "
+              "from collected metrics and list prices; billed costs are shown where collected."), ""]
     if report.is_empty:
         lines += [f"No deployment had metrics in {week.label} or the week before.", ""]
     else:
         prev = report.prev_total_usd
         change_pct = 100.0 * (report.total_usd - prev) / prev if prev > 0 else None
         per_1k = 1000.0 * report.total_usd / report.total_predictions if report.total_predictions > 0 else None
-        lines += ["| Total cost | Change vs previous week | Predictions | Cost per 1,000 predictions | "
-                  "Idle warm capacity |", "|---:|---:|---:|---:|---:|",
-                  f"| {usd(report.total_usd)} | {change(report.total_usd - prev, change_pct)} | "
-                  f"{report.total_predictions:,.0f} | {usd(per_1k, fine=True)} | {usd(report.total_idle_usd)} |", "",
+        lines += [("| Total cost | Change vs previous week | Predictions | Cost per 1,000 predictions | "
+                   "Idle warm capacity |"), "|---:|---:|---:|---:|---:|",
+                  (f"| {usd(report.total_usd)} | {change(report.total_usd - prev, change_pct)} | "
+                   f"{report.total_predictions:,.0f} | {usd(per_1k, fine=True)} | {usd(report.total_idle_usd)} |"), "",
                   "## Deployments", "",
-                  "| Deployment | Provider | Version | Cost | Previous week | Change | Predictions | Per 1,000 "
-                  "| Idle | Billed (gap) | Status | Top advice (saves) |",
+                  ("| Deployment | Provider | Version | Cost | Previous week | Change | Predictions | Per 1,000 "
+                   "| Idle | Billed (gap) | Status | Top advice (saves) |"),
                   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         lines += [_row(r) for r in report.rows]
         lines.append("")
     if report.advice:
         lines += ["## Advice", "", "| Deployment | Advice | Saves per month | Latency | Cold starts | Confidence |",
                   "|---|---|---:|---|---|---|"]
-        lines += [f"| {escape_markdown(a.deployment)} | {escape_markdown(a.summary)} | "
-                  f"{usd(a.monthly_saving_usd, signed=True)} | {escape_markdown(a.latency_effect)} | "
-                  f"{escape_markdown(a.cold_start_effect)} | {a.confidence} |" for a in report.advice]
+        lines += [(f"| {escape_markdown(a.deployment)} | {escape_markdown(a.summary)} | "
+                   f"{usd(a.monthly_saving_usd, signed=True)} | {escape_markdown(a.latency_effect)} | "
+                   f"{escape_markdown(a.cold_start_effect)} | {a.confidence} |") for a in report.advice]
         lines.append("")
     if report.unpriced:
         lines += ["## Not priced", ""]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from costs.advice import Advice, AdvicePolicy, Evidence, confidence_from_period
+from costs.advice import Advice, AdvicePolicy, Evidence
 from costs.pricing import MB_PER_GB, LambdaArchPrices, PriceCatalogue
 from costs.usage import Usage
 

@@ -113,13 +113,13 @@ def _usage(d: Deployment, metrics: dict[str, list[tuple[float, float]]], steps: 
            catalogue: PriceCatalogue, period_s: float) -> Usage | None:
     step_s = steps[0][1]
     by_step: dict[float, dict[str, float]] = defaultdict(dict)
-    for name, values in metrics.items():
-        for ts, value in values:
+    for name, series in metrics.items():
+        for ts, value in series:
             by_step[ts][name] = value
     cost = CostBreakdown()
     try:
-        for values in by_step.values():
-            cost = cost + price_step(d, values, step_s, catalogue)
+        for step_values in by_step.values():
+            cost = cost + price_step(d, step_values, step_s, catalogue)
     except (CostError, ValueError):
         return None  # listed as unpriced by estimate_costs; advice needs a price
 

@@ -112,7 +112,7 @@ def test_power_tuning_result_picks_the_cheapest_measured_size() -> None:
         {"value": 2048, "averagePrice": 2e-6, "averageDuration": 50.0}]}}))
     a = _one(_advice([d], pts, memory_options={d.id: result.memory_options()}), "memory")
     assert a.proposed == "1,024 MB" and a.confidence == "high"
-    per_inv = lambda mb, ms: ms / 1000 * mb / 1024 * 0.0000166667  # noqa: E731
+    per_inv = lambda mb, ms: ms / 1000 * mb / 1024 * 0.0000166667
     expected = (per_inv(2048, 50) - per_inv(1024, 60)) * 1000 * 168 * SECONDS_PER_MONTH / WEEK_S
     assert a.monthly_saving_usd == pytest.approx(expected)
     assert "+20%" in a.latency_effect
