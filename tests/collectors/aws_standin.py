@@ -80,13 +80,14 @@ def _get_metric_data(self: cw_responses.CloudWatchResponse) -> Any:
         return result
     offset = int(self._get_param("NextToken") or 0)
     more = False
-    for item in result.result["MetricDataResults"]:
+    payload: dict[str, Any] = result.result  # type: ignore[assignment]  # moto types it as object
+    for item in payload["MetricDataResults"]:
         values, stamps = item["values"], item["timestamps"]
         item["values"], item["timestamps"] = values[offset:offset + size], stamps[offset:offset + size]
         if len(values) > offset + size:
             item["status_code"], more = "PartialData", True
     if more:
-        result.result["NextToken"] = str(offset + size)
+        payload["NextToken"] = str(offset + size)
     return result
 
 
@@ -333,7 +334,8 @@ def boto_client(service: str, endpoint: str, region: str = REGION) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+    make: Any = boto3.client  # a plain str service name (boto3's stubs overload on literals)
+    return make(service, endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
                         aws_secret_access_key="testing", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
 
 

@@ -94,8 +94,9 @@ def test_attempts_are_counted_by_total_max_attempts(door: Any) -> None:
 
 def test_translation_table() -> None:
     def client_error(code: str, status: int) -> ClientError:
-        return ClientError({"Error": {"Code": code, "Message": "m"},
-                            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}, "Op")
+        response: Any = {"Error": {"Code": code, "Message": "m"},
+                         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
+        return ClientError(response, "Op")
 
     assert isinstance(translate_error(client_error("AccessDeniedException", 400), "x:Y"), ProviderAuthError)
     assert isinstance(translate_error(client_error("ExpiredToken", 400), "x:Y"), ProviderAuthError)

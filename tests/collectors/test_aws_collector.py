@@ -16,7 +16,7 @@ from collectors.aws import AwsCollector, check, from_settings
 from collectors.base import CollectorContext
 from collectors.runner import run_one
 from drift import WindowCounts
-from drift.baseline import build_baseline
+from drift.baseline import NumericColumn, build_baseline
 from drift.cloud import bin_edges_for_cloud
 from inferwatch.baselines import parsed_baseline
 from inferwatch.config import parse_settings
@@ -134,7 +134,8 @@ def test_incremental_window_resumes_with_lateness(door: Any) -> None:
     assert starts[0] == datetime(2026, 11, 24, 11, 55, tzinfo=UTC)  # complete_until - lateness_s
     assert starts[-1] == datetime(2026, 11, 24, 12, 1, tzinfo=UTC)
     assert second.costs == ()  # Cost Explorer is asked at most every few hours
-    assert second.cursor is not None and second.cursor["costs_fetched_at"] == first.cursor["costs_fetched_at"]
+    assert first.cursor is not None and second.cursor is not None
+    assert second.cursor["costs_fetched_at"] == first.cursor["costs_fetched_at"]
 
 
 def test_half_the_calls_throttled_still_completes_with_the_same_records(door: Any) -> None:
@@ -240,6 +241,7 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     assert (hist.deployment, hist.signal, hist.start, hist.step_s, hist.baseline_id) == (
         f"aws:{REGION}:{fn}", "score", hour, 3600, bid)
     column = parsed_baseline(bid, payload).column("score")
+    assert isinstance(column, NumericColumn)
     bins = bin_edges_for_cloud(column)
     cloud = WindowCounts.from_dict(hist.counts)
     local = WindowCounts.from_values(column, current)
