@@ -1,0 +1,206 @@
+"""Drift: baseline vs current distributions, effect sizes over time with threshold and noise band,
+every signal sorted by effect, and the served version against its shadow.
+
+This page only renders: the numbers come from drift/ (through inferwatch.drift_status, the loader
+the CLI and the alert job share) and the histogram overlays from ``drift.display``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.filters import current_filters
+from drift import DriftError
+from drift.display import overlay
+from drift.settings import settings_from_mapping
+
+STATUS_COLOURS = {"ok": charts.COLOURS["ok"], "warn": charts.COLOURS["warn"], "drift": charts.COLOURS["bad"],
+                  "insufficient_data": charts.COLOURS["neutral"], "no_data": charts.COLOURS["neutral"]}
+STATUS_ICON = {"ok": "✅", "warn": "⚠️", "drift": "🔴", "insufficient_data": "➖", "no_data": "∅"}
+WINDOW_CHOICES = {"5 min": 300, "15 min": 900, "1 h": 3600}
+MAX_WINDOWS = 96
+
+
+@st.cache_data(ttl=data.CACHE_TTL_S, max_entries=16, show_spinner=False)
+def load_drift_page(url: str, window_s: int, n_windows: int, deployments: tuple[str, ...], at: int,
+                    drift_settings: dict[str, Any]) -> dict[str, Any]:
+    """Per deployment: the drift report (with history), window ends, last-window overlays (plain data)."""
+    from inferwatch.baselines import parsed_baseline
+    from inferwatch.drift_status import SHADOW_OF, load_drift, split_windows
+
+    now = datetime.fromtimestamp(at, tz=UTC)
+    store = data.store(url)
+    settings = settings_from_mapping(drift_settings)
+    results = load_drift(store, now, window_s=window_s, n_windows=n_windows, deployments=list(deployments) or None,
+                         policy=settings.policy)
+    out: dict[str, Any] = {}
+    for dep, d in results.items():
+        baseline = parsed_baseline(d.baseline_id, store.load_baseline(d.baseline_id))
+        points = [p for p in store.load_histograms(deployments=[dep], start=now - timedelta(seconds=window_s), end=now)
+                  if p.baseline_id == d.baseline_id]
+        last = split_windows(points, now, window_s, 1)[0]
+        overlays = {s: asdict(overlay(baseline.column(s), w)) for s, w in last.items() if s in baseline.columns}
+        shadow_overlays = {served: asdict(overlay(baseline.column(served), last[shadow], reference=last[served]))
+                           for shadow, served in SHADOW_OF.items() if shadow in last and served in last}
+        ends = [now - timedelta(seconds=window_s * (n_windows - 1 - i)) for i in range(n_windows)]
+        out[dep] = {
+            "baseline_id": d.baseline_id, "report": d.report.to_dict(), "window_ends": ends,
+            "overlays": overlays, "shadow_overlays": shadow_overlays,
+            "shadow": [{"signal": v.signal, "reference_version": v.reference_version,
+                        "current_version": v.current_version, "result": v.distribution.to_dict(),
+                        "agreement": None if v.agreement is None else asdict(v.agreement)} for v in d.shadow],
+        }
+    return out
+
+
+def render_overlay(ov: dict[str, Any], *, title: str, names: tuple[str, str], key: str) -> None:
+    fig = go.Figure()
+    if ov["kind"] == "categorical":
+        fig.add_trace(go.Bar(name=names[0], x=ov["labels"], y=ov["reference_share"],
+                             marker_color=charts.COLOURS["baseline"]))
+        fig.add_trace(go.Bar(name=names[1], x=ov["labels"], y=ov["current_share"], marker_color=charts.COLOURS["current"]))
+        y_title = "share of predictions"
+    else:
+        mids = [(a + b) / 2 for a, b in zip(ov["left"], ov["right"])]
+        widths = [b - a for a, b in zip(ov["left"], ov["right"])]
+        fig.add_trace(go.Bar(name=names[0], x=mids, y=ov["reference_density"], width=widths,
+                             marker_color=charts.COLOURS["baseline"], opacity=0.55))
+        fig.add_trace(go.Bar(name=names[1], x=mids, y=ov["current_density"], width=widths,
+                             marker_color=charts.COLOURS["current"], opacity=0.55))
+        fig.update_layout(barmode="overlay", bargap=0)
+        y_title = "density"
+    fig.update_layout(barmode="overlay" if ov["kind"] == "numeric" else "group")
+    st.plotly_chart(charts.base_layout(fig, title=title, y_title=y_title), config=charts.CONFIG, key=key)
+    if ov["kind"] == "numeric" and (max(ov["below_range"]) > 0 or max(ov["above_range"]) > 0):
+        st.caption(f"Outside the reference range: below {ov['below_range'][1]:.2%}, above {ov['above_range'][1]:.2%} "
+                   f"of the current values (baseline {ov['below_range'][0]:.2%} / {ov['above_range'][0]:.2%}).")
+    st.caption(f"N: {names[0]} {ov['n_reference']:,}, {names[1]} {ov['n_current']:,}")
+
+
+def render_effect_over_time(entry: dict[str, Any], signal: str, check: str, key: str) -> None:
+    rows = []
+    for end, window in zip(entry["window_ends"], entry["report"]["history"]):
+        for r in window:
+            if r["signal"] == signal and r["check"] == check:
+                rows.append({"end": end, **r})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        st.info("No windows for this signal yet.")
+        return
+    fig = go.Figure()
+    floor = frame["noise_floor"].astype(float)
+    fig.add_trace(go.Scatter(x=frame["end"], y=floor, mode="lines", line={"width": 0}, fill="tozeroy",
+                             fillcolor=charts.COLOURS["noise"], name="noise floor (99% under no drift)"))
+    fig.add_trace(go.Scatter(x=frame["end"], y=frame["effect"].astype(float), mode="lines+markers", name="effect",
+                             line={"color": charts.COLOURS["current"]},
+                             marker={"size": 9, "color": [STATUS_COLOURS[s] for s in frame["status"]]},
+                             text=frame["status"], hovertemplate="%{y:.4g} (%{text})"))
+    fig.add_hline(y=float(frame["threshold"].iloc[-1]), line={"color": charts.COLOURS["threshold"], "dash": "dash"},
+                  annotation_text="drift threshold")
+    if frame["warn_threshold"].iloc[-1] < frame["threshold"].iloc[-1]:
+        fig.add_hline(y=float(frame["warn_threshold"].iloc[-1]), line={"color": charts.COLOURS["warn"], "dash": "dot"},
+                      annotation_text="warn")
+    title = f"{signal} {check}: {frame['statistic'].iloc[-1]} per window"
+    st.plotly_chart(charts.base_layout(fig, title=title, y_title=str(frame["statistic"].iloc[-1])),
+                    config=charts.CONFIG, key=key)
+
+
+def signal_table(results: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(results)
+    frame["status"] = [f"{STATUS_ICON[s]} {s}" for s in frame["status"]]
+    frame["effect / threshold"] = frame["effect"].astype(float) / frame["threshold"].astype(float)
+    frame["psi"] = [r.get("psi") for r in frame["secondary"]]
+    frame["ks"] = [r.get("ks") for r in frame["secondary"]]
+    frame = frame.sort_values("effect / threshold", ascending=False, na_position="last")
+    return frame[["signal", "check", "status", "statistic", "effect", "threshold", "noise_floor", "effect / threshold",
+                  "p_value_adjusted", "n_current", "negligible", "psi", "ks", "detail"]]
+
+
+st.title("Drift")
+st.caption("Are the predictions and inputs still distributed like the baseline? A signal drifts when its effect "
+           "size is above its threshold, above the noise expected for this many rows, significant after "
+           "Benjamini-Hochberg, and persistent (m of the last n windows). p-values are shown with N.")
+
+filters = current_filters()
+try:
+    drift_settings = settings_from_mapping(data.runtime().settings.drift)
+except DriftError as exc:
+    st.error(f"The [drift] section of inferwatch.toml is invalid: {exc}")
+    st.stop()
+labels = list(WINDOW_CHOICES)
+default_label = next((k for k, v in WINDOW_CHOICES.items() if v == drift_settings.window_s), "15 min")
+window_label = st.segmented_control("Window", labels, default=default_label, key="drift_window") or default_label
+window_s = WINDOW_CHOICES[window_label]
+n_windows = min(MAX_WINDOWS, max(drift_settings.windows, filters.range_s // window_s))
+try:
+    pages = load_drift_page(data.store_url(), window_s, n_windows, filters.deployments, data.now_bucket(),
+                            dict(data.runtime().settings.drift))
+except DriftError as exc:
+    st.error(f"Drift could not be computed: {exc}")
+    st.stop()
+if not pages:
+    st.info("No drift data yet. Drift needs a baseline and prediction histograms: `inferwatch demo` (or "
+            "`make run`) sets up both locally; for your own deployments run `inferwatch baseline create` and "
+            "`inferwatch collect`.")
+    st.stop()
+
+deployment = st.selectbox("Deployment", sorted(pages), key="drift_deployment")
+entry = pages[deployment]
+report = entry["report"]
+results = report["results"]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("status", f"{STATUS_ICON[report['status']]} {report['status']}")
+c2.metric("signals drifting", sum(r["status"] == "drift" for r in results))
+c3.metric("model version", report["model_version"])
+c4.metric("windows", f"{len(report['history'])} x {window_label}")
+st.caption(f"Baseline {entry['baseline_id']} (model sha256 {report['model_sha256'][:12]}...)")
+
+signals = sorted({r["signal"] for r in results}, key=lambda s: (s not in ("score", "class"), s))
+left, right = st.columns(2)
+with left:
+    signal = st.selectbox("Signal", signals, key="drift_signal")
+with right:
+    checks = [r["check"] for r in results if r["signal"] == signal]
+    check = st.selectbox("Check", checks, key="drift_check")
+
+if signal in entry["overlays"]:
+    render_overlay(entry["overlays"][signal], title=f"{signal}: baseline vs the last {window_label}",
+                   names=("baseline", "current"), key=f"drift-overlay-{deployment}-{signal}")
+else:
+    st.info(f"No {signal} values in the last {window_label} window (no_data).")
+render_effect_over_time(entry, signal, check, key=f"drift-time-{deployment}-{signal}-{check}")
+
+st.subheader("Every signal, largest effect first")
+st.dataframe(signal_table(results), hide_index=True, width="stretch", column_config={
+    "effect": st.column_config.NumberColumn(format="%.4f"), "threshold": st.column_config.NumberColumn(format="%.4f"),
+    "noise_floor": st.column_config.NumberColumn("noise floor", format="%.4f"),
+    "effect / threshold": st.column_config.ProgressColumn(min_value=0.0, max_value=2.0, format="%.2f"),
+    "p_value_adjusted": st.column_config.NumberColumn("p (BH)", format="%.2g"),
+    "n_current": st.column_config.NumberColumn("N", format="%d"),
+    "psi": st.column_config.NumberColumn(format="%.4f"), "ks": st.column_config.NumberColumn(format="%.4f")})
+
+st.subheader("Version against version")
+if not entry["shadow"]:
+    st.info("No shadow predictions for this deployment. Set a shadow version (INFERWATCH_SHADOW_VERSION; the local "
+            "demo's scorer-v1 shadows v2) to compare versions on the same inputs.")
+for item in entry["shadow"]:
+    r = item["result"]
+    agreement = item["agreement"]
+    text = (f"**{item['signal']}**: {item['current_version']} vs {item['reference_version']} — "
+            f"{STATUS_ICON[r['status']]} {r['status']}, {r['statistic']} {r['effect'] if r['effect'] is None else round(r['effect'], 4)}"
+            f" (threshold {r['threshold']}, N={r['n_current']:,})")
+    if agreement:
+        text += (f"; agreement {agreement['rate']:.1%} "
+                 f"[{agreement['ci_low']:.1%}, {agreement['ci_high']:.1%}] over {agreement['n']:,} rows")
+    st.markdown(text)
+    if item["signal"] in entry["shadow_overlays"]:
+        render_overlay(entry["shadow_overlays"][item["signal"]], title=f"{item['signal']}: served vs shadow",
+                       names=(f"served {item['reference_version']}", "shadow"),
+                       key=f"drift-shadow-{deployment}-{item['signal']}")
