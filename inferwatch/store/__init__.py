@@ -2,22 +2,24 @@
 
 Other packages may add their own tables to :data:`inferwatch.store.tables.metadata` in a module of
 this package (``alerts`` does, in ``inferwatch/store/alert_tables.py``) and use :class:`Store`'s
-``write()``/``read()`` transactions and ``upsert()``.
+``write()``/``read()`` transactions and ``upsert()``. Metric points are written only through
+:meth:`Store.write_batch`, which keeps the hourly rollups in the same transaction (see docs/store.md).
 """
 
 from __future__ import annotations
 
 from inferwatch.store.engine import default_url, redact, store_url_from_env
-from inferwatch.store.errors import StoreConfigError, StoreError, StoreUnavailableError
+from inferwatch.store.errors import StoreConfigError, StoreError, StoreInputError, StoreUnavailableError
 from inferwatch.store.store import Store, from_epoch, to_epoch
 
 # Registers the alert job's tables on the shared metadata, so every Store.open creates them too.
-from inferwatch.store import alert_tables as _alert_tables  # noqa: E402,F401  isort: skip
+from inferwatch.store import alert_tables as _alert_tables  # noqa: F401  isort: skip
 
 __all__ = [
     "Store",
     "StoreConfigError",
     "StoreError",
+    "StoreInputError",
     "StoreUnavailableError",
     "default_url",
     "from_epoch",
