@@ -21,6 +21,7 @@ from typing import Any
 from collectors import aws_cloudwatch as cw
 from collectors.aws_billing import CostExplorerReader, cost_request, costs_due, fetch_costs
 from collectors.aws_lambda_config import (
+    ConfigCache,
     FunctionConfig,
     LambdaConfigReader,
     build_deployments,
@@ -205,12 +206,11 @@ class AwsCollector:
 
     def __init__(self, name: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig], *, step_s: int,
                  lateness_s: int, lookback_s: int, baselines: BaselineLookup | None = None) -> None:
-        self.name = name
-        self.clients = clients
+        self.name, self.clients = name, clients
+        self._account: str | None
         self.configs = list(configs)
         self.step_s, self.lateness_s, self.lookback_s = step_s, lateness_s, lookback_s
-        self.baselines = baselines
-        self._account: str | None = None
+        self.baselines, self._account, self._configs = baselines, None, ConfigCache()
 
     def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
         window = plan_window(now, cursor, step_s=self.step_s, lateness_s=self.lateness_s, lookback_s=self.lookback_s)
@@ -240,7 +240,7 @@ class AwsCollector:
         out = []
         for cfg in self.configs:
             try:
-                config = reader.fetch(cfg.function)
+                config = self._configs.get(reader, cfg.function)
             except ProviderDataError as exc:  # e.g. the function was deleted: the others still land
                 warnings.append(f"{cfg.function}: configuration unreadable, skipped: {exc}")
                 continue

@@ -7,7 +7,8 @@ ListAliases, GetFunctionConcurrency, ListProvisionedConcurrencyConfigs, each pag
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -114,6 +115,23 @@ class LambdaConfigReader:
         except (ClientError, BotoCoreError) as exc:
             raise translate_error(exc, action_name("lambda", operation)) from exc
         return response
+
+
+class ConfigCache:
+    """Function configurations re-read after ``max_age_s``: they change rarely, and the Lambda control
+    plane allows few requests per second (4 calls per function per collection add up at 100 functions)."""
+
+    def __init__(self, max_age_s: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age_s, self._clock = max_age_s, clock
+        self._items: dict[str, tuple[float, FunctionConfig]] = {}
+
+    def get(self, reader: LambdaConfigReader, function: str) -> FunctionConfig:
+        now = self._clock()
+        cached = self._items.get(function)
+        if cached is None or now - cached[0] >= self.max_age_s:
+            cached = (now, reader.fetch(function))
+            self._items[function] = cached
+        return cached[1]
 
 
 def build_deployments(region: str, config: FunctionConfig, qualifiers: Sequence[str], *,

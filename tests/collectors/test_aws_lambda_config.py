@@ -9,7 +9,12 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from collectors.aws_lambda_config import LambdaConfigReader, build_deployments, provisioned_points
+from collectors.aws_lambda_config import (
+    ConfigCache,
+    LambdaConfigReader,
+    build_deployments,
+    provisioned_points,
+)
 from collectors.errors import ProviderDataError, ProviderThrottledError
 from inferwatch.schema import Metric
 from tests.collectors.aws_standin import ACCOUNT, REGION, boto_client, make_function, shared
@@ -95,3 +100,17 @@ def test_lambda_throttling_shape_is_retried_then_translated() -> None:
         door.reset()
     assert plan.injected == 2  # the seeding client allows 2 attempts in all
     assert info.value.retry_after_s == 1.0
+
+
+def test_config_cache_rereads_after_max_age() -> None:
+    _, door = shared()
+    make_function(door.endpoint, "cfg-cached", memory_mb=256)
+    clock = [0.0]
+    cache = ConfigCache(max_age_s=600, clock=lambda: clock[0])
+    reader = LambdaConfigReader(boto_client("lambda", door.endpoint))
+    first = cache.get(reader, "cfg-cached")
+    clock[0] = 599.0
+    assert cache.get(reader, "cfg-cached") is first and reader.calls == 4
+    boto_client("lambda", door.endpoint).update_function_configuration(FunctionName="cfg-cached", MemorySize=1024)
+    clock[0] = 600.0
+    assert cache.get(reader, "cfg-cached").versions["$LATEST"].memory_mb == 1024 and reader.calls == 8
