@@ -12,6 +12,7 @@ Modes:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -99,7 +100,9 @@ def collector(url: str, seconds: float, out: str) -> None:
             committed += 1
             calls += 1
         if committed % 5 == 0 and committed >= 3:
-            calls += _errors_of(partial(store.write_batch, step_batch(committed - 3), run_record()), errors)
+            # A late re-collection of an older step; the cursor stays at the newest step.
+            late = dataclasses.replace(step_batch(committed - 3), cursor={"step": committed - 1})
+            calls += _errors_of(partial(store.write_batch, late, run_record()), errors)
         time.sleep(0.25)
     Path(out).write_text(json.dumps({"committed": committed, "calls": calls, "errors": errors}))
 
