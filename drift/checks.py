@@ -102,16 +102,16 @@ def _distribution(column: Column, window: WindowCounts, policy: DriftPolicy) -> 
 
 
 def _rate(signal: str, check: str, ref_events: float, ref_total: int, cur_events: int, cur_total: int,
-          policy: DriftPolicy) -> RawCheck:
+          policy: DriftPolicy, what: str = "rows") -> RawCheck:
     base: dict[str, Any] = {"signal": signal, "check": check, "statistic": "rate_increase",
                             "warn_threshold": policy.rate_threshold, "threshold": policy.rate_threshold,
                             "n_reference": ref_total, "n_current": cur_total}
     if cur_total == 0:
         return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="no_data",
-                        detail="the window has no rows")
+                        detail=f"the window has no {what}")
     if cur_total < policy.min_rows or ref_total < 1:
         return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="insufficient_data",
-                        detail=f"{cur_total} rows, fewer than the minimum of {policy.min_rows}")
+                        detail=f"{cur_total} {what}, fewer than the minimum of {policy.min_rows}")
     ref_rate, cur_rate = ref_events / ref_total, cur_events / cur_total
     pooled = (ref_events + cur_events) / (ref_total + cur_total)
     spread = math.sqrt(pooled * (1 - pooled) * (1 / ref_total + 1 / cur_total))
@@ -142,5 +142,5 @@ def evaluate_window(column: Column, window: WindowCounts, policy: DriftPolicy) -
         # a new draw falls outside the range of n reference draws with probability 2 / (n + 1)
         expected = 2.0 / (column.finite_count + 1) * column.finite_count
         checks.append(_rate(column.name, "out_of_range", expected, column.finite_count, outside,
-                            window.finite_count, policy))
+                            window.finite_count, policy, what="finite values"))
     return checks

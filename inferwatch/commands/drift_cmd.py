@@ -9,6 +9,7 @@ never as "no drift".
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -62,16 +63,12 @@ def _as_json(results: dict[str, DeploymentDrift], now: datetime) -> dict[str, An
                      shadow=[{"signal": v.signal, "reference_version": v.reference_version,
                               "current_version": v.current_version,
                               "results": [r.to_dict() for r in v.results],
-                              "agreement": None if v.agreement is None else vars_of(v.agreement)}
+                              "agreement": None if v.agreement is None else asdict(v.agreement)}
                              for v in d.shadow])
         deployments.append(entry)
     drifted = any(d.report.drifted for d in results.values())
     status = "drift" if drifted else ("no_data" if not results else "ok")
     return {"evaluated_at": now.isoformat(), "status": status, "drifted": drifted, "deployments": deployments}
-
-
-def vars_of(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
 
 
 def _register_baseline(app: typer.Typer) -> None:
