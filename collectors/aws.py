@@ -206,11 +206,10 @@ class AwsCollector:
 
     def __init__(self, name: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig], *, step_s: int,
                  lateness_s: int, lookback_s: int, baselines: BaselineLookup | None = None) -> None:
-        self.name, self.clients = name, clients
-        self._account: str | None
-        self.configs = list(configs)
+        self.name, self.clients, self.configs = name, clients, list(configs)
         self.step_s, self.lateness_s, self.lookback_s = step_s, lateness_s, lookback_s
-        self.baselines, self._account, self._configs = baselines, None, ConfigCache()
+        self.baselines, self._configs = baselines, ConfigCache()
+        self._account: str | None = None
 
     def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
         window = plan_window(now, cursor, step_s=self.step_s, lateness_s=self.lateness_s, lookback_s=self.lookback_s)
