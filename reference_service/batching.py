@@ -14,11 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from reference_service.deadline import run_until
+from reference_service.errors import InferenceTimeoutError
 from reference_service.model import Model, Prediction
 
 
@@ -49,16 +52,30 @@ class MicroBatcher:
     def version(self) -> str:
         return self._inner.version
 
-    def predict(self, x: NDArray[np.float32]) -> Prediction:
-        if x.shape[0] >= self._max_rows:
-            return self._inner.predict(x)
+    def _submit(self, x: NDArray[np.float32]) -> Future[Prediction]:
         future: Future[Prediction] = Future()
         with self._cond:
             if self._closed:
                 raise RuntimeError("micro-batcher is closed")
             self._queue.append(_Waiting(x, future, time.monotonic()))
             self._cond.notify_all()
-        return future.result()
+        return future
+
+    def predict(self, x: NDArray[np.float32]) -> Prediction:
+        if x.shape[0] >= self._max_rows:
+            return self._inner.predict(x)
+        return self._submit(x).result()
+
+    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+        """Waits for its share of a batch until ``deadline_s``; the batch itself may finish later."""
+        if x.shape[0] >= self._max_rows:
+            return run_until(self._inner, x, deadline_s)
+        future = self._submit(x)
+        try:
+            return future.result(timeout=max(0.0, deadline_s - time.monotonic()))
+        except FutureTimeoutError as exc:
+            future.cancel()
+            raise InferenceTimeoutError(max(0.0, deadline_s - time.monotonic())) from exc
 
     def close(self) -> None:
         with self._cond:

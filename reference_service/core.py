@@ -13,18 +13,19 @@ listing every bad field (at most ``MAX_LISTED_PROBLEMS``; the rest are counted i
 
 from __future__ import annotations
 
+import functools
 import json
-import threading
+import time
 from collections.abc import Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeoutError
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from reference_service.errors import FieldProblem, InvalidInputError, ModelLoadError
+from reference_service.deadline import run_until
+from reference_service.errors import FieldProblem, InferenceTimeoutError, InvalidInputError, ModelLoadError
 from reference_service.model import Model, ModelCard, Prediction
 
 MAX_LISTED_PROBLEMS = 100
@@ -99,6 +100,11 @@ def _check_value(value: object, field: str, j: int, card: ModelCard, problems: _
     else:
         return number
     return 0.0  # never stored: the request is refused (and 0 keeps the float32 cast quiet)
+
+
+@functools.lru_cache(maxsize=8)
+def _bounds(card: ModelCard) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    return np.asarray(card.valid_min, dtype=np.float64), np.asarray(card.valid_max, dtype=np.float64)
 
 
 def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> NDArray[np.float32] | None:
@@ -185,7 +191,7 @@ def parse_request(body: bytes | str | Mapping[str, Any], card: ModelCard, max_ro
             problems.raise_if_any()
         assert rows is not None
         if not problems.count:
-            fast = _fast_rows(rows, card, np.asarray(card.valid_min), np.asarray(card.valid_max))
+            fast = _fast_rows(rows, card, *_bounds(card))
             if fast is not None:
                 return fast
         out = _slow_rows(rows, card, problems)
@@ -230,32 +236,16 @@ class PredictionResult:
         return self.outcome != "ok"
 
 
-_EXECUTOR_LOCK = threading.Lock()
-_DEFAULT_EXECUTOR: ThreadPoolExecutor | None = None
-
-
-def default_executor() -> ThreadPoolExecutor:
-    global _DEFAULT_EXECUTOR
-    with _EXECUTOR_LOCK:
-        if _DEFAULT_EXECUTOR is None:
-            _DEFAULT_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="inference")
-        return _DEFAULT_EXECUTOR
-
-
 def predict_with_deadline(model: Model, x: NDArray[np.float32], budget_s: float, fallback: Fallback,
                           *, executor: Executor | None = None) -> PredictionResult:
     """``model.predict(x)`` if it finishes within ``budget_s``, else the fallback marked timeout; a model
     that cannot load gives the fallback marked degraded. Any other failure propagates (it is real).
-
-    The model runs on a worker thread so the caller is answered on time even when the model never
-    returns; the overrunning call finishes in the background and its result is dropped."""
+    How the deadline is enforced (inline with a watchdog, or on a worker thread) is ``deadline.run_until``'s."""
     if budget_s <= 0:
         return PredictionResult(fallback.predict(len(x)), fallback.version, "timeout", "InferenceTimeoutError")
-    future = (executor or default_executor()).submit(model.predict, x)
     try:
-        prediction = future.result(timeout=budget_s)
-    except FutureTimeoutError:
-        future.cancel()
+        prediction = run_until(model, x, time.monotonic() + budget_s, executor)
+    except InferenceTimeoutError:
         return PredictionResult(fallback.predict(len(x)), fallback.version, "timeout", "InferenceTimeoutError")
     except ModelLoadError:
         return PredictionResult(fallback.predict(len(x)), fallback.version, "degraded", "ModelLoadError")

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from reference_service.errors import InferenceError, InjectedFaultError, ModelLoadError
+from reference_service.deadline import WATCHDOG, run_until
+from reference_service.errors import InferenceError, InferenceTimeoutError, InjectedFaultError, ModelLoadError
 
 PACKAGED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 VERSIONS = ("v1", "v2")
@@ -75,7 +76,7 @@ class Prediction:
     @property
     def scores(self) -> NDArray[np.float32]:
         """Probability of the predicted class per row."""
-        return np.take_along_axis(self.probabilities, self.labels[:, None], axis=1)[:, 0]
+        return self.probabilities[np.arange(len(self.labels)), self.labels]
 
     def rows(self, start: int, stop: int) -> Prediction:
         return Prediction(self.probabilities[start:stop], self.labels[start:stop])
@@ -114,6 +115,7 @@ class OnnxModel:
             raise ModelLoadError(card.version, str(path), f"onnxruntime refused it: {exc}") from exc
         self.card = card
         self._input = card.input_name
+        self._ort = ort
 
     @property
     def version(self) -> str:
@@ -124,6 +126,23 @@ class OnnxModel:
             labels, probabilities = self._session.run(None, {self._input: x})
         except Exception as exc:
             raise InferenceError(self.card.version, str(exc)) from exc
+        return Prediction(np.asarray(probabilities, dtype=np.float32), np.asarray(labels, dtype=np.int64))
+
+    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+        """Inline, terminated by the watchdog at ``deadline_s`` (a time.monotonic() value)."""
+        budget_s = deadline_s - time.monotonic()
+        if budget_s <= 0:
+            raise InferenceTimeoutError(0.0)
+        options = self._ort.RunOptions()
+        entry = WATCHDOG.watch(deadline_s, options)
+        try:
+            labels, probabilities = self._session.run(None, {self._input: x}, options)
+        except Exception as exc:
+            if options.terminate:
+                raise InferenceTimeoutError(budget_s) from exc
+            raise InferenceError(self.card.version, str(exc)) from exc
+        finally:
+            entry.done = True
         return Prediction(np.asarray(probabilities, dtype=np.float32), np.asarray(labels, dtype=np.int64))
 
 
@@ -178,6 +197,9 @@ class LazyModel:
     def predict(self, x: NDArray[np.float32]) -> Prediction:
         return self.ensure_loaded().predict(x)
 
+    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+        return run_until(self.ensure_loaded(), x, deadline_s)
+
 
 @dataclass(frozen=True, slots=True)
 class FaultSettings:
@@ -204,14 +226,30 @@ class FaultInjectingModel:
     def version(self) -> str:
         return self._inner.version
 
-    def predict(self, x: NDArray[np.float32]) -> Prediction:
+    def _draw(self) -> tuple[bool, bool]:
         with self._lock:
             slow, fail = self._rng.random(2)
-        if slow < self._faults.slow_rate:
+        return bool(slow < self._faults.slow_rate), bool(fail < self._faults.error_rate)
+
+    def predict(self, x: NDArray[np.float32]) -> Prediction:
+        slow, fail = self._draw()
+        if slow:
             time.sleep(self._faults.slow_ms / 1000)
-        if fail < self._faults.error_rate:
+        if fail:
             raise InjectedFaultError(self.version, "injected fault (INFERWATCH_FAULT_ERROR_RATE)")
         return self._inner.predict(x)
+
+    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+        """Like ``predict``, but an injected slowdown stops at the deadline, as a slow model run would."""
+        slow, fail = self._draw()
+        if slow:
+            budget_s = deadline_s - time.monotonic()
+            time.sleep(max(0.0, min(self._faults.slow_ms / 1000, budget_s)))
+            if self._faults.slow_ms / 1000 >= budget_s:
+                raise InferenceTimeoutError(max(budget_s, 0.0))
+        if fail:
+            raise InjectedFaultError(self.version, "injected fault (INFERWATCH_FAULT_ERROR_RATE)")
+        return run_until(self._inner, x, deadline_s)
 
 
 def onnx_loader(card: ModelCard, model_dir: Path, *, intra_op_threads: int = 1) -> Callable[[], Model]:

@@ -86,11 +86,23 @@ def capped_classes(values: NDArray[np.integer[Any]]) -> tuple[int, ...]:
 def summarize_inputs(x: NDArray[np.float32], feature_names: Sequence[str],
                      max_rows: int = INPUT_SUMMARY_ROWS) -> dict[str, list[float]]:
     """Per feature, the values of up to ``max_rows`` rows picked evenly over the batch."""
-    if x.shape[0] == 0 or max_rows <= 0:
+    n = x.shape[0]
+    if n == 0 or max_rows <= 0:
         return {}
-    picks = np.unique(np.linspace(0, x.shape[0] - 1, min(max_rows, x.shape[0])).round().astype(int))
-    sample = x[picks].astype(np.float64)
-    return {name: [float(f"{v:.5g}") for v in sample[:, j]] for j, name in enumerate(feature_names)}
+    k = min(max_rows, n)
+    picks = sorted({round(i * (n - 1) / (k - 1)) for i in range(k)}) if k > 1 else [0]
+    columns = zip(*round_significant(x[picks]).tolist(), strict=True)
+    return dict(zip(feature_names, map(list, columns), strict=True))
+
+
+def round_significant(a: NDArray[np.floating[Any]], digits: int = 5) -> NDArray[np.float64]:
+    """Values rounded to ``digits`` significant digits (vectorised: a per-value format is 10x slower)."""
+    a = np.asarray(a, dtype=np.float64)
+    with np.errstate(all="ignore"):  # zeros, infinities and subnormals are handled by the last line
+        exponent = np.floor(np.log10(np.abs(a)))
+        scale = np.power(10.0, np.where(np.isfinite(exponent), digits - 1 - exponent, 0))
+        rounded = np.round(a * scale) / scale
+    return np.where(np.isfinite(rounded), rounded, a)  # extremes (subnormals) stay as they were
 
 
 def emf_document(r: InvocationRecord) -> dict[str, Any]:
