@@ -44,6 +44,7 @@ class State(StrEnum):
 
 
 _PROBLEM = {State.FIRING: "firing", State.NODATA: "nodata", State.ERROR: "error"}
+_STATES = {s.value: s for s in State}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,7 @@ def _effective(rule: Rule, obs: Observation) -> str:
 
 def _next_state(rule: Rule, prev: AlertState | None, effective: str, now_s: int) -> tuple[State, int | None]:
     """The new state and the breach start (pending time is wall-clock, so missed runs don't distort it)."""
-    cur = State(prev.state) if prev else State.OK
+    cur = _STATES[prev.state] if prev else State.OK  # a dict lookup: Enum() calls are slow in this loop
     active = prev.active_since_s if prev else None
     if effective == "keep":
         return cur, active
@@ -225,7 +226,7 @@ def step(
 
 
 def _notify(state: AlertState, now_s: int, repeat_s: int) -> tuple[AlertState, Notification | None]:
-    desired = "flapping" if state.flapping else _PROBLEM.get(State(state.state), "ok")
+    desired = "flapping" if state.flapping else _PROBLEM.get(_STATES[state.state], "ok")
     if desired != state.notified:
         status, repeat = ("resolved" if desired == "ok" else desired), False
     elif desired != "ok" and state.notified_at_s is not None and now_s - state.notified_at_s >= repeat_s:

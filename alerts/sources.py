@@ -18,7 +18,7 @@ from drift.errors import DriftError
 from drift.settings import settings_from_mapping
 from inferwatch.drift_status import load_drift as load_deployment_drift
 from inferwatch.runtime import Runtime
-from inferwatch.schema import Deployment, floor_time
+from inferwatch.schema import Deployment, MetricPoint, floor_time
 from inferwatch.store import Store
 
 COST_RESOLUTION_S = 300  # cost windows end on a 5-minute boundary so every priced step is whole
@@ -45,16 +45,22 @@ def load_drift(store: Store, deployments: Sequence[Deployment], now: datetime,
     return decisions, None
 
 
+def fetch_cost_points(store: Store, deployments: Sequence[Deployment], now: datetime, rt: Runtime,
+                      window_s: int) -> list[MetricPoint]:
+    """The cost model's inputs over the last ``window_s``, rolled up to 5 minutes by the database."""
+    end = floor_time(now, COST_RESOLUTION_S)
+    step_s = rt.settings.collect.step_s
+    return store.load_metrics(deployments=[d.id for d in deployments], metrics=COST_METRICS, step_s=step_s,
+                              start=end - timedelta(seconds=window_s), end=end,
+                              resolution_s=max(COST_RESOLUTION_S, step_s))
+
+
 def load_cost_per_prediction(store: Store, deployments: Sequence[Deployment], now: datetime, rt: Runtime,
                              window_s: int) -> tuple[Mapping[str, float] | None, str | None]:
     """Estimated cost per prediction over the last ``window_s`` (whole 5-minute steps)."""
-    end = floor_time(now, COST_RESOLUTION_S)
     try:
         catalogue = load_catalogue(rt.settings.prices)
-        points = store.load_metrics(deployments=[d.id for d in deployments], metrics=COST_METRICS,
-                                    step_s=rt.settings.collect.step_s, start=end - timedelta(seconds=window_s),
-                                    end=end, resolution_s=max(COST_RESOLUTION_S, rt.settings.collect.step_s))
-        estimate = estimate_costs(deployments, points, catalogue)
+        estimate = estimate_costs(deployments, fetch_cost_points(store, deployments, now, rt, window_s), catalogue)
     except CostError as exc:
         return None, f"{type(exc).__name__}: {exc}"
     usd: dict[str, float] = defaultdict(float)

@@ -1,7 +1,8 @@
 """Alert job benchmark: 100 deployments x 10 default rules, no network (file sink), on SQLite.
 
-Baseline measured in the same run: the store queries a run makes (deployments, the last hour of
-1-minute points, database-side sums for the rest of the 6 h burn-rate window, collector runs), alone. Measured against it:
+Baseline measured in the same run: the store queries a run makes, alone: deployments, the last hour
+of 1-minute points, database-side sums for the rest of the 6 h burn-rate window, collector runs, the
+cost model's 5-minute roll-ups and the drift engine's histograms. Measured against it:
 
 1. evaluation: settings, lock, queries, state load, the pure evaluation and grouping (a dry run);
 2. a full steady-state run: the same plus saving 1,000 alert states and the outbox (nothing new to send);
@@ -35,6 +36,7 @@ from alerts.evaluate import evaluate
 from alerts.job import load_settings, run_once
 from alerts.loading import fetch_records, load_data
 from alerts.outbox import load_states
+from alerts.sources import fetch_cost_points
 from inferwatch.config import parse_settings
 from inferwatch.runtime import Runtime
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
@@ -95,8 +97,13 @@ def main() -> None:
         clock = lambda: NOW
         first = run_once(rt, clock=clock)  # the first run pages: not the steady state measured below
 
+        drift_window = timedelta(seconds=900 * 3)  # [drift] defaults: 3 windows of 15 minutes
+
         def queries() -> None:
-            fetch_records(store, settings.rules, rt.settings.collect.step_s, NOW)
+            """Every store query of a run: metrics and runs, the cost model's and the drift engine's."""
+            records = fetch_records(store, settings.rules, rt.settings.collect.step_s, NOW)
+            fetch_cost_points(store, records.deployments, NOW, rt, 3600)
+            store.load_histograms(deployments=[d.id for d in records.deployments], start=NOW - drift_window, end=NOW)
 
         samples: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
         cpu: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
