@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -341,7 +341,8 @@ def check(settings: Settings, ctx: CollectorContext, *, hooks: Sequence[Hook] = 
     out = []
     for (region, profile, role), (client_settings, configs) in _groups(settings, ctx).items():
         scope = f"{profile or role or 'default credentials'} / {region}"
-        out.append(_probe_group(scope, AwsClients(client_settings, hooks), configs))
+        quick = replace(client_settings, max_attempts=min(2, client_settings.max_attempts))  # answer fast
+        out.append(_probe_group(scope, AwsClients(quick, hooks), configs))
     return out
 
 
