@@ -8,7 +8,9 @@ Interfaces other packages use (keep stable):
 Baselines (``drift.baseline``)
     ``build_baseline(signals, *, categorical, model_sha256, version) -> Baseline``;
     ``Baseline.to_dict()`` / ``Baseline.from_dict(d)`` (JSON-able, <= 32 KB per column);
-    ``Baseline.column(signal) -> NumericColumn | CategoricalColumn``.
+    ``Baseline.column(signal) -> NumericColumn | CategoricalColumn``;
+    ``baseline_from_windows(baseline, {signal: merged WindowCounts}, *, model_sha256, version)``
+    (``drift.rebase``): a baseline from a chosen time window, keeping the bins.
     Signal names: ``score`` (top-class probability, numeric), ``class`` (predicted class,
     categorical), ``feature:<name>`` (input features, numeric).
 
@@ -34,6 +36,9 @@ Comparison (``drift.compare``, ``drift.versions``)
 Exact statistics on raw samples, for audits (``drift.exact``)
     ``ks_exact``, ``cramer_von_mises_exact``, ``wasserstein_sigma_exact`` -> ``ExactResult``.
 
+Settings and display: ``settings_from_mapping(settings.drift) -> DriftSettings`` validates the
+    ``[drift]`` table; ``overlay(column, window) -> Overlay`` gives chart-ready shares (dashboard).
+
 Errors (``drift.errors``): ``DriftError`` and its subclasses.
 """
 
@@ -43,6 +48,7 @@ from drift.baseline import Baseline, CategoricalColumn, NumericColumn, build_bas
 from drift.cloud import CloudBins, bin_edges_for_cloud
 from drift.compare import DriftReport, SignalResult, compare, compare_values
 from drift.decision import DriftPolicy, Status
+from drift.display import Overlay, overlay
 from drift.errors import (
     BaselineError,
     DriftError,
@@ -50,6 +56,8 @@ from drift.errors import (
     InsufficientDataError,
     InvalidInputError,
 )
+from drift.rebase import baseline_from_windows
+from drift.settings import DriftSettings, settings_from_mapping
 from drift.versions import Agreement, VersionComparison, agreement, agreement_from_pairs, compare_versions
 from drift.window import WindowCounts, merge, merge_all
 
@@ -62,16 +70,19 @@ __all__ = [
     "DriftError",
     "DriftPolicy",
     "DriftReport",
+    "DriftSettings",
     "IncompatibleBinsError",
     "InsufficientDataError",
     "InvalidInputError",
     "NumericColumn",
+    "Overlay",
     "SignalResult",
     "Status",
     "VersionComparison",
     "WindowCounts",
     "agreement",
     "agreement_from_pairs",
+    "baseline_from_windows",
     "bin_edges_for_cloud",
     "build_baseline",
     "compare",
@@ -79,4 +90,6 @@ __all__ = [
     "compare_versions",
     "merge",
     "merge_all",
+    "overlay",
+    "settings_from_mapping",
 ]

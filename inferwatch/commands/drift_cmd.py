@@ -71,6 +71,31 @@ def _as_json(results: dict[str, DeploymentDrift], now: datetime) -> dict[str, An
     return {"evaluated_at": now.isoformat(), "status": status, "drifted": drifted, "deployments": deployments}
 
 
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _from_window(store: Any, deployment: str, start: datetime, end: datetime) -> tuple[str, Any, str]:
+    """(id, Baseline, source) from a deployment's merged counts in [start, end)."""
+    from drift import WindowCounts, merge_all
+    from drift.rebase import baseline_from_windows
+    from inferwatch.baselines import parsed_baseline
+
+    points = store.load_histograms(deployments=[deployment], start=start, end=end)
+    if not points:
+        raise typer.BadParameter(f"no histograms for {deployment} between {start:%Y-%m-%d %H:%M} and {end:%H:%M} UTC")
+    bid = max(points, key=lambda p: p.start).baseline_id
+    base = parsed_baseline(bid, store.load_baseline(bid))
+    parts: dict[str, list[WindowCounts]] = {}
+    for p in points:
+        if p.baseline_id == bid and p.signal in base.columns:
+            parts.setdefault(p.signal, []).append(WindowCounts.from_dict(p.counts))
+    merged = {signal: merge_all(items) for signal, items in parts.items()}
+    rebased = baseline_from_windows(base, merged, model_sha256=base.model_sha256, version=base.version)
+    new_id = f"{bid}-w{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}"
+    return new_id, rebased, f"{deployment} {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M} UTC (bins of {bid})"
+
+
 def _register_baseline(app: typer.Typer) -> None:
     baseline_app = typer.Typer(help="Drift baselines: what predictions and inputs are compared with.",
                                no_args_is_help=True)
@@ -83,8 +108,13 @@ def _register_baseline(app: typer.Typer) -> None:
                                                   "(score, class, feature:<name>).")] = None,
         model_sha256: Annotated[str | None, typer.Option(help="sha256 of the model (with --npz).")] = None,
         categorical: Annotated[list[str] | None, typer.Option(help="Categorical signals (with --npz; default: class).")] = None,
+        from_deployment: Annotated[str | None, typer.Option(help="Build from this deployment's counts in "
+                                                            "[--start, --end) instead (a chosen time window).")] = None,
+        start: Annotated[datetime | None, typer.Option(help="Window start, UTC (with --from-deployment).")] = None,
+        end: Annotated[datetime | None, typer.Option(help="Window end, UTC (with --from-deployment).")] = None,
     ) -> None:
-        """Build baselines and save them in the store (from the model cards' held-out data by default).
+        """Build baselines and save them in the store: from the model cards' held-out data (default), from
+        an .npz of raw values, or from a deployment's counts over a chosen time window.
 
         A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
         categorical one (<= 32 KB per column); the raw data is not needed afterwards.
@@ -98,7 +128,11 @@ def _register_baseline(app: typer.Typer) -> None:
         store = runtime(ctx).open_store()
         now = datetime.now(UTC)
         try:
-            if npz is not None:
+            if from_deployment is not None:
+                if start is None or end is None:
+                    raise typer.BadParameter("--from-deployment needs --start and --end")
+                built = [_from_window(store, from_deployment, _utc(start), _utc(end))]
+            elif npz is not None:
                 if not version or len(version) != 1 or not model_sha256:
                     raise typer.BadParameter("--npz needs exactly one --version and --model-sha256")
                 with np.load(npz) as data:

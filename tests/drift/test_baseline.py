@@ -80,3 +80,30 @@ def test_from_dict_errors_name_the_field(baseline: Baseline) -> None:
         Baseline.from_dict({"format": 99})
     with pytest.raises(InvalidInputError, match="nope"):
         baseline.column("nope")
+
+
+def test_baseline_from_a_window_takes_its_counts(baseline: Baseline) -> None:
+    from drift.compare import compare
+    from drift.decision import Status
+    from drift.errors import IncompatibleBinsError
+    from drift.rebase import baseline_from_windows
+    from drift.window import WindowCounts
+
+    rng = np.random.default_rng(9)
+    col = baseline.column("feature:x")
+    shifted = rng.normal(4.0, 2.0, 60_000)  # the new normal: half a sigma above the held-out data
+    window = {"feature:x": WindowCounts.from_values(col, shifted),
+              "class": WindowCounts.from_values(baseline.column("class"), rng.integers(0, 10, 5000))}
+    rebased = baseline_from_windows(baseline, window, model_sha256="c" * 64, version="v1")
+    new = rebased.column("feature:x")
+    assert isinstance(new, NumericColumn)
+    assert new.mean == pytest.approx(shifted.mean(), abs=0.02) and new.std == pytest.approx(shifted.std(), rel=0.01)
+    assert new.finite_count == 60_000 and rebased.column("score") is baseline.column("score")
+    current = {"feature:x": WindowCounts.from_values(col, rng.normal(4.0, 2.0, 3000))}
+    assert compare(baseline, [current]).result("feature:x").status is Status.DRIFT
+    assert compare(rebased, [current]).result("feature:x").status is Status.OK
+    assert compare(rebased, [current]).result("feature:x", "out_of_range").status is Status.OK
+    again = Baseline.from_dict(json.loads(json.dumps(rebased.to_dict())))
+    assert again.to_dict() == rebased.to_dict()
+    with pytest.raises(IncompatibleBinsError):
+        baseline_from_windows(baseline, {"score": window["feature:x"]}, model_sha256="c", version="v1")

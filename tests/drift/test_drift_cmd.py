@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from drift import WindowCounts
+from drift import Baseline, WindowCounts
 from inferwatch.baselines import baseline_id, heldout_signals, model_baseline
 from inferwatch.cli import app
 from inferwatch.schema import CollectionBatch, CollectionRun, HistogramPoint
@@ -86,3 +86,19 @@ def test_bad_drift_settings_are_named(tmp_path: Path) -> None:
     (tmp_path / "inferwatch.toml").write_text("[drift]\nalpha = 2\n")
     code, out = _run(tmp_path, "drift", "check")
     assert code == 2 and "alpha" in out
+
+
+def test_baseline_from_a_time_window_takes_its_counts(home: Path) -> None:
+    _write_windows(home, shift_sigma=2.0)
+    start, end = (NOW - timedelta(hours=1)).isoformat(), NOW.isoformat()
+    code, out = _run(home, "baseline", "create", "--from-deployment", DEPLOYMENT, "--start", start, "--end", end)
+    assert code == 0, out
+    assert "-w" in out and DEPLOYMENT in out
+    code, out = _run(home, "baseline", "list")
+    assert code == 0 and DEPLOYMENT in out
+    store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
+    new_id = next(b["id"] for b in store.list_baselines() if "-w" in b["id"])
+    rebased = Baseline.from_dict(store.load_baseline(new_id) or {})
+    assert rebased.column("score").total_count == 3 * 1200  # the window's rows, not the held-out set
+    code, out = _run(home, "baseline", "create", "--from-deployment", "nope", "--start", start, "--end", end)
+    assert code != 0 and "no histograms" in out
