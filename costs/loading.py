@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from costs.advice import Advice, AdvicePolicy, advise
-from costs.per_prediction import COST_METRICS
+from costs.per_prediction import COST_METRICS, group_series
 from costs.pricing import PriceCatalogue
 from costs.report import build_weekly_report
 from costs.report_model import IsoWeek, WeeklyReport
@@ -54,8 +54,8 @@ def load_weekly_report(store: CostSource, week: IsoWeek, catalogue: PriceCatalog
     """The weekly report of ``week`` (with the week before for the change) from the store."""
     deployments = store.load_deployments()
     resolution = max(ROLLUP_S, step_s)
-    this_week = store.load_metrics(metrics=ADVICE_METRICS, start=week.start, end=week.end, step_s=step_s,
-                                   resolution_s=resolution)
+    this_week = group_series(store.load_metrics(metrics=ADVICE_METRICS, start=week.start, end=week.end,
+                                                step_s=step_s, resolution_s=resolution))
     previous = week.previous()
     before = store.load_metrics(metrics=COST_METRICS, start=previous.start, end=previous.end, step_s=step_s,
                                 resolution_s=resolution)

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
 
 from costs.errors import DeploymentConfigError, UnknownPriceError
-from costs.pricing import CostBreakdown, PriceCatalogue, cloud_run_cost, lambda_cost
+from costs.formulas import CostArrays, FloatArray, cloud_run_cost_arrays, lambda_cost_arrays
+from costs.pricing import CostBreakdown, PriceCatalogue
 from inferwatch.schema import CostRecord, Deployment, Metric, MetricPoint, floor_time
 
 COST_METRICS: tuple[str, ...] = tuple(m.value for m in (
@@ -22,6 +26,14 @@ COST_METRICS: tuple[str, ...] = tuple(m.value for m in (
     Metric.MEMORY_CONFIGURED, Metric.PROVISIONED_CONCURRENCY, Metric.PROVISIONED_UTILIZATION,
     Metric.PROVISIONED_SPILLOVER, Metric.INSTANCES_ACTIVE, Metric.INSTANCES_IDLE, Metric.BILLABLE_INSTANCE_TIME,
 ))
+# Plain strings: enum attribute access is slow in the per-point loops.
+_INVOCATIONS, _ROWS, _DURATION, _BILLED, _INIT = (Metric.INVOCATIONS.value, Metric.ROWS.value,
+                                                  Metric.DURATION_SUM.value, Metric.BILLED_DURATION_SUM.value,
+                                                  Metric.INIT_SUM.value)
+_MEMORY_CONFIGURED, _PC, _UTIL, _SPILL = (Metric.MEMORY_CONFIGURED.value, Metric.PROVISIONED_CONCURRENCY.value,
+                                          Metric.PROVISIONED_UTILIZATION.value, Metric.PROVISIONED_SPILLOVER.value)
+_ACTIVE, _IDLE, _BILLABLE = (Metric.INSTANCES_ACTIVE.value, Metric.INSTANCES_IDLE.value,
+                             Metric.BILLABLE_INSTANCE_TIME.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,32 +65,74 @@ class CostEstimate:
     unpriced: tuple[tuple[str, str], ...] = ()
 
 
-def group_points(points: Iterable[MetricPoint]) -> dict[tuple[str, datetime, int], dict[str, float]]:
-    """``{(deployment, start, step_s): {metric: value}}``."""
-    grouped: dict[tuple[str, datetime, int], dict[str, float]] = defaultdict(dict)
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One deployment's metrics as aligned arrays: ``values[metric][i]`` is the step starting at
+    ``ts[i]`` (epoch seconds), NaN where that metric was not reported for the step."""
+
+    deployment: str
+    step_s: int
+    ts: npt.NDArray[np.int64]
+    values: Mapping[str, FloatArray]
+
+    def get(self, metric: str, default: float = 0.0) -> FloatArray:
+        arr = self.values.get(metric)
+        if arr is None:
+            return np.full(self.ts.shape, default, dtype=float)
+        return np.where(np.isnan(arr), default, arr)
+
+    def total(self, metric: str) -> float:
+        arr = self.values.get(metric)
+        return float(np.nansum(arr)) if arr is not None else 0.0
+
+
+def group_series(points: Iterable[MetricPoint] | Sequence[Series]) -> list[Series]:
+    """Points grouped per deployment (and step length) into aligned arrays, in deployment id order.
+    Already grouped series pass through, so one grouping can serve several consumers."""
+    if isinstance(points, Sequence) and points and isinstance(points[0], Series):
+        return [s for s in points if isinstance(s, Series)]
+    raw: dict[tuple[str, int], dict[str, tuple[list[int], list[float]]]] = defaultdict(dict)
+    epoch: dict[datetime, int] = {}  # few distinct step starts: convert each once
     for p in points:
-        grouped[(p.deployment, p.start, p.step_s)][p.metric] = p.value
-    return grouped
+        if not isinstance(p, MetricPoint):
+            raise TypeError(f"expected MetricPoint or Series, got {type(p).__name__}")
+        metrics = raw[(p.deployment, p.step_s)]
+        pair = metrics.get(p.metric)
+        if pair is None:
+            pair = metrics[p.metric] = ([], [])
+        ts = epoch.get(p.start)
+        if ts is None:
+            ts = epoch[p.start] = int(p.start.timestamp())
+        pair[0].append(ts)
+        pair[1].append(p.value)
+    out = []
+    for (dep, step_s), metrics in sorted(raw.items()):
+        stamps = np.unique(np.concatenate([np.asarray(t, dtype=np.int64) for t, _ in metrics.values()]))
+        values = {}
+        for name, (t, v) in metrics.items():
+            arr = np.full(stamps.shape, np.nan)
+            arr[np.searchsorted(stamps, np.asarray(t, dtype=np.int64))] = v
+            values[name] = arr
+        out.append(Series(dep, step_s, stamps, values))
+    return out
 
 
-def price_step(deployment: Deployment, values: Mapping[str, float], step_s: int,
-               catalogue: PriceCatalogue) -> CostBreakdown:
-    """Price one step of one deployment from its metric values.
+def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalogue) -> CostArrays:
+    """Price every step of one deployment's series.
 
     Parameters
     ----------
     deployment
         The deployment's configuration (memory, vCPU, architecture, billing mode).
-    values
-        Metric name to value for the step (sums, maxima and means as :data:`inferwatch.schema.AGGREGATION`).
-    step_s
-        The step length.
+    series
+        Its metrics (sums, maxima and means per step as :data:`inferwatch.schema.AGGREGATION`).
     catalogue
         Prices.
 
     Returns
     -------
-    CostBreakdown
+    CostArrays
+        One element per step of ``series``.
 
     Raises
     ------
@@ -86,52 +140,79 @@ def price_step(deployment: Deployment, values: Mapping[str, float], step_s: int,
         When the deployment's memory size is unknown (neither configured nor collected).
     UnknownPriceError
         When the provider or architecture has no price.
+    ValueError
+        When a metric value is negative or not finite.
     """
-    memory_mb = deployment.memory_mb or values.get(Metric.MEMORY_CONFIGURED.value)
-    if not memory_mb:
-        raise DeploymentConfigError(f"{deployment.id}: memory_mb is unknown, so its cost cannot be computed",
-                                    deployment=deployment.id, field="memory_mb")
-    invocations = values.get(Metric.INVOCATIONS.value, 0.0)
+    if deployment.memory_mb:
+        memory = np.full(series.ts.shape, float(deployment.memory_mb))
+    else:
+        memory = series.get(_MEMORY_CONFIGURED, 0.0)
+        if not np.all(memory > 0):
+            raise DeploymentConfigError(f"{deployment.id}: memory_mb is unknown, so its cost cannot be computed",
+                                        deployment=deployment.id, field="memory_mb")
     if deployment.provider in ("aws", "local"):
-        return _price_lambda_step(deployment, values, step_s, catalogue, float(memory_mb), invocations)
+        return _price_lambda(deployment, series, catalogue, memory)
     if deployment.provider == "gcp":
-        return _price_cloud_run_step(deployment, values, step_s, catalogue, float(memory_mb), invocations)
+        return _price_cloud_run(deployment, series, catalogue, memory)
     raise UnknownPriceError(f"{deployment.id}: no prices for provider {deployment.provider!r}",
                             provider=deployment.provider, key="provider")
 
 
-def _price_lambda_step(deployment: Deployment, values: Mapping[str, float], step_s: int,
-                       catalogue: PriceCatalogue, memory_mb: float, invocations: float) -> CostBreakdown:
+def _price_lambda(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
+                  memory: FloatArray) -> CostArrays:
     region = deployment.region if deployment.provider == "aws" else None
     prices = catalogue.lambda_prices(deployment.architecture, region)
-    billed = values.get(Metric.BILLED_DURATION_SUM.value, values.get(Metric.DURATION_SUM.value, 0.0))
-    pc = values.get(Metric.PROVISIONED_CONCURRENCY.value, float(deployment.provisioned_concurrency))
-    spill = values.get(Metric.PROVISIONED_SPILLOVER.value, 0.0)
-    share = min(max((invocations - spill) / invocations, 0.0), 1.0) if pc > 0 and invocations > 0 else 0.0
-    utilization = values.get(Metric.PROVISIONED_UTILIZATION.value, 0.0) if pc > 0 else None
-    return lambda_cost(prices, memory_mb=memory_mb, invocations=invocations, billed_duration_ms=billed,
-                       init_ms=values.get(Metric.INIT_SUM.value, 0.0), provisioned_concurrency=pc,
-                       period_s=float(step_s), provisioned_share=share, provisioned_utilization=utilization)
+    inv = series.get(_INVOCATIONS)
+    billed = series.values.get(_BILLED)
+    duration = series.get(_DURATION)
+    billed_ms = duration if billed is None else np.where(np.isnan(billed), duration, billed)
+    pc = series.get(_PC, float(deployment.provisioned_concurrency))
+    spill = series.get(_SPILL)
+    has_pc = (pc > 0) & (inv > 0)
+    share = np.where(has_pc, np.clip((inv - spill) / np.where(inv > 0, inv, 1.0), 0.0, 1.0), 0.0)
+    utilization = np.where(pc > 0, series.get(_UTIL), 1.0)  # no PC: nothing idle
+    return lambda_cost_arrays(prices, memory_mb=memory, invocations=inv, billed_duration_ms=billed_ms,
+                              init_ms=series.get(_INIT), provisioned_concurrency=pc, period_s=float(series.step_s),
+                              provisioned_share=share, provisioned_utilization=utilization)
 
 
-def _price_cloud_run_step(deployment: Deployment, values: Mapping[str, float], step_s: int,
-                          catalogue: PriceCatalogue, memory_mb: float, invocations: float) -> CostBreakdown:
+def _price_cloud_run(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
+                     memory: FloatArray) -> CostArrays:
     tier = catalogue.cloud_run_tier(deployment.region)
     vcpu = deployment.cpu or catalogue.gcp_cloud_run.default_vcpu
-    idle_s = values.get(Metric.INSTANCES_IDLE.value, 0.0) * step_s
-    active_s = values.get(Metric.INSTANCES_ACTIVE.value, 0.0) * step_s
-    billable = values.get(Metric.BILLABLE_INSTANCE_TIME.value)
-    if deployment.billing_mode == "instance":
+    idle_s = series.get(_IDLE) * series.step_s
+    active_s = series.get(_ACTIVE) * series.step_s
+    billable = series.values.get(_BILLABLE)
+    if billable is None:
+        serving = active_s
+    elif deployment.billing_mode == "instance":
         # Instance-based billable time covers the whole lifetime, idle included.
-        serving = max(billable - idle_s, 0.0) if billable is not None else active_s
+        serving = np.where(np.isnan(billable), active_s, np.maximum(billable - idle_s, 0.0))
     else:
-        serving = billable if billable is not None else active_s
-    return cloud_run_cost(tier, billing_mode=deployment.billing_mode, vcpu=vcpu, memory_mb=memory_mb,
-                          requests=invocations, serving_instance_s=serving, idle_instance_s=idle_s)
+        serving = np.where(np.isnan(billable), active_s, billable)
+    return cloud_run_cost_arrays(tier, billing_mode=deployment.billing_mode, vcpu=vcpu, memory_mb=memory,
+                                 requests=series.get(_INVOCATIONS), serving_instance_s=serving,
+                                 idle_instance_s=idle_s)
 
 
-def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoint],
-                   catalogue: PriceCatalogue) -> CostEstimate:
+def _windows(series: Series, costs: CostArrays, rollup_s: int | None) -> list[CostWindow]:
+    inv = series.get(_INVOCATIONS)
+    rows = series.get(_ROWS, np.nan)
+    rows = np.where(np.isnan(rows), inv, rows)  # a step without a row count predicted one row per call
+    columns = [inv, rows, costs.request, costs.compute, costs.init, costs.warm_capacity, costs.idle]
+    step, ts = series.step_s, series.ts
+    if rollup_s is not None and rollup_s > step:
+        buckets, index = np.unique(ts - ts % rollup_s, return_inverse=True)
+        columns = [np.bincount(index, weights=c, minlength=len(buckets)).astype(float) for c in columns]
+        step, ts = rollup_s, buckets
+    starts = [datetime.fromtimestamp(int(t), tz=UTC) for t in ts]
+    data = np.column_stack(columns).tolist()
+    return [CostWindow(series.deployment, start, step, row[0], row[1], CostBreakdown(*row[2:]))
+            for start, row in zip(starts, data, strict=True)]
+
+
+def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoint] | Sequence[Series],
+                   catalogue: PriceCatalogue, *, rollup_s: int | None = None) -> CostEstimate:
     """Price every step of every known deployment in ``points``.
 
     Parameters
@@ -139,9 +220,12 @@ def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoi
     deployments
         Configurations; points of unknown deployments are reported in ``unpriced``.
     points
-        Metric points (any step; typically hourly roll-ups from ``Store.load_metrics``).
+        Metric points (any step; typically hourly roll-ups from ``Store.load_metrics``), or the
+        :class:`Series` that :func:`group_series` made of them.
     catalogue
         Prices.
+    rollup_s
+        When given, windows are summed into steps of this length (86400: daily).
 
     Returns
     -------
@@ -151,19 +235,17 @@ def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoi
     by_id = {d.id: d for d in deployments}
     windows: list[CostWindow] = []
     unpriced: dict[str, str] = {}
-    for (dep_id, start, step_s), values in group_points(points).items():
-        deployment = by_id.get(dep_id)
+    for series in group_series(points):
+        deployment = by_id.get(series.deployment)
         if deployment is None:
-            unpriced.setdefault(dep_id, "no deployment configuration in the store")
+            unpriced.setdefault(series.deployment, "no deployment configuration in the store")
             continue
         try:
-            cost = price_step(deployment, values, step_s, catalogue)
+            costs = price_series(deployment, series, catalogue)
         except (DeploymentConfigError, UnknownPriceError, ValueError) as exc:
-            unpriced.setdefault(dep_id, str(exc))
+            unpriced.setdefault(series.deployment, str(exc))
             continue
-        invocations = values.get(Metric.INVOCATIONS.value, 0.0)
-        windows.append(CostWindow(dep_id, start, step_s, invocations,
-                                  values.get(Metric.ROWS.value, invocations), cost))
+        windows += _windows(series, costs, rollup_s)
     windows.sort(key=lambda w: (w.key, w.start))
     return CostEstimate(tuple(windows), tuple(sorted(unpriced.items())))
 

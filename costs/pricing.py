@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from costs.errors import PriceCatalogueError, UnknownPriceError
+from costs.formulas import CostArrays, cloud_run_cost_arrays, lambda_cost_arrays
 
 SECONDS_PER_MONTH = 730 * 3600  # AWS and Google both price a month as 730 hours
 MB_PER_GB = 1024  # Lambda's GB-second and Cloud Run's GiB-second both use 1024 MB
@@ -241,6 +242,11 @@ def _check_non_negative(**values: float) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
+def _breakdown(arrays: CostArrays) -> CostBreakdown:
+    return CostBreakdown(float(arrays.request.sum()), float(arrays.compute.sum()), float(arrays.init.sum()),
+                         float(arrays.warm_capacity.sum()), float(arrays.idle.sum()))
+
+
 def lambda_cost(
     prices: LambdaArchPrices,
     *,
@@ -285,26 +291,10 @@ def lambda_cost(
     ValueError
         When a quantity is negative or not finite, or a share is outside 0..1.
     """
-    _check_non_negative(memory_mb=memory_mb, invocations=invocations, billed_duration_ms=billed_duration_ms,
-                        init_ms=init_ms, provisioned_concurrency=provisioned_concurrency, period_s=period_s)
-    if not 0.0 <= provisioned_share <= 1.0:
-        raise ValueError(f"provisioned_share must be within 0..1, got {provisioned_share!r}")
-    gb = memory_mb / MB_PER_GB
-    gb_s = billed_duration_ms / 1000.0 * gb
-    duration_rate = (provisioned_share * prices.provisioned_duration_usd_per_gb_s
-                     + (1.0 - provisioned_share) * prices.duration_usd_per_gb_s)
-    warm = provisioned_concurrency * gb * period_s * prices.provisioned_usd_per_gb_s
-    idle = 0.0
-    if provisioned_utilization is not None:
-        utilization = min(max(provisioned_utilization, 0.0), 1.0)
-        idle = warm * (1.0 - utilization)
-    return CostBreakdown(
-        request_usd=invocations * prices.request_usd_per_million / 1e6,
-        compute_usd=gb_s * duration_rate,
-        init_usd=init_ms / 1000.0 * gb * prices.duration_usd_per_gb_s,
-        warm_capacity_usd=warm,
-        idle_usd=idle,
-    )
+    return _breakdown(lambda_cost_arrays(
+        prices, memory_mb=memory_mb, invocations=invocations, billed_duration_ms=billed_duration_ms,
+        init_ms=init_ms, provisioned_concurrency=provisioned_concurrency, period_s=period_s,
+        provisioned_share=provisioned_share, provisioned_utilization=provisioned_utilization))
 
 
 def lambda_monthly_duration_usd(prices: LambdaArchPrices, gb_s_per_month: float) -> float:
@@ -359,24 +349,9 @@ def cloud_run_cost(
     ValueError
         When a quantity is negative or not finite, or the billing mode is unknown.
     """
-    _check_non_negative(vcpu=vcpu, memory_mb=memory_mb, requests=requests,
-                        serving_instance_s=serving_instance_s, idle_instance_s=idle_instance_s)
-    gib = memory_mb / MB_PER_GB
-    if billing_mode == "request":
-        busy, idle = tier.request_based, tier.idle_min_instance
-        request_usd = requests * busy.request_usd_per_million / 1e6
-    elif billing_mode == "instance":
-        busy = idle = tier.instance_based
-        request_usd = 0.0
-    else:
-        raise ValueError(f"billing_mode must be one of {', '.join(BILLING_MODES)}, got {billing_mode!r}")
-    idle_usd = idle_instance_s * (vcpu * idle.vcpu_usd_per_s + gib * idle.gib_usd_per_s)
-    return CostBreakdown(
-        request_usd=request_usd,
-        compute_usd=serving_instance_s * (vcpu * busy.vcpu_usd_per_s + gib * busy.gib_usd_per_s),
-        warm_capacity_usd=idle_usd,
-        idle_usd=idle_usd,
-    )
+    return _breakdown(cloud_run_cost_arrays(
+        tier, billing_mode=billing_mode, vcpu=vcpu, memory_mb=memory_mb, requests=requests,
+        serving_instance_s=serving_instance_s, idle_instance_s=idle_instance_s))
 
 
 def provisioned_monthly_usd(prices: LambdaArchPrices, *, level: float, memory_mb: float) -> float:

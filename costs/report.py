@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from costs.advice import Advice, top_advice
-from costs.per_prediction import CostWindow, estimate_costs, reconcile, rollup
+from costs.per_prediction import CostWindow, Series, estimate_costs, reconcile
 from costs.pricing import CostBreakdown, PriceCatalogue
 from costs.report_html import render_html
 from costs.report_markdown import render_markdown
@@ -47,8 +47,8 @@ def _sum_cost(windows: Iterable[CostWindow]) -> tuple[CostBreakdown, float, floa
 def build_weekly_report(
     week: IsoWeek,
     deployments: Sequence[Deployment],
-    this_week: Iterable[MetricPoint],
-    previous_week: Iterable[MetricPoint],
+    this_week: Iterable[MetricPoint] | Sequence[Series],
+    previous_week: Iterable[MetricPoint] | Sequence[Series],
     catalogue: PriceCatalogue,
     *,
     cost_records: Iterable[CostRecord] = (),
@@ -63,7 +63,8 @@ def build_weekly_report(
     deployments
         Configurations of the deployments.
     this_week, previous_week
-        Metric points of the week and of the week before (hourly roll-ups keep this fast).
+        Metric points of the week and of the week before (hourly roll-ups keep this fast), or
+        their :func:`costs.per_prediction.group_series`.
     catalogue
         Prices.
     cost_records
@@ -76,9 +77,9 @@ def build_weekly_report(
     WeeklyReport
         Empty rows when no deployment had data in either week (an explicit empty state).
     """
-    now = estimate_costs(deployments, this_week, catalogue)
-    before = estimate_costs(deployments, previous_week, catalogue)
-    daily = rollup(now.windows, step_s=86_400)
+    now = estimate_costs(deployments, this_week, catalogue, rollup_s=86_400)
+    before = estimate_costs(deployments, previous_week, catalogue, rollup_s=86_400)
+    daily = list(now.windows)
     by_dep: dict[str, list[CostWindow]] = defaultdict(list)
     for w in now.windows:
         by_dep[w.key].append(w)

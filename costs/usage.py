@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from costs.errors import CostError
-from costs.per_prediction import COST_METRICS, price_step
+from costs.formulas import CostArrays
+from costs.per_prediction import COST_METRICS, Series, group_series, price_series
 from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue
-from inferwatch.schema import Deployment, Metric, MetricPoint
+from inferwatch.schema import Deployment, MetricPoint
+from inferwatch.schema import Metric as _M
 
 ADVICE_METRICS: tuple[str, ...] = COST_METRICS + tuple(m.value for m in (
-    Metric.COLD_STARTS, Metric.MEMORY_MAX_USED, Metric.CONCURRENCY_MAX, Metric.LATENCY_P95,
-    Metric.CPU_UTILIZATION_P95,
+    _M.COLD_STARTS, _M.MEMORY_MAX_USED, _M.CONCURRENCY_MAX, _M.LATENCY_P95,
+    _M.CPU_UTILIZATION_P95,
 ))
 
 
@@ -68,7 +71,7 @@ class Usage:
 
 def summarize_usage(
     deployments: Sequence[Deployment],
-    points: Iterable[MetricPoint],
+    points: Iterable[MetricPoint] | Sequence[Series],
     catalogue: PriceCatalogue,
     *,
     period_s: float,
@@ -89,89 +92,73 @@ def summarize_usage(
     Returns
     -------
     list of Usage
-        In deployment id order. Deployments without points are left out (nothing to advise on).
+        In deployment id order. Deployments without points, or that cannot be priced (listed as
+        unpriced by :func:`costs.per_prediction.estimate_costs`), are left out.
     """
     if period_s <= 0:
         raise ValueError(f"period_s must be > 0, got {period_s!r}")
-    series: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    steps: dict[str, set[tuple[float, int]]] = defaultdict(set)
-    for p in points:
-        ts = p.start.timestamp()
-        series[p.deployment][p.metric].append((ts, p.value))
-        steps[p.deployment].add((ts, p.step_s))
+    by_id = {d.id: d for d in deployments}
     out = []
-    for d in deployments:
-        if d.id not in series:
+    for series in group_series(points):
+        deployment = by_id.get(series.deployment)
+        if deployment is None:
             continue
-        usage = _usage(d, series[d.id], sorted(steps[d.id]), catalogue, period_s)
-        if usage is not None:
-            out.append(usage)
+        try:
+            costs = price_series(deployment, series, catalogue)
+        except (CostError, ValueError):
+            continue
+        out.append(_usage(deployment, series, costs, period_s))
     return out
 
 
-def _usage(d: Deployment, metrics: dict[str, list[tuple[float, float]]], steps: list[tuple[float, int]],
-           catalogue: PriceCatalogue, period_s: float) -> Usage | None:
-    step_s = steps[0][1]
-    by_step: dict[float, dict[str, float]] = defaultdict(dict)
-    for name, series in metrics.items():
-        for ts, value in series:
-            by_step[ts][name] = value
-    cost = CostBreakdown()
-    try:
-        for step_values in by_step.values():
-            cost = cost + price_step(d, step_values, step_s, catalogue)
-    except (CostError, ValueError):
-        return None  # listed as unpriced by estimate_costs; advice needs a price
+def _present(series: Series, metric: str) -> tuple[float, ...]:
+    arr = series.values.get(metric)
+    return tuple(arr[~np.isnan(arr)].tolist()) if arr is not None else ()
 
-    def total(metric: Metric) -> float:
-        return sum(v for _, v in metrics.get(metric.value, ()))
 
-    def values(metric: Metric) -> tuple[float, ...]:
-        return tuple(v for _, v in sorted(metrics.get(metric.value, ())))
-
-    invocations = total(Metric.INVOCATIONS)
-    duration = total(Metric.DURATION_SUM) or total(Metric.BILLED_DURATION_SUM)
-    pc_values = values(Metric.PROVISIONED_CONCURRENCY)
+def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float) -> Usage:
+    invocations = series.total(_M.INVOCATIONS.value)
+    duration = series.total(_M.DURATION_SUM.value) or series.total(_M.BILLED_DURATION_SUM.value)
+    pc_values = _present(series, _M.PROVISIONED_CONCURRENCY.value)
     pc = max(pc_values) if pc_values else float(d.provisioned_concurrency)
-    memory_used = values(Metric.MEMORY_MAX_USED)
+    memory_used = _present(series, _M.MEMORY_MAX_USED.value)
+    cpu = _present(series, _M.CPU_UTILIZATION_P95.value)
     return Usage(
-        deployment=d, period_s=period_s, step_s=step_s, invocations=invocations,
-        rows=total(Metric.ROWS) if Metric.ROWS.value in metrics else invocations,
-        duration_ms=duration, billed_duration_ms=total(Metric.BILLED_DURATION_SUM) or duration,
-        init_ms=total(Metric.INIT_SUM), cold_starts=total(Metric.COLD_STARTS),
-        spillover=total(Metric.PROVISIONED_SPILLOVER),
-        billable_instance_s=total(Metric.BILLABLE_INSTANCE_TIME),
-        idle_instance_s=total(Metric.INSTANCES_IDLE) * step_s,
-        active_instance_s=total(Metric.INSTANCES_ACTIVE) * step_s,
+        deployment=d, period_s=period_s, step_s=series.step_s, invocations=invocations,
+        rows=series.total(_M.ROWS.value) if _M.ROWS.value in series.values else invocations,
+        duration_ms=duration, billed_duration_ms=series.total(_M.BILLED_DURATION_SUM.value) or duration,
+        init_ms=series.total(_M.INIT_SUM.value), cold_starts=series.total(_M.COLD_STARTS.value),
+        spillover=series.total(_M.PROVISIONED_SPILLOVER.value),
+        billable_instance_s=series.total(_M.BILLABLE_INSTANCE_TIME.value),
+        idle_instance_s=series.total(_M.INSTANCES_IDLE.value) * series.step_s,
+        active_instance_s=series.total(_M.INSTANCES_ACTIVE.value) * series.step_s,
         memory_max_used_mb=max(memory_used) if memory_used else None,
         provisioned_concurrency=pc,
-        utilization=values(Metric.PROVISIONED_UTILIZATION) if pc > 0 else (),
-        concurrency_max=values(Metric.CONCURRENCY_MAX),
-        instances_active=values(Metric.INSTANCES_ACTIVE),
-        latency_p95_ms=_weighted_p95(metrics),
-        cpu_utilization_p95=max(cpu) if (cpu := values(Metric.CPU_UTILIZATION_P95)) else None,
-        bursts=_bursts(metrics.get(Metric.INVOCATIONS.value, []), step_s),
-        cost=cost,
+        utilization=_present(series, _M.PROVISIONED_UTILIZATION.value) if pc > 0 else (),
+        concurrency_max=_present(series, _M.CONCURRENCY_MAX.value),
+        instances_active=_present(series, _M.INSTANCES_ACTIVE.value),
+        latency_p95_ms=_weighted_p95(series),
+        cpu_utilization_p95=max(cpu) if cpu else None,
+        bursts=_bursts(series),
+        cost=CostBreakdown(float(costs.request.sum()), float(costs.compute.sum()), float(costs.init.sum()),
+                           float(costs.warm_capacity.sum()), float(costs.idle.sum())),
     )
 
 
-def _weighted_p95(metrics: dict[str, list[tuple[float, float]]]) -> float | None:
-    p95 = dict(metrics.get(Metric.LATENCY_P95.value, ()))
-    if not p95:
+def _weighted_p95(series: Series) -> float | None:
+    p95 = series.values.get(_M.LATENCY_P95.value)
+    if p95 is None or np.all(np.isnan(p95)):
         return None
-    weights = dict(metrics.get(Metric.INVOCATIONS.value, ()))
-    total_weight = sum(weights.get(ts, 0.0) for ts in p95)
-    if total_weight <= 0:
-        return sum(p95.values()) / len(p95)
-    return sum(v * weights.get(ts, 0.0) for ts, v in p95.items()) / total_weight
+    known = ~np.isnan(p95)
+    weights = series.get(_M.INVOCATIONS.value)[known]
+    if weights.sum() <= 0:
+        return float(p95[known].mean())
+    return float((p95[known] * weights).sum() / weights.sum())
 
 
-def _bursts(invocations: list[tuple[float, float]], step_s: int) -> int:
+def _bursts(series: Series) -> int:
     """Steps with traffic after a step without traffic (a missing step counts as without)."""
-    busy = sorted(ts for ts, v in invocations if v > 0)
-    count, previous = 0, None
-    for ts in busy:
-        if previous is None or ts - previous > step_s:
-            count += 1
-        previous = ts
-    return count
+    busy = series.ts[series.get(_M.INVOCATIONS.value) > 0]
+    if busy.size == 0:
+        return 0
+    return int(1 + np.count_nonzero(np.diff(busy) > series.step_s))
