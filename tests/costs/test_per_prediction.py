@@ -28,7 +28,7 @@ def test_batching_makes_predictions_cheaper() -> None:
     assert four.rows_per_invocation == 4 and one.rows_per_invocation == 1
     assert four.cost_per_prediction_usd is not None and one.cost_per_prediction_usd is not None
     assert four.cost_per_prediction_usd < one.cost_per_prediction_usd
-    assert one.cost_per_prediction_usd == pytest.approx((2e-7 + 0.02 * 0.0000166667))
+    assert one.cost_per_prediction_usd == pytest.approx(2e-7 + 0.02 * 0.0000166667)
 
 
 def test_no_predictions_is_an_explicit_none() -> None:
