@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from types import TracebackType
 from typing import Any, Self
 
@@ -45,6 +46,7 @@ from inferwatch.store.errors import StoreInputError, StoreUnavailableError
 from inferwatch.store.tables import from_epoch, to_epoch
 
 _HOUR = t.ROLLUP_STEP_S
+_UPSERT_CHUNK_ROWS = 5000
 # PostgreSQL advisory locks, two-key form (a key space apart from single-bigint locks others take).
 _LOCK_CLASS_SCHEMA = 0x1F1_0001
 _LOCK_CLASS_DEPLOYMENT = 0x1F1_0002
@@ -121,7 +123,8 @@ class Store:
         keys = [c.name for c in table.primary_key.columns]
         # One row per key (the last wins: PostgreSQL refuses to update a row twice in one statement),
         # in key order, which is lock order: two PostgreSQL writers cannot deadlock on shared rows.
-        by_key = {tuple(row[k] for k in keys): row for row in rows}
+        key_of = itemgetter(*keys)
+        by_key = {key_of(row): row for row in rows}
         rows = [by_key[k] for k in sorted(by_key)]
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         stmt = dialect.insert(table)
@@ -129,9 +132,9 @@ class Store:
         stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else (
             stmt.on_conflict_do_nothing(index_elements=keys)
         )
-        chunk = 2000 // max(1, len(table.columns))  # stay under bound-parameter limits
-        for i in range(0, len(rows), max(chunk, 1)):
-            conn.execute(stmt, list(rows[i : i + chunk]))
+        # executemany (SQLAlchemy pages multi-row VALUES itself); chunks only bound memory.
+        for i in range(0, len(rows), _UPSERT_CHUNK_ROWS):
+            conn.execute(stmt, rows[i : i + _UPSERT_CHUNK_ROWS])
 
     def upsert_deployments(self, conn: Connection, items: Sequence[Deployment], now: datetime) -> None:
         updated_s = to_epoch(now, "now")

@@ -165,14 +165,17 @@ def from_epoch(value: int) -> datetime:
 
 
 def point_row(p: MetricPoint) -> dict[str, Any]:
-    where = f"metric point {p.deployment} {p.metric} at {p.start.isoformat()}"
     value = float(p.value)
     if not math.isfinite(value):  # SQLite would store NaN as NULL; PostgreSQL would keep it for charts
-        raise StoreInputError(f"{where}: value {value} is not finite", field="value")
+        raise StoreInputError(f"{_point_name(p)}: value {value} is not finite", field="value")
     if p.step_s <= 0:
-        raise StoreInputError(f"{where}: step_s must be positive, got {p.step_s}", field="step_s")
+        raise StoreInputError(f"{_point_name(p)}: step_s must be positive, got {p.step_s}", field="step_s")
     return {"deployment_id": p.deployment, "metric": p.metric, "step_s": p.step_s,
             "ts": to_epoch(p.start, "start"), "value": value}
+
+
+def _point_name(p: MetricPoint) -> str:
+    return f"metric point {p.deployment} {p.metric} at {p.start.isoformat()}"
 
 
 def histogram_row(h: HistogramPoint) -> dict[str, Any]:
