@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import smtplib
@@ -69,10 +70,12 @@ def _post(name: str, url: str, body: bytes, headers: Mapping[str, str], timeout_
         retry_s = float(retry) if retry and retry.isdigit() else None
         raise DeliveryError(f"{name}: {redact_url(url)} answered HTTP {exc.code}", receiver=name,
                             retry_after_s=retry_s) from None  # the HTTPError's text holds the secret URL
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(f"{name}: {redact_url(url)} unreachable: {type(reason).__name__}: {reason}",
                             receiver=name) from None
+    except ValueError:  # e.g. "unknown url type": its text would print the whole (secret) URL
+        raise DeliveryError(f"{name}: {redact_url(url)} is not a usable http(s) URL", receiver=name) from None
 
 
 class WebhookNotifier:

@@ -131,3 +131,13 @@ def test_module_entry_point_prints_one_line(tmp_path: Path, monkeypatch: pytest.
     assert main(["--config", str(tmp_path / "bad.toml")]) == EXIT_CONFIG
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "alerts.flap_threshold" in err
+
+
+def test_a_malformed_url_is_a_delivery_failure_that_does_not_print_it(tmp_path: Path) -> None:
+    rt = runtime(tmp_path, {"notifiers": {"ops": {"type": "slack"}}},
+                 {"INFERWATCH_SLACK_WEBHOOK_URL": "hooks.slack.example/T0/B0/xoxb-secret"})
+    failing(rt.open_store())
+    result = run_once(rt, clock=Clock(T0))
+    (queued,) = load_outbox(rt.open_store(), status="pending")
+    assert result.exit_code == EXIT_PARTIAL and "is not a usable http(s) URL" in (queued.last_error or "")
+    assert "xoxb-secret" not in (queued.last_error or "") + result.message
