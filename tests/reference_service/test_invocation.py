@@ -107,11 +107,16 @@ def test_shadow_never_changes_the_answer_or_its_latency_beyond_a_bound(shadow: o
     plain = Service(settings, MemorySink(), init_started_s=time.time())
     sink = MemorySink()
     shadowed = Service(settings, sink, init_started_s=time.time(), shadow_model=shadow)  # type: ignore[arg-type]
-    for i in range(6):
+    plain_ms, shadowed_ms = [], []
+    for i in range(8):
         body = _body(heldout, 3, start=3 * i)
         a, b = plain.invoke(body), shadowed.invoke(body)
         assert [p["probabilities"] for p in a.body["predictions"]] == [p["probabilities"] for p in b.body["predictions"]]
-        assert b.record.latency_ms <= a.record.latency_ms + settings.shadow_wait_ms + 15
+        plain_ms.append(a.record.latency_ms)
+        shadowed_ms.append(b.record.latency_ms)
+    # the bound: the shadow wait, plus slack for a busy shared machine (medians: single calls jitter)
+    assert np.median(shadowed_ms) <= np.median(plain_ms) + settings.shadow_wait_ms + 30
+    assert max(shadowed_ms) < 1000  # B's 1.5 s sleep never reaches the answer
     statuses = {r.shadow.status for r in sink.records if r.shadow}
     assert statuses <= {"timeout", "error", "skipped"} and statuses
 
