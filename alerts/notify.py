@@ -60,9 +60,9 @@ def render_text(message: OutboxMessage) -> str:
 
 
 def _post(name: str, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
     try:
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             response.read()
     except urllib.error.HTTPError as exc:
