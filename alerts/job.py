@@ -84,8 +84,26 @@ def routes(settings: AlertSettings, notifiers: Mapping[str, Notifier]) -> list[R
     return out
 
 
+def secret_scrubber(settings: AlertSettings, env: Mapping[str, str]) -> Callable[[str], str]:
+    """Replace every notifier secret found in the environment by ``***`` in a text."""
+    names = [getattr(cfg, attr, None) for cfg in settings.notifiers.values()
+             for attr in ("url_env", "secret_env", "password_env")]
+    secrets = sorted({env[n] for n in names if n and env.get(n)}, key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    return scrub
+
+
+def _no_scrub(text: str) -> str:
+    return text
+
+
 def deliver(store: Store, notifiers: Mapping[str, Notifier], settings: AlertSettings, now_s: int,
-            deadline: float) -> dict[str, int]:
+            deadline: float, scrub: Callable[[str], str] = _no_scrub) -> dict[str, int]:
     """Send every due message; each outcome is recorded before the next send."""
     counts = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0}
     for message in load_outbox(store, status="pending", due_at_s=now_s):
@@ -103,9 +121,11 @@ def deliver(store: Store, notifiers: Mapping[str, Notifier], settings: AlertSett
             log.warning("delivery failed: %s", exc)
             continue
         except Exception as exc:  # a notifier bug must not stop the other messages; it is recorded
-            outcome = mark_failed(store, message, now_s, f"internal error {type(exc).__name__}: {exc}", settings.section)
+            # Unknown errors may quote a URL or password: record the type and a scrubbed text, no traceback.
+            error = scrub(f"internal error {type(exc).__name__}: {exc}")
+            outcome = mark_failed(store, message, now_s, error, settings.section)
             counts["dead" if outcome == "dead" else "failed"] += 1
-            log.exception("notifier %s crashed", message.receiver)
+            log.error("notifier %s crashed: %s", message.receiver, error)
             continue
         mark_delivered(store, message.id, now_s)
         counts["sent"] += 1
@@ -132,7 +152,8 @@ def _evaluate_and_deliver(store: Store, rt: Runtime, settings: AlertSettings, no
         return JobResult(EXIT_OK, f"dry run: {counts['firing']} firing, {counts['pending']} pending, "
                                   f"{len(messages)} messages would be sent", counts, tuple(messages))
     save_evaluation(store, evaluation, messages)
-    counts |= deliver(store, notifiers, settings, now_s, started + settings.section.run_deadline)
+    counts |= deliver(store, notifiers, settings, now_s, started + settings.section.run_deadline,
+                      secret_scrubber(settings, rt.env))
     counts["queued"] = len(load_outbox(store, status="pending"))
     problems = []
     if counts["queued"]:

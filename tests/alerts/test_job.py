@@ -141,3 +141,14 @@ def test_a_malformed_url_is_a_delivery_failure_that_does_not_print_it(tmp_path: 
     (queued,) = load_outbox(rt.open_store(), status="pending")
     assert result.exit_code == EXIT_PARTIAL and "is not a usable http(s) URL" in (queued.last_error or "")
     assert "xoxb-secret" not in (queued.last_error or "") + result.message
+
+
+def test_secret_scrubber_hides_every_configured_secret(tmp_path: Path) -> None:
+    from alerts.job import load_settings, secret_scrubber
+
+    rt = runtime(tmp_path, {"notifiers": {"ops": {"type": "webhook"}, "mail": {
+        "type": "email", "host": "h", "sender": "a@b", "to": ["c@d"]}}},
+        {"INFERWATCH_WEBHOOK_URL": "https://h/x/tok", "INFERWATCH_WEBHOOK_SECRET": "s3",
+         "INFERWATCH_SMTP_PASSWORD": "pw-123"})
+    scrub = secret_scrubber(load_settings(rt), rt.env)
+    assert scrub("a https://h/x/tok b s3 c pw-123") == "a *** b *** c ***"
