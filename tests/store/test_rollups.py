@@ -76,7 +76,7 @@ def filled(store_url: str) -> tuple[Store, list[MetricPoint]]:
     return store, points
 
 
-@pytest.mark.parametrize(("resolution_s", "start_min", "end_min"), [
+CASES = [
     (3600, 17, 3 * 60 + 41),  # partial hours at both edges
     (3600, None, None),
     (3600, 60, 180),  # whole hours only: all from the rollup table
@@ -85,18 +85,20 @@ def filled(store_url: str) -> tuple[Store, list[MetricPoint]]:
     (86400, None, 200),
     (900, 13, 229),  # not a multiple of an hour: raw rollup
     (120, None, None),
-])
-def test_rollup_equals_pandas(filled: tuple[Store, list[MetricPoint]], resolution_s: int,
-                              start_min: int | None, end_min: int | None) -> None:
+]
+
+
+def test_rollup_equals_pandas(filled: tuple[Store, list[MetricPoint]]) -> None:
     store, points = filled
-    start = T0 + timedelta(minutes=start_min) if start_min is not None else None
-    end = T0 + timedelta(minutes=end_min) if end_min is not None else None
-    want = expected_rollup(points, resolution_s, start, end)
-    assert want
-    for use_rollups in (True, False):
-        got = store.load_metrics(start=start, end=end, resolution_s=resolution_s, use_rollups=use_rollups)
-        assert {p.step_s for p in got} == {resolution_s}
-        assert_same(as_dict(got), want)
+    for resolution_s, start_min, end_min in CASES:
+        start = T0 + timedelta(minutes=start_min) if start_min is not None else None
+        end = T0 + timedelta(minutes=end_min) if end_min is not None else None
+        want = expected_rollup(points, resolution_s, start, end)
+        assert want
+        for use_rollups in (True, False):
+            got = store.load_metrics(start=start, end=end, resolution_s=resolution_s, use_rollups=use_rollups)
+            assert {p.step_s for p in got} == {resolution_s}
+            assert_same(as_dict(got), want)
 
 
 def test_filters_and_raw_points(filled: tuple[Store, list[MetricPoint]]) -> None:
