@@ -120,7 +120,7 @@ def deliver(store: Store, notifiers: Mapping[str, Notifier], settings: AlertSett
             counts["dead" if outcome == "dead" else "failed"] += 1
             log.warning("delivery failed: %s", exc)
             continue
-        except Exception as exc:  # a notifier bug must not stop the other messages; it is recorded
+        except Exception as exc:  # noqa: BLE001  a notifier bug must not stop the others; it is recorded
             # Unknown errors may quote a URL or password: record the type and a scrubbed text, no traceback.
             error = scrub(f"internal error {type(exc).__name__}: {exc}")
             outcome = mark_failed(store, message, now_s, error, settings.section)
