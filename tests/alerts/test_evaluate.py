@@ -133,7 +133,7 @@ def test_error_state_when_a_source_fails_and_recovers() -> None:
 
 def test_flapping_is_damped_to_one_notice_then_settles() -> None:
     policy = Policy(flap_window_s=3600, flap_threshold=4)
-    errors: list[float | None] = [20, 0] * 10 + [0] * 40
+    errors: list[float | None] = [*([20.0, 0.0] * 10), *([0.0] * 40)]
     evs = run([error_rule(window_s=60)], errors, policy=policy, until_min=80)
     sent = [s for _, s in statuses(evs)]
     # firing, resolved, firing, then the 4th change marks it flapping: one notice, silence while it flaps
