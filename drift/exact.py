@@ -1,10 +1,10 @@
 """Exact statistics on raw samples, for audits: KS, Cramér-von Mises and Wasserstein.
 
 Binning: none; the statistics use every value. NaN or infinite values are rejected (the binned
-engine reports their rates instead). All three share one kernel: each value becomes an
-order-preserving unsigned integer key with the sample it came from in the lowest bit, and one
-``np.sort`` of the packed keys yields the pooled order with both ECDFs (no searchsorted, no
-argsort: about 2x faster than scipy's ``ks_2samp`` at 5M + 5M). For float32 inputs the key keeps
+engine reports their rates instead). All three share one kernel: each sample is sorted, each value
+becomes an order-preserving unsigned integer key with the sample it came from in the lowest bit,
+and a stable sort merges the two sorted runs into the pooled order with both ECDFs (no
+searchsorted, no argsort: about 3-4x faster than scipy's ``ks_2samp`` at 5M + 5M). For float32 inputs the key keeps
 every bit. For float64 inputs the lowest mantissa bit carries the sample tag, so values that differ
 only in their last bit (relative 2**-52) count as tied: immaterial for an audit, and documented.
 
@@ -103,14 +103,16 @@ def _pool(reference: ArrayLike, current: ArrayLike) -> _Pooled:
     wide = ref.dtype == np.float64 or cur.dtype == np.float64
     n, m = ref.size, cur.size
     packed = np.empty(n + m, dtype=np.uint64)
-    packed[:n] = _ordered_keys(ref, wide)
-    packed[n:] = _ordered_keys(cur, wide)
+    # Each sample is sorted as floats (SIMD sort), its keys stay sorted (the key map, and clearing or
+    # setting the tag bit, never reverse an order), so the stable sort (timsort) only merges two runs.
+    packed[:n] = _ordered_keys(np.sort(ref), wide)
+    packed[n:] = _ordered_keys(np.sort(cur), wide)
     if wide:
         packed[:n] &= ~_ONE
     else:
         packed <<= _ONE
     packed[n:] |= _ONE
-    packed.sort()
+    packed.sort(kind="stable")
     return _Pooled(packed, n, m, wide)
 
 
