@@ -78,8 +78,8 @@ def pandas_hourly(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
     frame["bucket"] = frame.ts - frame.ts % 3600
     parts = []
     for metric, group in frame.groupby("metric"):
-        how = {Aggregation.SUM: "sum", Aggregation.MAX: "max"}.get(AGGREGATION[Metric(metric)], "mean")
-        parts.append(group.groupby(["deployment", "metric", "bucket"], as_index=False)["value"].agg(how))
+        how = {Aggregation.SUM: "sum", Aggregation.MAX: "max"}.get(AGGREGATION[Metric(str(metric))], "mean")
+        parts.append(group.groupby(["deployment", "metric", "bucket"], as_index=False).agg(value=("value", how)))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -89,24 +89,29 @@ def bench_backend(url: str, days: int, deployments: int) -> dict[str, Any]:
     # The dashboard asks for "now - 30 days" to "now + 1 minute": not aligned to hours.
     end = T0 + timedelta(days=days, minutes=1)
     start = end - timedelta(days=days)
-    query = {"metrics": list(METRICS), "start": start, "end": end, "resolution_s": 3600}
+    def hourly(use_rollups: bool) -> list[MetricPoint]:
+        return store.load_metrics(metrics=list(METRICS), start=start, end=end, resolution_s=3600,
+                                  use_rollups=use_rollups)
+
     baseline_s, frame = timed(lambda: pandas_hourly(store, start, end), 3)
-    sql_s, sql_points = timed(lambda: store.load_metrics(**query, use_rollups=False), 5)
-    table_s, table_points = timed(lambda: store.load_metrics(**query), 5)
+    sql_s, sql_points = timed(lambda: hourly(False), 5)
+    table_s, table_points = timed(lambda: hourly(True), 5)
     if not len(frame) == len(sql_points) == len(table_points):
         raise SystemExit(f"row counts differ: pandas {len(frame)}, sql {len(sql_points)}, table {len(table_points)}")
     for got in (sql_points, table_points):
         if not np.isclose(sum(p.value for p in got), float(frame["value"].sum()), rtol=1e-9):
             raise SystemExit("rollup values differ from the pandas aggregation")
 
-    recent = {"start": end - timedelta(minutes=15), "end": end}
-    indexed_s, recent_points = timed(lambda: store.load_metrics(**recent), 7)
+    def recent() -> list[MetricPoint]:
+        return store.load_metrics(start=end - timedelta(minutes=15), end=end)
+
+    indexed_s, recent_points = timed(recent, 7)
     one_step = tuple(MetricPoint(p.deployment, p.metric, p.start, 60, p.value + 1.0) for p in recent_points
                      if p.start == end - timedelta(minutes=2))
     write_s, _ = timed(lambda: store.write_batch(CollectionBatch("bench", points=one_step), run_record()), 9)
     with store.write() as conn:
         conn.execute(text("DROP INDEX ix_metric_points_step_ts"))
-    unindexed_s, _ = timed(lambda: store.load_metrics(**recent), 3)
+    unindexed_s, _ = timed(recent, 3)
     store.dispose()
     return {
         "points": points, "load_s": round(load_s, 2), "load_points_per_s": round(points / load_s),

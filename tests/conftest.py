@@ -34,8 +34,9 @@ def _pg_server() -> tuple[str, str | None]:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         shown = make_url(url).render_as_string(hide_password=True)
-        return url, (f"PostgreSQL is not reachable at {shown} ({type(exc.orig or exc).__name__}: "
-                     f"{str(exc.orig or exc).strip()}). Run `bash .ci/postgres.sh` and export "
+        cause = getattr(exc, "orig", None) or exc
+        return url, (f"PostgreSQL is not reachable at {shown} ({type(cause).__name__}: "
+                     f"{str(cause).strip()}). Run `bash .ci/postgres.sh` and export "
                      "INFERWATCH_TEST_PG_URL with the URL it prints; locally, -m 'not postgres' deselects.")
     finally:
         engine.dispose()

@@ -94,7 +94,7 @@ def midway(url: str, marker: str) -> None:
 def collector(url: str, seconds: float, out: str) -> None:
     store = Store.open(url)
     deadline = time.monotonic() + seconds
-    committed, calls, errors = 0, 0, []
+    committed, calls, errors = 0, 0, list[str]()
     while time.monotonic() < deadline:
         if _errors_of(partial(store.write_batch, step_batch(committed), run_record()), errors):
             committed += 1
@@ -112,7 +112,7 @@ def alerts(url: str, seconds: float, out: str) -> None:
     with store.write() as conn:
         alert_metadata.create_all(conn)
     deadline = time.monotonic() + seconds
-    evaluations, errors = 0, []
+    evaluations, errors = 0, list[str]()
 
     def evaluate() -> None:
         points = store.load_metrics(metrics=[Metric.INVOCATIONS.value], start=T0, end=T0 + timedelta(days=1))

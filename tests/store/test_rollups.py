@@ -47,9 +47,11 @@ def expected_rollup(points: list[MetricPoint], resolution_s: int, start: datetim
         frame = frame[frame.ts < int(end.timestamp())]
     frame = frame.assign(bucket=frame.ts - frame.ts % resolution_s)
     out = {}
-    for (dep, metric, bucket), group in frame.groupby(["deployment", "metric", "bucket"]):
-        how = {Aggregation.SUM: "sum", Aggregation.MAX: "max"}.get(AGGREGATION.get(metric), "mean")  # type: ignore[call-overload]
-        out[(str(dep), str(metric), datetime.fromtimestamp(int(bucket), tz=UTC))] = float(group.value.agg(how))
+    for key, group in frame.groupby(["deployment", "metric", "bucket"]):
+        dep, metric, bucket = (str(k) for k in key)
+        aggregation = AGGREGATION.get(Metric(metric)) if metric in set(Metric) else None
+        how = {Aggregation.SUM: "sum", Aggregation.MAX: "max"}.get(aggregation, "mean")  # type: ignore[arg-type]
+        out[(dep, metric, datetime.fromtimestamp(int(bucket), tz=UTC))] = float(group.value.agg(how))
     return out
 
 
