@@ -23,11 +23,11 @@ import onnxruntime as ort
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from reference_service.handler_lambda import LambdaAdapter  # noqa: E402
-from reference_service.invocation import Service  # noqa: E402
-from reference_service.model import PACKAGED_MODEL_DIR  # noqa: E402
-from reference_service.settings import ServiceSettings  # noqa: E402
-from reference_service.telemetry import StdoutSink  # noqa: E402
+from reference_service.handler_lambda import LambdaAdapter
+from reference_service.invocation import Service
+from reference_service.model import PACKAGED_MODEL_DIR
+from reference_service.settings import ServiceSettings
+from reference_service.telemetry import StdoutSink
 
 GOAL_OVERHEAD_MS = 0.2
 

@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "reference_service" / "deploy"))
 
-import build_zip  # noqa: E402
+import build_zip
 
 GOAL_MB = 120.0
 
