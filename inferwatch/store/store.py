@@ -52,7 +52,6 @@ _LOCK_CLASS_SCHEMA = 0x1F1_0001
 _LOCK_CLASS_DEPLOYMENT = 0x1F1_0002
 
 
-
 class Store:
     """All persistence of Inferwatch. Build with :meth:`open`; call :meth:`create_schema` once."""
 
