@@ -45,8 +45,10 @@ class CloudBins:
     gcp_bounds: tuple[float, ...]  # explicit bucket bounds for a Cloud Monitoring distribution
 
     def cloudwatch_statistics(self) -> list[str]:
-        """The ``Stat`` strings of the GetMetricData queries, one per edge."""
-        return [f"PR(:{edge!r})" for edge in self.cloudwatch_edges]
+        """The ``Stat`` strings of the GetMetricData queries, one per edge. Edges are written in plain
+        positional notation (shortest round-trip digits, never an exponent such as ``1e-45``: the
+        documented statistic syntax only shows plain numbers)."""
+        return [f"PR(:{np.format_float_positional(edge, unique=True, trim='-')})" for edge in self.cloudwatch_edges]
 
 
 def bin_edges_for_cloud(column: NumericColumn, *, max_edges: int = DEFAULT_CLOUD_EDGES) -> CloudBins:

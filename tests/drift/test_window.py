@@ -118,3 +118,12 @@ def test_round_trip_and_errors(baseline: Baseline) -> None:
 def test_window_state_is_small(baseline: Baseline) -> None:
     w = WindowCounts.from_values(_numeric(baseline), np.random.default_rng(0).normal(3, 2, 1_000_000))
     assert len(json.dumps(w.to_dict())) <= 8 * 1024
+
+
+def test_cloudwatch_statistics_are_plain_numbers(baseline: Baseline) -> None:
+    col = _numeric(baseline, "score")
+    bins = bin_edges_for_cloud(col)
+    stats = bins.cloudwatch_statistics()
+    assert len(stats) == len(bins.layout) and all(s.startswith("PR(:") and s.endswith(")") for s in stats)
+    assert not any("e" in s[4:-1].lower() for s in stats)
+    assert [float(s[4:-1]) for s in stats] == list(bins.cloudwatch_edges)  # exact round trip
