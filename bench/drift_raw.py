@@ -50,7 +50,7 @@ def _measure(fn: Callable[[], object]) -> dict[str, float]:
     return {"best_s": min(times), "median_s": statistics.median(times), "peak_extra_mb": peak / 2**20}
 
 
-def main() -> dict[str, Any]:
+def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     ref_x = rng.standard_normal(ROWS).astype(np.float32)
     cur_x = (rng.standard_normal(ROWS) + 0.1).astype(np.float32)
@@ -60,7 +60,11 @@ def main() -> dict[str, Any]:
     probs_cur[0] -= 0.02
     probs_cur[9] += 0.02
     cur_c = rng.choice(10, ROWS, p=probs_cur)
+    return ref_x, cur_x, ref_c, cur_c
 
+
+def main() -> dict[str, Any]:
+    ref_x, cur_x, ref_c, cur_c = _data()
     start = time.perf_counter()
     base = build_baseline({"score": ref_x, "class": ref_c}, categorical=["class"], model_sha256="0" * 64,
                           version="bench")

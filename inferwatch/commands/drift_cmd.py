@@ -96,6 +96,30 @@ def _from_window(store: Any, deployment: str, start: datetime, end: datetime) ->
     return new_id, rebased, f"{deployment} {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M} UTC (bins of {bid})"
 
 
+def _build(store: Any, version: list[str] | None, npz: Path | None, model_sha256: str | None,
+           categorical: list[str] | None, from_deployment: str | None, start: datetime | None,
+           end: datetime | None) -> list[tuple[str, Any, str]]:
+    """(id, Baseline, source) per baseline to save, from a time window, an .npz or the held-out sets."""
+    import numpy as np
+
+    from drift import build_baseline
+    from inferwatch.baselines import MODEL_VERSIONS, baseline_id, model_baseline
+
+    if from_deployment is not None:
+        if start is None or end is None:
+            raise typer.BadParameter("--from-deployment needs --start and --end")
+        return [_from_window(store, from_deployment, _utc(start), _utc(end))]
+    if npz is not None:
+        if not version or len(version) != 1 or not model_sha256:
+            raise typer.BadParameter("--npz needs exactly one --version and --model-sha256")
+        with np.load(npz) as data:
+            signals = {name: data[name] for name in data.files}
+        base = build_baseline(signals, categorical=set(categorical or ["class"]) & set(signals),
+                              model_sha256=model_sha256, version=version[0])
+        return [(baseline_id(version[0], model_sha256), base, f"file {npz.name}")]
+    return [(*model_baseline(v), f"held-out set of model {v}") for v in (version or MODEL_VERSIONS)]
+
+
 def _register_baseline(app: typer.Typer) -> None:
     baseline_app = typer.Typer(help="Drift baselines: what predictions and inputs are compared with.",
                                no_args_is_help=True)
@@ -119,29 +143,13 @@ def _register_baseline(app: typer.Typer) -> None:
         A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
         categorical one (<= 32 KB per column); the raw data is not needed afterwards.
         """
-        import numpy as np
-
-        from drift import DriftError, build_baseline
-        from inferwatch.baselines import MODEL_VERSIONS, baseline_id, model_baseline
+        from drift import DriftError
         from inferwatch.cli import runtime
 
         store = runtime(ctx).open_store()
         now = datetime.now(UTC)
         try:
-            if from_deployment is not None:
-                if start is None or end is None:
-                    raise typer.BadParameter("--from-deployment needs --start and --end")
-                built = [_from_window(store, from_deployment, _utc(start), _utc(end))]
-            elif npz is not None:
-                if not version or len(version) != 1 or not model_sha256:
-                    raise typer.BadParameter("--npz needs exactly one --version and --model-sha256")
-                with np.load(npz) as data:
-                    signals = {name: data[name] for name in data.files}
-                built = [(baseline_id(version[0], model_sha256), build_baseline(
-                    signals, categorical=set(categorical or ["class"]) & set(signals),
-                    model_sha256=model_sha256, version=version[0]), f"file {npz.name}")]
-            else:
-                built = [(*model_baseline(v), f"held-out set of model {v}") for v in (version or MODEL_VERSIONS)]
+            built = _build(store, version, npz, model_sha256, categorical, from_deployment, start, end)
         except (DriftError, OSError, KeyError) as exc:
             typer.secho(f"inferwatch: cannot build the baseline: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from exc
