@@ -88,7 +88,13 @@ class EvalData:
         deployments: Iterable[Deployment],
         points: Iterable[MetricPoint],
         runs: Iterable[CollectionRun] = (),
-        **kwargs: object,
+        *,
+        step_s: int = 60,
+        slo: SloDefaults = SloDefaults(),
+        drift: Mapping[str, DriftDecision] | None = None,
+        drift_error: str | None = None,
+        cost_per_prediction_usd: Mapping[str, float] | None = None,
+        cost_error: str | None = None,
     ) -> EvalData:
         """Index store records: points grouped per (deployment, metric), runs per collector."""
         grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
@@ -101,4 +107,6 @@ class EvalData:
         for r in runs:
             by_collector[r.collector].append(r)
         ordered = {c: tuple(sorted(rs, key=lambda r: r.started_at, reverse=True)) for c, rs in by_collector.items()}
-        return cls(deployments=tuple(deployments), series=series, collector_runs=ordered, **kwargs)  # type: ignore[arg-type]
+        return cls(deployments=tuple(deployments), series=series, step_s=step_s, slo=slo, collector_runs=ordered,
+                   drift=drift, drift_error=drift_error, cost_per_prediction_usd=cost_per_prediction_usd,
+                   cost_error=cost_error)
