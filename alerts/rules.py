@@ -71,6 +71,7 @@ class Observation:
 
 
 Check = Callable[[Rule, Deployment, EvalData, int], Observation]
+MAX_SIGNALS_SHOWN = 5  # a summary names at most this many drifted signals
 
 _COMMON = ("entity", "value", "threshold", "window")
 KIND_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -224,7 +225,9 @@ def check_drift(rule: Rule, d: Deployment, data: EvalData, now_s: int) -> Observ
         return _nodata(rule)
     drifted = sorted(s for s, status in decision.signals.items() if status == "drift")
     value = float(len(drifted))
-    return _observe(rule, d, value, 0.0, True, signals=", ".join(drifted) or "none")
+    shown = ", ".join(drifted[:MAX_SIGNALS_SHOWN]) or "none"
+    more = f" and {len(drifted) - MAX_SIGNALS_SHOWN} more" if len(drifted) > MAX_SIGNALS_SHOWN else ""
+    return _observe(rule, d, value, 0.0, True, signals=shown + more)
 
 
 CHECKS: dict[str, Check] = {

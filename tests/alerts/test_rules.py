@@ -107,3 +107,14 @@ def test_warm_capacity_without_capacity_is_never_a_finding() -> None:
     assert check_warm_utilization(rule, DEP, data_with([]), NOW_S).outcome is Outcome.OK
     warm = deployment("w", provisioned_concurrency=4)
     assert check_warm_utilization(rule, warm, data_with([], (warm,)), NOW_S).outcome is Outcome.NODATA
+
+
+def test_drift_summary_names_at_most_five_signals() -> None:
+    from alerts.rules import check_drift
+    from alerts.series import DriftDecision
+
+    rule = Rule(name="Drift", kind="drift", severity=Severity.TICKET, summary="{signals}", window_s=3600)
+    signals = {f"feature:f{i}": "drift" for i in range(8)} | {"score": "warn"}
+    obs = check_drift(rule, DEP, data_with([], drift={DEP.id: DriftDecision(signals)}), NOW_S)
+    assert obs.value == 8.0
+    assert render_summary(rule, obs) == "feature:f0, feature:f1, feature:f2, feature:f3, feature:f4 and 3 more"
