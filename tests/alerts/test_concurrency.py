@@ -77,17 +77,23 @@ def test_two_concurrent_runs_send_nothing_twice(tmp_path: Path, hook: WebhookRec
     assert load_outbox(store, status="pending") == []
 
 
-def test_in_process_runs_in_threads_send_nothing_twice(tmp_path: Path, hook: WebhookReceiver) -> None:
+def test_in_process_runs_in_threads_send_nothing_twice(store_url: str, tmp_path: Path,
+                                                        hook: WebhookReceiver) -> None:
     from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
 
-    rt = runtime(tmp_path, {"notifiers": {"hook": {"type": "webhook"}}}, {"INFERWATCH_WEBHOOK_URL": hook.url})
-    store = failing_now(tmp_path, {"INFERWATCH_HOME": str(tmp_path)})
+    rt = replace(runtime(tmp_path, {"notifiers": {"hook": {"type": "webhook"}}},
+                         {"INFERWATCH_WEBHOOK_URL": hook.url}), store_url=store_url)
+    store = rt.open_store()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    fill_store(store, traffic_points(DEP.id, now - timedelta(hours=1), 70, errors=20))
     hook.mode, hook.slow_s = "slow", 0.5
     with ThreadPoolExecutor(4) as pool:
         codes = sorted(f.result().exit_code for f in [pool.submit(run_once, rt) for _ in range(4)])
     assert codes[0] == EXIT_OK and set(codes) <= {EXIT_OK, EXIT_TEMPFAIL}
     assert len(hook.received) == len(hook.unique()) == 1
     assert load_outbox(store, status="pending") == []
+    store.dispose()
 
 
 def test_run_killed_between_send_and_record_resends_the_same_id(tmp_path: Path, hook: WebhookReceiver) -> None:
