@@ -19,6 +19,14 @@ weird_numbers = st.one_of(
     st.sampled_from([0, -0.0, 1e308, -1e308, 5e-324, 2**63, -(2**63) - 1, 10**300]),
 )
 scalars = st.one_of(st.none(), st.booleans(), weird_numbers, st.text(max_size=12))
+# a fixed pool of nasty cell values: one draw each (recursive strategies cost ~10x more per draw)
+HOSTILE_VALUES: tuple[Any, ...] = (
+    float("nan"), float("inf"), float("-inf"), 1e308, -1e308, 1e39, -1.0, -5e-324, 10**400, -(10**30), 2**63,
+    True, False, None, "", "1.5", "NaN", "\u0000", "\ud83d\ude00", "x" * 200, [], [1.0], [[1.0]], {}, {"a": 1},
+    1e9, 123456789012345678901234567890, 0.0,
+)
+hostile_values = st.integers(0, len(HOSTILE_VALUES) - 1).map(HOSTILE_VALUES.__getitem__)
+
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                            max_leaves=20)
 
@@ -33,13 +41,13 @@ def near_valid_rows(draw: st.DrawFn) -> list[Any]:
         i = draw(st.integers(0, len(rows) - 1))
         action = draw(st.sampled_from(["cell", "cut", "extend", "replace"]))
         if action == "cell" and isinstance(rows[i], list) and rows[i]:
-            rows[i][draw(st.integers(0, len(rows[i]) - 1))] = draw(json_values)
+            rows[i][draw(st.integers(0, len(rows[i]) - 1))] = draw(hostile_values)
         elif action == "cut" and isinstance(rows[i], list):
             rows[i] = rows[i][: draw(st.integers(0, 29))]
         elif action == "extend" and isinstance(rows[i], list):
             rows[i] = rows[i] + draw(st.lists(weird_numbers, min_size=1, max_size=3))
         elif action == "replace":
-            rows[i] = draw(json_values)
+            rows[i] = draw(hostile_values)
     return rows
 
 
@@ -50,9 +58,9 @@ def named_inputs(draw: st.DrawFn) -> Any:
         if draw(st.booleans()):
             row.pop(name, None)
         else:
-            row[name] = draw(json_values)
+            row[name] = draw(hostile_values)
     for key in draw(st.lists(st.text(max_size=10), max_size=2)):
-        row[key] = draw(json_values)
+        row[key] = draw(hostile_values)
     return row if draw(st.booleans()) else [row] * draw(st.integers(0, 3))
 
 

@@ -12,7 +12,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from .hostile import raw_bodies, request_docs
 SETTINGS = ServiceSettings(concurrency=1, deployment="fuzz", max_body_bytes=64 * 1024, input_summary=True)
 FUZZ = settings(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 COUNT = {"lambda": 0, "http": 0}
-BATCH = 8
+BATCH = 16
 pytestmark = pytest.mark.slow
 
 
@@ -55,7 +54,7 @@ def _http_v2(body: bytes, binary: bool) -> dict[str, Any]:
             "requestContext": {"http": {"method": "POST", "path": "/predict"}, "requestId": "f"}}
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(bodies=st.lists(raw_bodies, min_size=BATCH, max_size=BATCH), binary=st.booleans(), rest=st.booleans())
 def test_lambda_http_events(adapter: LambdaAdapter, bodies: list[bytes], binary: bool, rest: bool) -> None:
     for body in bodies:
@@ -68,7 +67,7 @@ def test_lambda_http_events(adapter: LambdaAdapter, bodies: list[bytes], binary:
         COUNT["lambda"] += 1
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(docs=st.lists(request_docs(), min_size=BATCH, max_size=BATCH))
 def test_lambda_direct_invokes(adapter: LambdaAdapter, docs: list[Any]) -> None:
     for doc in docs:
@@ -78,7 +77,7 @@ def test_lambda_direct_invokes(adapter: LambdaAdapter, docs: list[Any]) -> None:
         COUNT["lambda"] += 1
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=75)
 @given(bodies=st.lists(raw_bodies, min_size=BATCH, max_size=BATCH))
 def test_lambda_sqs_batches(adapter: LambdaAdapter, bodies: list[bytes]) -> None:
     ids = [uuid.uuid4().hex for _ in bodies]
@@ -127,7 +126,7 @@ def client(fuzz_server: ServerProcess) -> Iterator[_Client]:
     c.conn.close()
 
 
-@settings(FUZZ, max_examples=475)
+@settings(FUZZ, max_examples=240)
 @given(bodies=st.lists(raw_bodies, min_size=BATCH, max_size=BATCH))
 def test_cloud_run_http(client: _Client, bodies: list[bytes]) -> None:
     for body in bodies:
@@ -152,7 +151,7 @@ def test_cloud_run_oversize_refused_before_parsing(client: _Client, size: int, f
     COUNT["http"] += 1
 
 
-@settings(FUZZ, max_examples=25)
+@settings(FUZZ, max_examples=13)
 @given(bodies=st.lists(raw_bodies, min_size=BATCH, max_size=BATCH))
 def test_cloud_run_pubsub(client: _Client, bodies: list[bytes]) -> None:
     for body in bodies:
