@@ -199,4 +199,4 @@ def sqs(moto_endpoint: str) -> Any:
     import boto3
 
     return boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto's fake keys
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
