@@ -55,6 +55,30 @@ def _run(port: int, body: bytes, rows: int, seconds: float) -> tuple[int, list[f
     return done_rows, latencies
 
 
+def _interleaved(port: int, bodies: dict[int, bytes], seconds: float) -> dict[int, list[object]]:
+    """Three blocks per size, alternating, so a change in machine load hits both sizes alike."""
+    totals: dict[int, list[object]] = {1: [0, 0.0, []], 64: [0, 0.0, []]}  # rows, seconds, latencies
+    for _ in range(3):
+        for n in (1, 64):
+            t0 = time.perf_counter()
+            rows, lat = _run(port, bodies[n], n, seconds)
+            totals[n][0] += rows  # type: ignore[operator]
+            totals[n][1] += time.perf_counter() - t0  # type: ignore[operator]
+            totals[n][2].extend(lat)  # type: ignore[attr-defined]
+    return totals
+
+
+def _concurrent(port: int, body: bytes, seconds: float, clients: int = 4) -> float:
+    results: list[tuple[int, list[float]]] = []
+    threads = [threading.Thread(target=lambda: results.append(_run(port, body, 1, seconds))) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return round(sum(r for r, _ in results) / (time.perf_counter() - t0), 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=2.0, help="per block; 3 blocks per size")
@@ -69,23 +93,8 @@ def main() -> int:
         try:
             for n in (1, 64):
                 _run(port, bodies[n], n, 0.3)  # warm-up
-            totals = {1: [0, 0.0, []], 64: [0, 0.0, []]}  # rows, seconds, latencies
-            for _ in range(3):
-                for n in (1, 64):
-                    t0 = time.perf_counter()
-                    rows, lat = _run(port, bodies[n], n, args.seconds)
-                    totals[n][0] += rows  # type: ignore[operator]
-                    totals[n][1] += time.perf_counter() - t0  # type: ignore[operator]
-                    totals[n][2].extend(lat)  # type: ignore[union-attr]
-            results: list[tuple[int, list[float]]] = []
-            threads = [threading.Thread(target=lambda: results.append(_run(port, bodies[1], 1, args.seconds)))
-                       for _ in range(4)]
-            t0 = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            concurrent_s = time.perf_counter() - t0
+            totals = _interleaved(port, bodies, args.seconds)
+            concurrent_rows_per_s = _concurrent(port, bodies[1], args.seconds)
         finally:
             proc.terminate()
             proc.wait(20)
@@ -104,7 +113,7 @@ def main() -> int:
         "ratio_rows_per_s_64_vs_1": round(ratio, 2),
         "goal_ratio": GOAL_RATIO,
         "goal_met": ratio >= GOAL_RATIO,
-        "four_clients_1_row_micro_batched_rows_per_s": round(sum(r for r, _ in results) / concurrent_s, 1),
+        "four_clients_1_row_micro_batched_rows_per_s": concurrent_rows_per_s,
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
