@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,16 +56,23 @@ def _run(port: int, body: bytes, rows: int, seconds: float) -> tuple[int, list[f
     return done_rows, latencies
 
 
-def _interleaved(port: int, bodies: dict[int, bytes], seconds: float) -> dict[int, list[object]]:
+@dataclass
+class _Totals:
+    rows: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+def _interleaved(port: int, bodies: dict[int, bytes], seconds: float) -> dict[int, _Totals]:
     """Three blocks per size, alternating, so a change in machine load hits both sizes alike."""
-    totals: dict[int, list[object]] = {1: [0, 0.0, []], 64: [0, 0.0, []]}  # rows, seconds, latencies
+    totals = {1: _Totals(), 64: _Totals()}
     for _ in range(3):
         for n in (1, 64):
             t0 = time.perf_counter()
             rows, lat = _run(port, bodies[n], n, seconds)
-            totals[n][0] += rows  # type: ignore[operator]
-            totals[n][1] += time.perf_counter() - t0  # type: ignore[operator]
-            totals[n][2].extend(lat)  # type: ignore[attr-defined]
+            totals[n].rows += rows
+            totals[n].seconds += time.perf_counter() - t0
+            totals[n].latencies_ms.extend(lat)
     return totals
 
 
@@ -100,10 +108,9 @@ def main() -> int:
             proc.wait(20)
             assert proc.stderr is not None
             proc.stderr.close()
-    per = {n: {"rows_per_s": round(totals[n][0] / totals[n][1], 1),  # type: ignore[operator]
-               "requests": len(totals[n][2]),  # type: ignore[arg-type]
-               "latency_p50_ms": round(float(np.percentile(totals[n][2], 50)), 3),
-               "latency_p95_ms": round(float(np.percentile(totals[n][2], 95)), 3)} for n in (1, 64)}
+    per = {n: {"rows_per_s": round(t.rows / t.seconds, 1), "requests": len(t.latencies_ms),
+               "latency_p50_ms": round(float(np.percentile(t.latencies_ms, 50)), 3),
+               "latency_p95_ms": round(float(np.percentile(t.latencies_ms, 95)), 3)} for n, t in totals.items()}
     ratio = per[64]["rows_per_s"] / per[1]["rows_per_s"]
     result = {
         "benchmark": "reference_service_throughput",

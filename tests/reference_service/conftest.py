@@ -34,7 +34,7 @@ def card() -> ModelCard:
 
 @pytest.fixture(scope="session")
 def heldout() -> NDArray[np.float32]:
-    return np.load(PACKAGED_MODEL_DIR / "heldout_v1.npz")["inputs"]
+    return np.asarray(np.load(PACKAGED_MODEL_DIR / "heldout_v1.npz")["inputs"], dtype=np.float32)
 
 
 class SlowModel:

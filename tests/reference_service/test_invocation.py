@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -136,7 +137,7 @@ def test_concurrent_requests_are_micro_batched(heldout: NDArray[np.float32]) -> 
     sink = MemorySink()
     settings = replace(BASE, concurrency=8, batch_max_rows=64, batch_max_wait_ms=50.0)
     svc = Service(settings, sink, init_started_s=time.time())
-    replies: dict[int, dict[str, object]] = {}
+    replies: dict[int, dict[str, Any]] = {}
     barrier = threading.Barrier(8)
 
     def _call(i: int) -> None:
@@ -151,5 +152,5 @@ def test_concurrent_requests_are_micro_batched(heldout: NDArray[np.float32]) -> 
     assert svc.batcher is not None and svc.batcher.batches_run < 8
     alone = OnnxModel(ModelCard.load("v1"), PACKAGED_MODEL_DIR).predict(heldout[:16])
     for i in range(8):  # every request got its own rows back
-        got = [p["class"] for p in replies[i]["predictions"]]  # type: ignore[index, union-attr]
+        got = [p["class"] for p in replies[i]["predictions"]]
         assert got == alone.labels[2 * i:2 * i + 2].tolist()
