@@ -40,6 +40,7 @@ from reference_service.telemetry import (
     TelemetrySink,
     capped_classes,
     capped_scores,
+    decimal_scales,
     summarize_inputs,
 )
 
@@ -88,6 +89,7 @@ class Service:
         self.sink = sink
         self.card = ModelCard.load(settings.model_version, settings.model_dir)
         self.fallback = Fallback.from_card(self.card)
+        self._scales = decimal_scales(self.card.valid_max)
         self.lazy = build_model(settings, settings.model_version, self.card) if model is None else None
         base: Model = model if model is not None else self.lazy  # type: ignore[assignment]
         if settings.faults.active:
@@ -190,7 +192,9 @@ class Service:
             return self.reject_invalid(exc, request_id=request_id, started_s=t0)
         cold = self.state.take_cold_start()
         shadow_run = self.shadow.start(x) if self.shadow is not None else None
-        summary = summarize_inputs(x, self.card.feature_names) if self.settings.input_summary else None
+        summary = None
+        if self.settings.input_summary:
+            summary = summarize_inputs(x, self.card.feature_names, scales=self._scales)
         remaining_s = budget_s - (time.perf_counter() - t0)
         try:
             result = predict_with_deadline(self.model, x, remaining_s, self.fallback, executor=self.executor)
