@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from collectors.errors import ProviderDataError
 from inferwatch.config import AwsDeploymentConfig
 from inferwatch.schema import HistogramPoint, MetricPoint
@@ -119,12 +121,18 @@ def emf_queries(deployment: str, emf_deployment: str) -> list[MetricQuery]:
     return [MetricQuery(deployment, key, EMF_NAMESPACE, name, dims, stat) for key, name, stat in _EMF_METRICS]
 
 
+def plain_number(value: float) -> str:
+    """Shortest round-trip digits in positional notation: the statistic syntax has no exponents
+    (``repr`` of a tiny edge gives ``1e-45``)."""
+    return str(np.format_float_positional(value, unique=True, trim="-"))
+
+
 def percentile_rank_queries(deployment: str, key_prefix: str, dimensions: Dimensions, metric_name: str,
                             edges: Sequence[float]) -> list[MetricQuery]:
     """``SampleCount`` plus ``PR(:edge)`` per edge: the CDF of the metric's values at each edge."""
     out = [MetricQuery(deployment, f"{key_prefix}:n", EMF_NAMESPACE, metric_name, dimensions, "SampleCount")]
-    out += [MetricQuery(deployment, f"{key_prefix}:{i}", EMF_NAMESPACE, metric_name, dimensions, f"PR(:{edge!r})")
-            for i, edge in enumerate(edges)]
+    out += [MetricQuery(deployment, f"{key_prefix}:{i}", EMF_NAMESPACE, metric_name, dimensions,
+                        f"PR(:{plain_number(edge)})") for i, edge in enumerate(edges)]
     return out
 
 

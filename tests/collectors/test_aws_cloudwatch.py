@@ -153,3 +153,12 @@ def test_emf_deployment_follows_the_reference_template_or_a_label() -> None:
     assert emf_deployment(cfg("inferwatch-scorer")) == "scorer"  # FunctionName: inferwatch-${DeploymentName}
     assert emf_deployment(cfg("my-fn")) == "my-fn"
     assert emf_deployment(cfg("inferwatch-scorer", inferwatch_deployment="blue")) == "blue"
+
+
+def test_percentile_rank_statistics_never_use_exponents() -> None:
+    from collectors.aws_cloudwatch import percentile_rank_queries
+
+    queries = percentile_rank_queries("d", "h", (("Deployment", "d"),), "PredictionScore", [-1.4e-45, 0.25, 1e21])
+    stats = [q.stat for q in queries[1:]]
+    assert all("e" not in s.lower() for s in stats), stats
+    assert stats[1] == "PR(:0.25)"
