@@ -174,8 +174,8 @@ def _check_rows(value: object, field: str, max_rows: int, problems: _Problems, e
 
 def parse_request(body: bytes | str | Mapping[str, Any], card: ModelCard, max_rows: int) -> NDArray[np.float32]:
     """Validated float32 rows ``(n, card.n_features)`` from a request body (raw or already decoded)."""
-    doc = body if isinstance(body, Mapping) else _load_json(body)
-    if not isinstance(doc, Mapping):
+    doc = body if isinstance(body, (dict, Mapping)) else _load_json(body)
+    if not isinstance(doc, (dict, Mapping)):
         raise InvalidInputError([FieldProblem("body", f"must be a JSON object, got {_describe(doc)}")])
     problems = _Problems()
     for key in doc:

@@ -56,19 +56,19 @@ class LambdaAdapter:
         return remaining_s - min(self.service.settings.safety_margin_s, 0.2 * remaining_s)
 
     def __call__(self, event: Any, context: LambdaContext) -> Any:
-        if isinstance(event, Mapping):
+        if isinstance(event, (dict, Mapping)):
             records = event.get("Records")
-            if isinstance(records, list) and records and isinstance(records[0], Mapping) \
+            if isinstance(records, list) and records and isinstance(records[0], (dict, Mapping)) \
                     and records[0].get("eventSource") == "aws:sqs":
                 return self._sqs(records, context)
             ctx = event.get("requestContext")
-            if isinstance(ctx, Mapping) and ("http" in ctx or "httpMethod" in event):
+            if isinstance(ctx, (dict, Mapping)) and ("http" in ctx or "httpMethod" in event):
                 return self._http(event, ctx, context)
         return self._direct(event, context)
 
     def _http(self, event: Mapping[str, Any], ctx: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         http_ctx = ctx.get("http")
-        http: Mapping[str, Any] = http_ctx if isinstance(http_ctx, Mapping) else {}
+        http: Mapping[str, Any] = http_ctx if isinstance(http_ctx, (dict, Mapping)) else {}
         method = str(http.get("method") or event.get("httpMethod") or "POST").upper()
         path = str(http.get("path") or event.get("rawPath") or event.get("path") or "/")
         if method == "GET" and path.rstrip("/").endswith("healthz"):
@@ -90,7 +90,7 @@ class LambdaAdapter:
         return _http_response(self.service.invoke(raw, budget_s=self.budget_s(context), request_id=request_id))
 
     def _direct(self, event: Any, context: LambdaContext) -> dict[str, Any]:
-        body: Any = event if isinstance(event, Mapping) else json.dumps(event)
+        body: Any = event if isinstance(event, (dict, Mapping)) else json.dumps(event)
         reply = self.service.invoke(body, budget_s=self.budget_s(context), request_id=context.aws_request_id)
         if reply.failure is not None:
             raise reply.failure  # asynchronous invokes: Lambda retries, then the DLQ / on-failure destination
@@ -99,8 +99,8 @@ class LambdaAdapter:
     def _sqs(self, records: list[Any], context: LambdaContext) -> dict[str, Any]:
         failures: list[dict[str, str]] = []
         for record in records:
-            message_id = str(record.get("messageId", "")) if isinstance(record, Mapping) else ""
-            body = record.get("body", "") if isinstance(record, Mapping) else ""
+            message_id = str(record.get("messageId", "")) if isinstance(record, (dict, Mapping)) else ""
+            body = record.get("body", "") if isinstance(record, (dict, Mapping)) else ""
             budget = self.budget_s(context)
             if budget <= 0:  # not reached in time: back to the queue, untouched
                 failures.append({"itemIdentifier": message_id})
