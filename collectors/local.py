@@ -155,10 +155,12 @@ def step_metrics(records: Sequence[TelemetryRecord], instances: int) -> dict[str
     if cold:
         init = np.array([r.init_ms for r in cold], dtype=float)
         out[M.INIT_AVG], out[M.INIT_MAX], out[M.INIT_SUM] = float(init.mean()), float(init.max()), float(init.sum())
-    shadow = [r.shadow_agree for r in records if r.shadow_agree is not None]
-    if shadow:
-        out[M.SHADOW_COUNT] = float(len(shadow))
-        out[M.SHADOW_AGREEMENT] = float(np.mean(shadow))
+    # rows compared with the shadow, and the share of them on which both versions agree
+    paired = [(r.shadow_agree, len(r.shadow_class) or r.rows) for r in records if r.shadow_agree is not None]
+    rows = sum(n for _, n in paired)
+    if rows:
+        out[M.SHADOW_COUNT] = float(rows)
+        out[M.SHADOW_AGREEMENT] = float(sum(a * n for a, n in paired) / rows)
     return out
 
 

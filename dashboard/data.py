@@ -115,6 +115,7 @@ def load_versions(url: str, window_s: int, slo_p99_ms: float, at: int) -> list[d
         out.append({
             "service": sv.service,
             "versions": [v.as_dict() | {"shadow_agreement": sv.shadow_agreement.get(v.deployment)} for v in sv.versions],
+            "shadow": sv.shadow,
             "verdicts": {dep: {"decision": v.decision, "reasons": list(v.reasons), "evidence": v.evidence}
                          for dep, v in sv.verdicts.items()},
         })

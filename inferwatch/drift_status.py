@@ -18,6 +18,7 @@ from drift import Baseline, DriftPolicy, DriftReport, VersionComparison, WindowC
 from drift import merge_all
 from inferwatch.baselines import parsed_baseline
 from inferwatch.schema import HistogramPoint
+from inferwatch.schema import Metric as M
 from inferwatch.store import Store
 
 SHADOW_OF = {"shadow_score": "score", "shadow_class": "class"}
@@ -61,7 +62,8 @@ def load_drift(
         baseline = parsed_baseline(bid, payload)
         windows = split_windows([p for p in items if p.baseline_id == bid], now, window_s, n_windows)
         report = compare(baseline, [_with_empties(baseline, w) for w in windows], policy=policy)
-        shadow = _shadow_comparisons(baseline, windows[-1], policy)
+        agree, paired = shadow_pairs(store, deployment, now - timedelta(seconds=window_s), now)
+        shadow = _shadow_comparisons(baseline, windows[-1], policy, agree, paired)
         out[deployment] = DeploymentDrift(deployment, bid, report, shadow, window_s, start)
     return out
 
@@ -82,12 +84,28 @@ def _with_empties(baseline: Baseline, window: dict[str, WindowCounts]) -> dict[s
     return {signal: window.get(signal) or WindowCounts.empty(baseline.column(signal)) for signal in baseline.columns}
 
 
-def _shadow_comparisons(baseline: Baseline, window: dict[str, WindowCounts],
-                        policy: DriftPolicy | None) -> tuple[VersionComparison, ...]:
+def shadow_pairs(store: Store, deployment: str, start: datetime, end: datetime) -> tuple[int | None, int | None]:
+    """(rows on which served and shadow classes agree, rows compared) over [start, end)."""
+    points = store.load_metrics(deployments=[deployment], metrics=[M.SHADOW_COUNT, M.SHADOW_AGREEMENT],
+                                start=start, end=end)
+    steps: dict[datetime, dict[str, float]] = defaultdict(dict)
+    for p in points:
+        steps[p.start][p.metric] = p.value
+    paired = sum(v.get(M.SHADOW_COUNT, 0.0) for v in steps.values())
+    if not paired:
+        return None, None
+    agree = sum(v.get(M.SHADOW_COUNT, 0.0) * v.get(M.SHADOW_AGREEMENT, 0.0) for v in steps.values())
+    return round(agree), round(paired)
+
+
+def _shadow_comparisons(baseline: Baseline, window: dict[str, WindowCounts], policy: DriftPolicy | None,
+                        agree: int | None, paired: int | None) -> tuple[VersionComparison, ...]:
     out = []
     for shadow_signal, served_signal in SHADOW_OF.items():
         if shadow_signal in window and served_signal in window:
             out.append(compare_versions(baseline.column(served_signal), window[served_signal], window[shadow_signal],
                                         reference_version=baseline.version, current_version="shadow",
+                                        agree_count=agree if served_signal == "class" else None,
+                                        paired_count=paired if served_signal == "class" else None,
                                         policy=policy))
     return tuple(out)

@@ -69,8 +69,8 @@ class Metric(StrEnum):
     BILLABLE_INSTANCE_TIME = "billable_instance_s"
     CPU_UTILIZATION_P95 = "cpu_utilization_p95_ratio"
     MEMORY_UTILIZATION_P95 = "memory_utilization_p95_ratio"
-    SHADOW_COUNT = "shadow_count"
-    SHADOW_AGREEMENT = "shadow_agreement_ratio"
+    SHADOW_COUNT = "shadow_count"  # rows scored by both the served and the shadow version
+    SHADOW_AGREEMENT = "shadow_agreement_ratio"  # share of those rows whose predicted classes agree
 
 
 AGGREGATION: dict[Metric, Aggregation] = {

@@ -18,6 +18,28 @@ class ServiceVersions:
     versions: tuple[DeploymentStatus, ...]
     shadow_agreement: dict[str, float]  # deployment -> agreement of its shadow predictions
     verdicts: dict[str, Verdict]  # canary deployment -> verdict against the stable one
+    shadow: dict[str, dict[str, object]]  # deployment -> served-vs-shadow distance and agreement
+
+
+def shadow_view(store: Store, now: datetime, window_s: int) -> dict[str, dict[str, object]]:
+    """Per deployment with a shadow: the distance between the two versions' score distributions and
+    the agreement of their classes (with its 95% interval), from the drift engine."""
+    from inferwatch.drift_status import load_drift
+
+    out: dict[str, dict[str, object]] = {}
+    for dep, d in load_drift(store, now, window_s=window_s, n_windows=1).items():
+        view: dict[str, object] = {}
+        for comparison in d.shadow:
+            dist = comparison.distribution
+            if comparison.signal == "score":
+                view.update(statistic=dist.statistic, distance=dist.effect, distance_status=dist.status.value,
+                            threshold=dist.threshold, n=dist.n_current)
+            if comparison.agreement is not None:
+                a = comparison.agreement
+                view.update(agreement=a.rate, agreement_low=a.ci_low, agreement_high=a.ci_high, agreement_n=a.n)
+        if view:
+            out[dep] = view
+    return out
 
 
 def shadow_agreement(store: Store, now: datetime, window_s: int) -> dict[str, float]:
@@ -39,6 +61,7 @@ def shadow_agreement(store: Store, now: datetime, window_s: int) -> dict[str, fl
 def compare_versions(store: Store, now: datetime, *, window_s: int, slo_p99_ms: float) -> list[ServiceVersions]:
     statuses = latest_status(store, now, window_s=window_s)
     agreement = shadow_agreement(store, now, window_s)
+    shadows = shadow_view(store, now, window_s)
     by_service: dict[str, list[DeploymentStatus]] = defaultdict(list)
     for s in statuses:
         by_service[s.service].append(s)
@@ -51,7 +74,8 @@ def compare_versions(store: Store, now: datetime, *, window_s: int, slo_p99_ms: 
                 if s.role in ("canary", "green"):
                     verdicts[s.deployment] = canary_verdict(
                         _stats(stable), _stats(s), slo_p99_ms=slo_p99_ms, agreement=agreement.get(stable.deployment))
-        out.append(ServiceVersions(service, tuple(items), agreement, verdicts))
+        out.append(ServiceVersions(service, tuple(items), agreement, verdicts,
+                                   {s.deployment: shadows[s.deployment] for s in items if s.deployment in shadows}))
     return out
 
 

@@ -44,6 +44,16 @@ for service in services:
     fig.add_hline(y=slo, line={"color": charts.COLOURS["threshold"], "dash": "dash"}, annotation_text="SLO p99")
     st.plotly_chart(charts.base_layout(fig, title="Latency by version", y_title="latency (ms)"),
                     config=charts.CONFIG, key=f"versions-latency-{service['service']}")
+    for deployment, view in service["shadow"].items():
+        distance = view.get("distance")
+        text = (f"**Shadow of {deployment}**: {view.get('statistic', 'distance')} between the served and the shadow "
+                f"version's scores = {distance:.3f} (threshold {view.get('threshold', 0):.2f}, "
+                f"{view.get('distance_status')}, n={view.get('n')})" if distance is not None else
+                f"**Shadow of {deployment}**: too few scores to compare distributions yet")
+        if view.get("agreement") is not None:
+            text += (f"; classes agree on {view['agreement']:.1%} of {view['agreement_n']} rows "
+                     f"(95% CI {view['agreement_low']:.1%}–{view['agreement_high']:.1%})")
+        st.markdown(text)
     for deployment, verdict in service["verdicts"].items():
         icon = DECISION_ICON[verdict["decision"]]
         box = {"promote": st.success, "hold": st.info, "rollback": st.error}[verdict["decision"]]
