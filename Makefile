@@ -38,7 +38,7 @@ bench: install
 
 ## the Lambda deployment zip of the reference service, with its unzipped size
 lambda-zip: install
-	$(BIN)/python -m reference_service.deploy.build_zip
+	$(BIN)/python reference_service/deploy/build_zip.py --arch arm64
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
