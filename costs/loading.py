@@ -16,6 +16,7 @@ from costs.usage import ADVICE_METRICS, Usage, summarize_usage
 from inferwatch.schema import CostRecord, Deployment, MetricPoint
 
 ROLLUP_S = 3600  # costs and advice work on hourly roll-ups computed by the database
+PREVIOUS_WEEK_ROLLUP_S = 86_400
 
 
 class CostSource(Protocol):
@@ -57,8 +58,10 @@ def load_weekly_report(store: CostSource, week: IsoWeek, catalogue: PriceCatalog
     this_week = group_series(store.load_metrics(metrics=ADVICE_METRICS, start=week.start, end=week.end,
                                                 step_s=step_s, resolution_s=resolution))
     previous = week.previous()
+    # The week before only gives each deployment's total for the change, so daily roll-ups do (24x
+    # fewer rows); warm capacity is then priced at the day's peak level.
     before = store.load_metrics(metrics=COST_METRICS, start=previous.start, end=previous.end, step_s=step_s,
-                                resolution_s=resolution)
+                                resolution_s=max(PREVIOUS_WEEK_ROLLUP_S, step_s))
     usage = summarize_usage(deployments, this_week, catalogue, period_s=(week.end - week.start).total_seconds())
     advice = advise(usage, catalogue, policy, memory_options=memory_options)
     records = store.load_costs(start=week.start, end=week.end)
