@@ -61,7 +61,7 @@ def test_a_shared_url_reopens_the_same_view(browser: Any, dashboard_url: str, ar
         page.get_by_role("heading", name="Deployment").first.wait_for(timeout=TIMEOUT_MS)
         settle(page)
         checked = page.locator('[data-testid="stRadio"] input[type="radio"]:checked')
-        assert checked.first.evaluate("e => e.parentElement.innerText").strip() == "24h"
+        assert checked.first.evaluate("e => e.closest('label').innerText").strip() == "24h"
         assert page.get_by_text("scorer-v2").count() > 0
         assert "range=24h" in page.url and "scorer-v2" in page.url
         page.screenshot(path=str(artifacts / "shared-url.png"), full_page=True)
