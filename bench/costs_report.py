@@ -1,7 +1,7 @@
 """Weekly cost report benchmark: 100 deployments x 7 days of 1-minute data on SQLite.
 
-Baseline measured in the same run: the store queries the report makes (deployments, the week's and the
-previous week's daily roll-ups, billing records), alone. Measured against it:
+Baseline measured in the same run: the store queries the report makes (deployments, the week's daily
+roll-ups of totals and hourly roll-ups of distributions, the previous week's daily roll-ups, billing records), alone. Measured against it:
 
 1. the report: the same queries, usage summaries, advice and ``build_weekly_report``;
 2. rendering it as CSV (summary and detail), Markdown and self-contained HTML.
@@ -31,11 +31,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from costs.loading import PREVIOUS_WEEK_ROLLUP_S, ROLLUP_S, load_weekly_report
+from costs.loading import DAY_S, HOURLY_ONLY_METRICS, ROLLUP_S, load_weekly_report
 from costs.per_prediction import COST_METRICS
 from costs.pricing import load_catalogue
 from costs.report import IsoWeek, render_csv, render_detail_csv, render_html, render_markdown
-from costs.usage import ADVICE_METRICS
+from costs.usage import ADVICE_METRICS, DETAIL_METRICS
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
 from inferwatch.store import Store
 
@@ -108,11 +108,13 @@ def main() -> None:
 
         def queries() -> None:
             store.load_deployments()
-            store.load_metrics(metrics=ADVICE_METRICS, start=WEEK.start, end=WEEK.end, step_s=STEP_S,
+            store.load_metrics(metrics=[m for m in ADVICE_METRICS if m not in HOURLY_ONLY_METRICS], start=WEEK.start,
+                               end=WEEK.end, step_s=STEP_S, resolution_s=DAY_S)
+            store.load_metrics(metrics=DETAIL_METRICS, start=WEEK.start, end=WEEK.end, step_s=STEP_S,
                                resolution_s=ROLLUP_S)
             prev = WEEK.previous()
             store.load_metrics(metrics=COST_METRICS, start=prev.start, end=prev.end, step_s=STEP_S,
-                               resolution_s=PREVIOUS_WEEK_ROLLUP_S)
+                               resolution_s=DAY_S)
             store.load_costs(start=WEEK.start, end=WEEK.end)
 
         q_wall, q_cpu, _ = _median(queries)

@@ -12,11 +12,12 @@ from costs.per_prediction import COST_METRICS, group_series
 from costs.pricing import PriceCatalogue
 from costs.report import build_weekly_report
 from costs.report_model import IsoWeek, WeeklyReport
-from costs.usage import ADVICE_METRICS, Usage, summarize_usage
-from inferwatch.schema import CostRecord, Deployment, MetricPoint
+from costs.usage import ADVICE_METRICS, DETAIL_METRICS, Usage, summarize_usage
+from inferwatch.schema import CostRecord, Deployment, Metric, MetricPoint
 
-ROLLUP_S = 3600  # costs and advice work on hourly roll-ups computed by the database
-PREVIOUS_WEEK_ROLLUP_S = 86_400
+ROLLUP_S = 3600  # advice works on hourly roll-ups computed by the database
+DAY_S = 86_400  # the weekly report prices daily roll-ups: warm capacity at each day's peak level
+HOURLY_ONLY_METRICS = {Metric.LATENCY_P95.value, Metric.CONCURRENCY_MAX.value}
 
 
 class CostSource(Protocol):
@@ -54,15 +55,19 @@ def load_weekly_report(store: CostSource, week: IsoWeek, catalogue: PriceCatalog
                        ) -> WeeklyReport:
     """The weekly report of ``week`` (with the week before for the change) from the store."""
     deployments = store.load_deployments()
-    resolution = max(ROLLUP_S, step_s)
-    this_week = group_series(store.load_metrics(metrics=ADVICE_METRICS, start=week.start, end=week.end,
-                                                step_s=step_s, resolution_s=resolution))
+    # Totals from daily roll-ups, distributions (utilisation, concurrency, bursts) from hourly ones:
+    # a fraction of the rows of reading everything hourly.
+    daily = max(DAY_S, step_s)
+    this_week = group_series(store.load_metrics(
+        metrics=[m for m in ADVICE_METRICS if m not in HOURLY_ONLY_METRICS], start=week.start, end=week.end,
+        step_s=step_s, resolution_s=daily))
+    hourly = group_series(store.load_metrics(metrics=DETAIL_METRICS, start=week.start, end=week.end,
+                                             step_s=step_s, resolution_s=max(ROLLUP_S, step_s)))
     previous = week.previous()
-    # The week before only gives each deployment's total for the change, so daily roll-ups do (24x
-    # fewer rows); warm capacity is then priced at the day's peak level.
     before = store.load_metrics(metrics=COST_METRICS, start=previous.start, end=previous.end, step_s=step_s,
-                                resolution_s=max(PREVIOUS_WEEK_ROLLUP_S, step_s))
-    usage = summarize_usage(deployments, this_week, catalogue, period_s=(week.end - week.start).total_seconds())
+                                resolution_s=daily)
+    usage = summarize_usage(deployments, this_week, catalogue, period_s=(week.end - week.start).total_seconds(),
+                            detail=hourly)
     advice = advise(usage, catalogue, policy, memory_options=memory_options)
     records = store.load_costs(start=week.start, end=week.end)
     return build_weekly_report(week, deployments, this_week, before, catalogue, cost_records=records,

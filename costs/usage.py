@@ -19,6 +19,11 @@ ADVICE_METRICS: tuple[str, ...] = COST_METRICS + tuple(m.value for m in (
     _M.CPU_UTILIZATION_P95,
 ))
 
+# Metrics whose per-step distribution matters (not only their total): read at a finer step.
+DETAIL_METRICS: tuple[str, ...] = tuple(m.value for m in (
+    _M.INVOCATIONS, _M.PROVISIONED_UTILIZATION, _M.CONCURRENCY_MAX, _M.INSTANCES_ACTIVE, _M.LATENCY_P95,
+))
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:
@@ -75,6 +80,7 @@ def summarize_usage(
     catalogue: PriceCatalogue,
     *,
     period_s: float,
+    detail: Iterable[MetricPoint] | Sequence[Series] | None = None,
 ) -> list[Usage]:
     """One :class:`Usage` per deployment that has points and can be priced.
 
@@ -88,6 +94,9 @@ def summarize_usage(
         Prices (for the window's cost).
     period_s
         Window length; steps without points count as idle.
+    detail
+        Finer points (e.g. hourly while ``points`` are daily) of :data:`DETAIL_METRICS`, for the
+        distributions (utilisation, concurrency, active instances), latency weights and bursts.
 
     Returns
     -------
@@ -98,6 +107,7 @@ def summarize_usage(
     if period_s <= 0:
         raise ValueError(f"period_s must be > 0, got {period_s!r}")
     by_id = {d.id: d for d in deployments}
+    fine = {s.deployment: s for s in group_series(detail)} if detail is not None else {}
     out = []
     for series in group_series(points):
         deployment = by_id.get(series.deployment)
@@ -107,7 +117,7 @@ def summarize_usage(
             costs = price_series(deployment, series, catalogue)
         except (CostError, ValueError):
             continue
-        out.append(_usage(deployment, series, costs, period_s))
+        out.append(_usage(deployment, series, costs, period_s, fine.get(series.deployment, series)))
     return out
 
 
@@ -116,7 +126,7 @@ def _present(series: Series, metric: str) -> tuple[float, ...]:
     return tuple(arr[~np.isnan(arr)].tolist()) if arr is not None else ()
 
 
-def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float) -> Usage:
+def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fine: Series) -> Usage:
     invocations = series.total(_M.INVOCATIONS.value)
     duration = series.total(_M.DURATION_SUM.value) or series.total(_M.BILLED_DURATION_SUM.value)
     pc_values = _present(series, _M.PROVISIONED_CONCURRENCY.value)
@@ -134,12 +144,12 @@ def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float) ->
         active_instance_s=series.total(_M.INSTANCES_ACTIVE.value) * series.step_s,
         memory_max_used_mb=max(memory_used) if memory_used else None,
         provisioned_concurrency=pc,
-        utilization=_present(series, _M.PROVISIONED_UTILIZATION.value) if pc > 0 else (),
-        concurrency_max=_present(series, _M.CONCURRENCY_MAX.value),
-        instances_active=_present(series, _M.INSTANCES_ACTIVE.value),
-        latency_p95_ms=_weighted_p95(series),
+        utilization=_present(fine, _M.PROVISIONED_UTILIZATION.value) if pc > 0 else (),
+        concurrency_max=_present(fine, _M.CONCURRENCY_MAX.value),
+        instances_active=_present(fine, _M.INSTANCES_ACTIVE.value),
+        latency_p95_ms=_weighted_p95(fine),
         cpu_utilization_p95=max(cpu) if cpu else None,
-        bursts=_bursts(series),
+        bursts=_bursts(fine),
         cost=CostBreakdown(float(costs.request.sum()), float(costs.compute.sum()), float(costs.init.sum()),
                            float(costs.warm_capacity.sum()), float(costs.idle.sum())),
     )
