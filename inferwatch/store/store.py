@@ -168,25 +168,29 @@ class Store:
 
     def _lock_deployments(self, conn: Connection, ids: set[str]) -> None:
         # SQLite's BEGIN IMMEDIATE already serialises writers. On PostgreSQL, two runs writing the
-        # same deployment must not each recompute its rollups without the other's points.
-        if conn.dialect.name != "postgresql":
+        # same deployment must not each recompute its rollups without the other's points. One
+        # statement; unnest yields the sorted array in order, so locks are always taken in one order.
+        if conn.dialect.name != "postgresql" or not ids:
             return
-        for dep in sorted(ids):
-            conn.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:d))"),
-                         {"c": _LOCK_CLASS_DEPLOYMENT, "d": dep})
+        conn.execute(text("SELECT count(pg_advisory_xact_lock(:c, hashtext(d))) FROM unnest(CAST(:ds AS text[])) AS d"),
+                     {"c": _LOCK_CLASS_DEPLOYMENT, "ds": sorted(ids)})
 
     def _refresh_rollups(self, conn: Connection, points: Sequence[Mapping[str, Any]]) -> None:
-        """Recompute, from the stored points, the hours these points fall in (so replacing is exact)."""
-        touched: dict[tuple[str, int], tuple[set[str], set[int]]] = {}
+        """Recompute, from the stored points, the hours these points fall in (so replacing is exact).
+
+        One statement per step and run of adjacent hours, over every deployment and metric written:
+        recomputing a combination that was not written is harmless, it yields the same rows."""
+        touched: dict[int, tuple[set[str], set[str], set[int]]] = {}
         for p in points:
             if _HOUR % p["step_s"] == 0:
-                metrics, hours = touched.setdefault((p["deployment_id"], p["step_s"]), (set(), set()))
+                deps, metrics, hours = touched.setdefault(p["step_s"], (set(), set(), set()))
+                deps.add(p["deployment_id"])
                 metrics.add(p["metric"])
                 hours.add(p["ts"] - p["ts"] % _HOUR)
         mp = t.metric_points.c
-        for (dep, step_s), (metrics, hours) in touched.items():
+        for step_s, (deps, metrics, hours) in touched.items():
             for lo, hi in t.contiguous_hours(sorted(hours)):
-                conn.execute(t.rollup_insert(conn, [mp.deployment_id == dep, mp.step_s == step_s,
+                conn.execute(t.rollup_insert(conn, [mp.deployment_id.in_(sorted(deps)), mp.step_s == step_s,
                                                    mp.metric.in_(sorted(metrics)), mp.ts >= lo, mp.ts < hi]))
 
     def _rebuild_rollups(self, conn: Connection) -> None:
