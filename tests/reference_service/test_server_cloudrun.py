@@ -80,6 +80,18 @@ def test_prewarmed_first_request_is_not_cold(server_factory: Any, tmp_path: Path
     assert [l["ColdStart"] for l in telemetry_lines(tmp_path / "s" / "telemetry")] == [0]
 
 
+def _refuses_connections(port: int, within_s: float) -> bool:
+    """True once the listener is closed (polled: a loaded machine handles the signal late)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_sigterm_lets_in_flight_requests_finish(server_factory: Any, heldout: NDArray[np.float32]) -> None:
     server: ServerProcess = server_factory({"INFERWATCH_FAULT_SLOW_RATE": "1", "INFERWATCH_FAULT_SLOW_MS": "1500",
                                             "INFERWATCH_CONCURRENCY": "2"})
@@ -89,9 +101,7 @@ def test_sigterm_lets_in_flight_requests_finish(server_factory: Any, heldout: ND
     time.sleep(0.5)  # the request is inside the slow model now
     t0 = time.monotonic()
     server.proc.send_signal(15)
-    time.sleep(0.3)
-    with pytest.raises(OSError):  # no longer accepting
-        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    assert _refuses_connections(server.port, within_s=3.0)  # no longer accepting
     worker.join(10)
     assert results and results[0][0] == 200 and results[0][1]["degraded"] is False
     assert server.proc.wait(10) == 0 and time.monotonic() - t0 < 5
