@@ -94,9 +94,9 @@ def test_first_request_is_a_measured_cold_start_then_warm(tmp_path: Path) -> Non
     assert 0 < lines[0]["InitMs"] <= stats.cold_start_ms[0] + 1.0
     assert lines[1]["InitMs"] == 0
     assert lines[0]["MaxMemoryUsedMb"] > 10 and lines[0]["MemoryMb"] == 512
-    # the server's ru_maxrss and the emulator's sampled RSS describe the same process
-    # two samplers of one process (the server's ru_maxrss, the emulator's periodic RSS): same order of size
-    assert lines[-1]["MaxMemoryUsedMb"] == pytest.approx(stats.max_memory_used_mb, rel=0.5)
+    # the server's own peak (VmHWM, not ru_maxrss, which survives exec from a large parent) and the
+    # emulator's sampled RSS describe the same process
+    assert lines[-1]["MaxMemoryUsedMb"] == pytest.approx(stats.max_memory_used_mb, rel=0.25)
 
 
 @pytest.mark.parametrize(("n", "concurrency"), [(5, 2), (3, 3)])
