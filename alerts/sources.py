@@ -6,19 +6,18 @@ deployment absent from it has no data), ``error`` says the source failed (its ru
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from alerts.series import DriftDecision
 from costs.errors import CostError
-from costs.per_prediction import COST_METRICS, estimate_costs
+from costs.loading import window_costs
 from costs.pricing import load_catalogue
 from drift.errors import DriftError
 from drift.settings import settings_from_mapping
 from inferwatch.drift_status import load_drift as load_deployment_drift
 from inferwatch.runtime import Runtime
-from inferwatch.schema import Deployment, MetricPoint, floor_time
+from inferwatch.schema import Deployment, floor_time
 from inferwatch.store import Store
 
 COST_RESOLUTION_S = 300  # cost windows end on a 5-minute boundary so every priced step is whole
@@ -45,27 +44,15 @@ def load_drift(store: Store, deployments: Sequence[Deployment], now: datetime,
     return decisions, None
 
 
-def fetch_cost_points(store: Store, deployments: Sequence[Deployment], now: datetime, rt: Runtime,
-                      window_s: int) -> list[MetricPoint]:
-    """The cost model's inputs over the last ``window_s``, rolled up to 5 minutes by the database."""
-    end = floor_time(now, COST_RESOLUTION_S)
-    step_s = rt.settings.collect.step_s
-    return store.load_metrics(deployments=[d.id for d in deployments], metrics=COST_METRICS, step_s=step_s,
-                              start=end - timedelta(seconds=window_s), end=end,
-                              resolution_s=max(COST_RESOLUTION_S, step_s))
-
-
 def load_cost_per_prediction(store: Store, deployments: Sequence[Deployment], now: datetime, rt: Runtime,
                              window_s: int) -> tuple[Mapping[str, float] | None, str | None]:
     """Estimated cost per prediction over the last ``window_s`` (whole 5-minute steps)."""
+    end = floor_time(now, COST_RESOLUTION_S)
+    step_s = rt.settings.collect.step_s
     try:
-        catalogue = load_catalogue(rt.settings.prices)
-        estimate = estimate_costs(deployments, fetch_cost_points(store, deployments, now, rt, window_s), catalogue)
+        totals = window_costs(store, deployments, end - timedelta(seconds=window_s), end,
+                              load_catalogue(rt.settings.prices), step_s=step_s,
+                              resolution_s=max(COST_RESOLUTION_S, step_s))
     except CostError as exc:
         return None, f"{type(exc).__name__}: {exc}"
-    usd: dict[str, float] = defaultdict(float)
-    rows: dict[str, float] = defaultdict(float)
-    for w in estimate.windows:
-        usd[w.key] += w.cost.total_usd
-        rows[w.key] += w.rows
-    return {key: usd[key] / rows[key] for key in usd if rows[key] > 0}, None
+    return {key: usd / rows for key, (usd, rows) in totals.items() if rows > 0}, None

@@ -72,3 +72,21 @@ def load_weekly_report(store: CostSource, week: IsoWeek, catalogue: PriceCatalog
     records = store.load_costs(start=week.start, end=week.end)
     return build_weekly_report(week, deployments, this_week, before, catalogue, cost_records=records,
                                advice=advice)
+
+
+def window_costs(store: CostSource, deployments: Sequence[Deployment], start: datetime, end: datetime,
+                 catalogue: PriceCatalogue, *, step_s: int = 60,
+                 resolution_s: int | None = None) -> dict[str, tuple[float, float]]:
+    """Estimated cost (USD) and predictions per deployment over [start, end): the overview's
+    $ per 1k predictions and the alert job's cost-per-prediction rule read this one sum."""
+    from collections import defaultdict
+
+    from costs.per_prediction import estimate_costs
+
+    points = store.load_metrics(deployments=[d.id for d in deployments], metrics=COST_METRICS, step_s=step_s,
+                                start=start, end=end, resolution_s=resolution_s)
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for w in estimate_costs(deployments, points, catalogue).windows:
+        totals[w.key][0] += w.cost.total_usd
+        totals[w.key][1] += w.rows
+    return {key: (usd, rows) for key, (usd, rows) in totals.items()}

@@ -3,7 +3,7 @@ rates, cost per 1,000 predictions, drift status and firing alerts — worst firs
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -115,13 +115,8 @@ def load_firing(store: Store) -> dict[str, int]:
 
 def load_window_costs(store: Store, settings: Settings, now: datetime, window_s: int) -> dict[str, tuple[float, float]]:
     """Estimated cost and predictions per deployment over the window, from the price catalogue."""
-    from costs.per_prediction import COST_METRICS, estimate_costs
+    from costs.loading import window_costs
     from costs.pricing import load_catalogue
 
-    points = store.load_metrics(metrics=COST_METRICS, start=now - timedelta(seconds=window_s), end=now)
-    estimate = estimate_costs(store.load_deployments(), points, load_catalogue(settings.prices or None))
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for w in estimate.windows:
-        totals[w.key][0] += w.cost.total_usd
-        totals[w.key][1] += w.rows
-    return {k: (v[0], v[1]) for k, v in totals.items()}
+    return window_costs(store, store.load_deployments(), now - timedelta(seconds=window_s), now,
+                        load_catalogue(settings.prices or None), step_s=settings.collect.step_s)
