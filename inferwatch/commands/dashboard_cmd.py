@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
         env = {"INFERWATCH_HOME": str(rt.home)}
         proc = start_dashboard(addr, prt, env=env, log_path=rt.home / "logs" / "dashboard.log", secrets_path=secrets)
         typer.echo(f"dashboard on http://{addr}:{prt} (logs: {rt.home / 'logs' / 'dashboard.log'}); Ctrl-C stops it")
+        # SIGTERM (systemd, a supervisor, a test) stops Streamlit too, as Ctrl-C does: it runs in its
+        # own process group, so it would otherwise outlive this command.
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             proc.wait()
         except KeyboardInterrupt:

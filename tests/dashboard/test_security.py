@@ -80,3 +80,27 @@ def test_allow_list() -> None:
     assert allowed("ops@EXAMPLE.com", policy) and allowed("a@other.org", policy)
     assert not allowed("x@evil.com", policy) and not allowed(None, policy)
     assert allowed("anyone@anywhere", {})
+
+
+def test_sigterm_to_the_dashboard_command_stops_streamlit(home: Path) -> None:
+    import time
+
+    from tests.dashboard.conftest import serve, stop
+
+    proc, _ = serve(home)
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True,
+                                               check=False).stdout.split()]
+    assert children, "the dashboard command should have started streamlit"
+    stop(proc)  # SIGTERM
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in children)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return "zombie" not in status.read()
+    except FileNotFoundError:
+        return False
