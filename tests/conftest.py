@@ -73,3 +73,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh Inferwatch home (and working folder) with no store URL or config from the environment."""
+    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
+    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

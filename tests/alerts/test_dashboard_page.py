@@ -6,22 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from alerts.job import run_once
 from tests.alerts.builders import DEP, Clock, fill_store, runtime, traffic_points
 
 PAGE = str(Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "alerts.py")
-
-
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
-    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
-    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_empty_store_shows_what_to_do(home: Path) -> None:

@@ -14,12 +14,8 @@ PAGE = str(Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "costs.
 
 
 @pytest.fixture
-def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
-    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
-    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def empty_home(home: Path) -> Path:
+    return home
 
 
 def test_empty_store_shows_a_helpful_empty_state(empty_home: Path) -> None:

@@ -33,16 +33,6 @@ def clean_env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Inferwatch home for AppTest runs in this process."""
-    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
-    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
-    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home filled by `inferwatch demo`: real processes, real traffic, real collection."""

@@ -42,15 +42,6 @@ def test_help_on_every_verb(path: list[str]) -> None:
     assert "Usage" in result.output and len(result.output) > 200
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
-    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
-    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_collect_and_status_on_a_fresh_home(home: Path) -> None:
     assert runner.invoke(app, ["collect"]).exit_code == 0
     result = runner.invoke(app, ["status", "--json"])
