@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,45 +20,108 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from rich.progress import track
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inferwatch.schema import (  # noqa: E402
-    CollectionBatch, CollectionRun, Deployment, Metric, MetricPoint, floor_time,
+from inferwatch.schema import (
+    CollectionRun,
+    Deployment,
+    Metric,
+    floor_time,
 )
-from inferwatch.store import Store  # noqa: E402
-from tests.dashboard.conftest import CHROME_ARGS, CHROMIUM, serve, stop  # noqa: E402
+from inferwatch.store import Store
+from tests.dashboard.conftest import CHROME_ARGS, CHROMIUM, clean_env, inferwatch_bin, serve, stop
 
 METRICS = (Metric.INVOCATIONS, Metric.ROWS, Metric.LATENCY_P50, Metric.LATENCY_P95, Metric.LATENCY_P99,
-           Metric.DURATION_SUM, Metric.BILLED_DURATION_SUM, Metric.COLD_STARTS, Metric.SERVER_ERRORS)
+           Metric.LATENCY_AVG, Metric.LATENCY_MAX, Metric.DURATION_SUM, Metric.BILLED_DURATION_SUM,
+           Metric.SERVER_ERRORS, Metric.CLIENT_ERRORS, Metric.COLD_STARTS, Metric.INIT_AVG, Metric.MEMORY_MAX_USED,
+           Metric.CONCURRENCY_MAX)
+HISTOGRAM_HOURS = 2  # drift reads the last 45 minutes; older histograms only deepen the index
+AHEAD = timedelta(hours=3)  # data runs this far past "now" so a kept store serves a full window for 3 hours
 
 
-def fill(home: Path, deployments: int, days: int) -> tuple[int, float]:
+def deployments(n: int) -> list[Deployment]:
+    return [Deployment(id=f"aws:us-east-1:fn-{i:02d}", provider="aws", region="us-east-1", name=f"fn-{i:02d}",
+                       service=f"svc-{i // 2:02d}", model_version=("v1", "v2")[i % 2], memory_mb=1024,
+                       architecture=("x86_64", "arm64")[i % 2]) for i in range(n)]
+
+
+def minute_values(rng: np.random.Generator, n: int) -> dict[Metric, np.ndarray]:
+    """One deployment's 1-minute series: Poisson traffic with a daily cycle, gamma latencies."""
+    daily = 1 + 0.6 * np.sin(np.arange(n) * 2 * np.pi / 1440)
+    inv = rng.poisson(30 * daily).astype(float)
+    p50 = rng.gamma(4, 5, n)
+    cold = rng.poisson(0.05, n).astype(float)
+    return {Metric.INVOCATIONS: inv, Metric.ROWS: inv * 2, Metric.LATENCY_P50: p50,
+            Metric.LATENCY_P95: p50 * 2.5, Metric.LATENCY_P99: p50 * 4, Metric.LATENCY_AVG: p50 * 1.2,
+            Metric.LATENCY_MAX: p50 * 6, Metric.DURATION_SUM: inv * p50 * 1.2,
+            Metric.BILLED_DURATION_SUM: inv * np.ceil(p50 * 1.2), Metric.SERVER_ERRORS: rng.poisson(0.02, n),
+            Metric.CLIENT_ERRORS: rng.poisson(0.05, n), Metric.COLD_STARTS: cold,
+            Metric.INIT_AVG: np.where(cold > 0, rng.gamma(9, 40, n), 0.0), Metric.MEMORY_MAX_USED: rng.normal(180, 5, n),
+            Metric.CONCURRENCY_MAX: np.maximum(1, rng.poisson(2 * daily))}
+
+
+def fill(home: Path, n_deployments: int, days: int) -> dict[str, float]:
+    """Bulk-load the store (executemany straight into its tables, then one rollup rebuild), then run
+    the alert job over it: loading 20M+ points through write_batch would take most of an hour."""
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
-    end = floor_time(datetime.now(UTC), 60)
+    end = floor_time(datetime.now(UTC), 60) + AHEAD
     start = end - timedelta(days=days)
+    n = days * 1440
+    ts = int(start.timestamp()) + 60 * np.arange(n)
     rng = np.random.default_rng(0)
-    rows = 0
+    deps = deployments(n_deployments)
     t0 = time.perf_counter()
-    for i in range(deployments):
-        dep = Deployment(id=f"aws:us-east-1:fn-{i:02d}", provider="aws", region="us-east-1", name=f"fn-{i:02d}",
-                         service=f"fn-{i:02d}", model_version="v1", memory_mb=1024)
-        for day in range(days):
-            day_start = start + timedelta(days=day)
-            n = 1440
-            inv = rng.poisson(30, n).astype(float)
-            p50 = rng.gamma(4, 5, n)
-            values = {Metric.INVOCATIONS: inv, Metric.ROWS: inv * 2, Metric.LATENCY_P50: p50,
-                      Metric.LATENCY_P95: p50 * 2.5, Metric.LATENCY_P99: p50 * 4, Metric.DURATION_SUM: inv * p50,
-                      Metric.BILLED_DURATION_SUM: inv * np.ceil(p50), Metric.COLD_STARTS: rng.poisson(0.05, n),
-                      Metric.SERVER_ERRORS: rng.poisson(0.02, n)}
-            points = tuple(MetricPoint(dep.id, m, day_start + timedelta(minutes=k), 60, float(v[k]))
-                           for m, v in values.items() for k in range(n))
-            store.write_batch(CollectionBatch("bench", (dep,), points),
-                              CollectionRun(f"r{i}-{day}", "bench", end, end, "ok"))
-            rows += len(points)
-    return rows, time.perf_counter() - t0
+    insert = "INSERT INTO metric_points (deployment_id, metric, step_s, ts, value) VALUES (?, ?, 60, ?, ?)"
+    points = 0
+    with store.write() as conn:
+        store.upsert_deployments(conn, deps, end)
+        for dep in track(deps, description="metric points"):
+            for metric, values in minute_values(rng, n).items():
+                conn.exec_driver_sql(insert, [(dep.id, metric.value, t, v)
+                                              for t, v in zip(ts.tolist(), values.tolist(), strict=True)])
+                points += n
+    store.rebuild_rollups()
+    points_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    histograms = fill_histograms(store, deps, end, rng)
+    histograms_s = time.perf_counter() - t1
+    store.record_run(CollectionRun("bench-fill", "local", end - AHEAD, end - AHEAD, "ok"))
+    store.dispose()
+    t2 = time.perf_counter()
+    subprocess.run([inferwatch_bin(), "alerts", "run"], env=clean_env(home), cwd=home, check=True,
+                   capture_output=True, timeout=600)
+    return {"metric_points": points, "histograms": histograms, "points_s": round(points_s, 1),
+            "histograms_s": round(histograms_s, 1), "alert_job_s": round(time.perf_counter() - t2, 1)}
+
+
+def fill_histograms(store: Store, deps: list[Deployment], end: datetime, rng: np.random.Generator) -> int:
+    """Per deployment and minute, counts of score, class and every feature over the model's baseline
+    bins, from 60 held-out rows resampled (a handful of distinct minutes, reused)."""
+    from drift import WindowCounts
+    from inferwatch.baselines import ensure_model_baselines, heldout_signals, model_baseline
+
+    ids = ensure_model_baselines(store)
+    samples: dict[str, list[dict[str, str]]] = {}
+    for version in ids:
+        signals, _ = heldout_signals(version)
+        _, baseline = model_baseline(version)
+        minutes = []
+        for _ in range(8):
+            rows = rng.integers(0, len(signals["score"]), 60)
+            minutes.append({s: json.dumps(WindowCounts.from_values(baseline.column(s), v[rows]).to_dict())
+                            for s, v in signals.items()})
+        samples[version] = minutes
+    first = int((end - AHEAD - timedelta(hours=HISTOGRAM_HOURS)).timestamp())
+    rows = [(d.id, signal, t, ids[d.model_version], counts)
+            for d in deps for k, t in enumerate(range(first, int(end.timestamp()), 60))
+            for signal, counts in samples[d.model_version][k % 8].items()]
+    with store.write() as conn:
+        conn.exec_driver_sql("INSERT INTO histograms (deployment_id, signal, step_s, ts, baseline_id, counts) "
+                             "VALUES (?, ?, 60, ?, ?, ?)", rows)
+    return len(rows)
 
 
 def measure(browser: object, url: str, runs: int) -> dict[str, float]:
@@ -80,20 +145,56 @@ def measure(browser: object, url: str, runs: int) -> dict[str, float]:
     return {"first_render_s": statistics.median(first), "switch_to_30d_s": statistics.median(switch)}
 
 
+def decide_drift(home: Path) -> float:
+    """What the latest collection round does after writing (inferwatch.collect): decide drift for every
+    deployment and keep the decisions the overview reads. Returns its duration, the per-round cost."""
+    from inferwatch.drift_status import record_drift
+
+    store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
+    t0 = time.perf_counter()
+    decided = record_drift(store, datetime.now(UTC))
+    elapsed = time.perf_counter() - t0
+    store.dispose()
+    print(f"drift decided for {len(decided)} deployments in {elapsed:.1f} s")
+    return round(elapsed, 2)
+
+
+def full_store(keep: Path | None, scratch: Path, n_deployments: int, days: int) -> tuple[Path, dict[str, object]]:
+    """A filled home: ``keep`` reuses one filled earlier with the same shape while its data still
+    covers the next hour (filling takes minutes; measuring several times should not)."""
+    home = keep or scratch
+    manifest = home / "fill.json"
+    if keep is not None and manifest.exists():
+        info = json.loads(manifest.read_text())
+        fresh = info["filled_until"] - time.time() > 3600
+        if fresh and (info["deployments"], info["days"]) == (n_deployments, days):
+            print(f"reusing the store filled at {info['filled_at']} in {home}")
+            return home, info
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    info = {"deployments": n_deployments, "days": days, **fill(home, n_deployments, days),
+            "filled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "filled_until": int(time.time() + AHEAD.total_seconds())}
+    manifest.write_text(json.dumps(info, indent=2))
+    return home, info
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deployments", type=int, default=50)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="measured page loads per store (median reported)")
+    parser.add_argument("--keep", type=Path, help="fill the full store in this folder and reuse it next time")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as empty_dir, tempfile.TemporaryDirectory() as full_dir:
-        empty, full = Path(empty_dir), Path(full_dir)
-        Store.open(f"sqlite:///{empty / 'inferwatch.db'}")
-        rows, fill_s = fill(full, args.deployments, args.days)
-        print(f"filled {rows:,} metric points in {fill_s:.0f} s")
-        results: dict[str, object] = {"deployments": args.deployments, "days": args.days, "metric_points": rows}
+    with tempfile.TemporaryDirectory() as empty_dir, tempfile.TemporaryDirectory() as scratch:
+        empty = Path(empty_dir)
+        Store.open(f"sqlite:///{empty / 'inferwatch.db'}").dispose()
+        full, info = full_store(args.keep, Path(scratch), args.deployments, args.days)
+        print(f"full store: {info['metric_points']:,} metric points, {info['histograms']:,} histograms")
+        results: dict[str, object] = {"store": info, "runs": args.runs,
+                                      "drift_decision_s": decide_drift(full)}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
             for name, home in (("empty", empty), ("full", full)):

@@ -19,6 +19,6 @@ def check_providers(rt: Runtime) -> list[ProviderCheck]:
         module = importlib.import_module(module_name)
         try:
             out.extend(module.check(rt.settings, ctx))
-        except Exception as exc:  # a check must report, never crash the command
+        except Exception as exc:  # noqa: BLE001  a check must report, never crash the command
             out.append(ProviderCheck(provider, "-", False, f"check failed: {type(exc).__name__}: {exc}"))
     return out

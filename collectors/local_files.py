@@ -36,9 +36,9 @@ def file_key(st: os.stat_result) -> str:
 
 def scan(root: Path, pattern: str = "*.jsonl") -> list[tuple[str, Path, int]]:
     """(key, path, size) of every matching file under ``root``, oldest first."""
-    found = []
+    found: list[tuple[str, Path, int, float]] = []
     if not root.exists():
-        return found
+        return []
     for path in root.rglob(pattern):
         try:
             st = path.stat()

@@ -14,7 +14,7 @@ def _secrets() -> Mapping[str, Any]:
         return dict(st.secrets)
     except FileNotFoundError:  # no secrets.toml at all
         return {}
-    except Exception:  # an unreadable secrets file must not open the dashboard to everyone
+    except Exception:  # noqa: BLE001  an unreadable secrets file must not open the dashboard to everyone
         return {"auth": {}}
 
 

@@ -23,7 +23,7 @@ def require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[ty
 
 def read_ints(data: Mapping[str, Any], key: str, where: str) -> NDArray[np.int64]:
     raw = require(data, key, where, list)
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+    if not set(map(type, raw)) <= {int}:  # exact type: bool (an int subclass) and floats are refused
         raise BaselineError(f"{where}.{key}", "expected a list of integers")
     arr = np.asarray(raw, dtype=np.int64).reshape(-1)
     if key == "counts" and arr.size and arr.min() < 0:

@@ -10,7 +10,7 @@ different layouts coarsens both to their shared edges, which is still exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,7 +195,21 @@ def merge_all(windows: Iterable[WindowCounts]) -> WindowCounts:
     items = list(windows)
     if not items:
         raise InvalidInputError("windows", "nothing to merge")
-    total = items[0]
+    first = items[0]
+    if _same_bins(first, items):  # the common case (every step counted over the same bins): one sum
+        return WindowCounts(first.kind, first.column_digest, _frozen(np.sum([w.counts for w in items], axis=0)),
+                            first.layout, *(sum(getattr(w, k) for w in items) for k in _EXTRA_COUNTS))
+    total = first
     for item in items[1:]:
         total = merge(total, item)
     return total
+
+
+_EXTRA_COUNTS = ("nan_count", "posinf_count", "neginf_count", "null_count")
+
+
+def _same_bins(first: WindowCounts, items: Sequence[WindowCounts]) -> bool:
+    return all(w.kind == first.kind and w.column_digest == first.column_digest and w.counts.shape == first.counts.shape
+               and (w.layout is first.layout or (w.layout is not None and first.layout is not None
+                                                 and np.array_equal(w.layout, first.layout)))
+               for w in items[1:])

@@ -3,7 +3,9 @@ parallel, and hand each finished run to a callback (the progress bar)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from collectors.base import CollectorContext
@@ -11,7 +13,9 @@ from collectors.registry import build_collectors
 from collectors.runner import run_all
 from inferwatch.runtime import Runtime
 from inferwatch.schema import CollectionRun
-from inferwatch.store import Store
+from inferwatch.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 def collector_context(rt: Runtime, store: Store, endpoints: Mapping[str, str] | None = None) -> CollectorContext:
@@ -35,4 +39,22 @@ def collect_once(
     collectors = build_collectors(rt.settings, collector_context(rt, store))
     if on_start is not None:
         on_start(len(collectors))
-    return run_all(store, collectors, workers=rt.settings.collect.workers, on_done=on_done)
+    runs = run_all(store, collectors, workers=rt.settings.collect.workers, on_done=on_done)
+    if any(run.points_written for run in runs):
+        record_collected_drift(rt, store, datetime.now(UTC))
+    return runs
+
+
+def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:
+    """Decide drift once per collection round with the configured ``[drift]`` settings (the overview
+    and the Drift page's summary read these decisions). A failure is logged, never fatal: the
+    collected data is already safe, and the next round tries again."""
+    from drift import DriftError
+    from drift.settings import settings_from_mapping
+    from inferwatch.drift_status import record_drift
+
+    try:
+        settings = settings_from_mapping(rt.settings.drift)
+        record_drift(store, now, window_s=settings.window_s, n_windows=settings.windows, policy=settings.policy)
+    except (DriftError, StoreError) as exc:
+        log.warning("drift was not decided after this collection: %s", exc)

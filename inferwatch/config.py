@@ -109,7 +109,7 @@ DeploymentConfig = Annotated[
 ]
 
 
-def default_local_deployments() -> list[LocalDeploymentConfig]:
+def default_local_deployments() -> list[DeploymentConfig]:
     """The demo: v1 stable (shadow-scoring v2) and v2 as a 10% canary of the same service."""
     return [
         LocalDeploymentConfig(provider="local", name="scorer-v1", service="scorer", model_version="v1",

@@ -97,9 +97,10 @@ def _row(s: DeploymentStatus, slo: float, settings: Settings, drift: Mapping[str
 
 
 def load_drift_statuses(store: Store, now: datetime) -> dict[str, str]:
-    from inferwatch.drift_status import load_drift
+    """The drift decisions collection recorded (inferwatch.drift_status.record_drift), if still current."""
+    from inferwatch.drift_status import load_recorded_drift
 
-    return {dep: d.report.status.value for dep, d in load_drift(store, now).items()}
+    return {dep: d.status for dep, d in load_recorded_drift(store, now).items()}
 
 
 def load_firing(store: Store) -> dict[str, int]:

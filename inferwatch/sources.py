@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from inferwatch.schema import CollectionRun
 from inferwatch.store import Store
 
 
@@ -33,7 +34,7 @@ class SourceHealth:
 
 def source_health(store: Store, now: datetime, *, history: int = 500) -> list[SourceHealth]:
     runs = store.load_runs(limit=history)  # newest first
-    by_collector: dict[str, list] = {}
+    by_collector: dict[str, list[CollectionRun]] = {}
     for run in runs:
         by_collector.setdefault(run.collector, []).append(run)
     out = []

@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard import charts, data
 from dashboard.filters import current_filters
 from drift import DriftError
+from drift.decision import SEVERITY
 from drift.display import overlay
 from drift.settings import settings_from_mapping
 
@@ -58,6 +59,25 @@ def load_drift_page(url: str, window_s: int, n_windows: int, deployments: tuple[
                         "agreement": None if v.agreement is None else asdict(v.agreement)} for v in d.shadow],
         }
     return out
+
+
+@st.cache_data(ttl=data.CACHE_TTL_S, max_entries=16, show_spinner=False)
+def load_recorded(url: str, at: int) -> dict[str, dict[str, Any]]:
+    """The decisions collection recorded for every deployment (one row each), still current at ``at``."""
+    from inferwatch.drift_status import load_recorded_drift
+
+    return {dep: asdict(d) for dep, d in load_recorded_drift(data.store(url), datetime.fromtimestamp(at, tz=UTC)).items()}
+
+
+def render_fleet(recorded: dict[str, dict[str, Any]], shown: list[str]) -> None:
+    rows = [{"deployment": d, "status": f"{STATUS_ICON[r['status']]} {r['status']}",
+             "signals": ", ".join(f"{x['signal']} ({x['status']})" for x in r["signals"][:4])
+                        + (f" +{len(r['signals']) - 4}" if len(r["signals"]) > 4 else ""),
+             "decided": r["evaluated_at"], "windows": f"{r['n_windows']} x {r['window_s'] // 60} min"}
+            for d in shown if (r := recorded.get(d))]
+    st.subheader("Every deployment: the latest decision")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="drift_fleet",
+                 column_config={"decided": st.column_config.DatetimeColumn("decided at (UTC)", format="HH:mm:ss")})
 
 
 def render_overlay(ov: dict[str, Any], *, title: str, names: tuple[str, str], key: str) -> None:
@@ -139,19 +159,34 @@ default_label = next((k for k, v in WINDOW_CHOICES.items() if v == drift_setting
 window_label = st.segmented_control("Window", labels, default=default_label, key="drift_window") or default_label
 window_s = WINDOW_CHOICES[window_label]
 n_windows = min(MAX_WINDOWS, max(drift_settings.windows, filters.range_s // window_s))
-try:
-    pages = load_drift_page(data.store_url(), window_s, n_windows, filters.deployments, data.now_bucket(),
-                            dict(data.runtime().settings.drift))
-except DriftError as exc:
-    st.error(f"Drift could not be computed: {exc}")
-    st.stop()
-if not pages:
+recorded = load_recorded(data.store_url(), data.now_bucket())
+known = set(data.load_deployment_frame(data.store_url(), data.now_bucket())["id"])
+candidates = sorted(known | set(recorded), key=lambda d: (-SEVERITY.get(recorded.get(d, {}).get("status", ""), -1), d))
+if filters.deployments:
+    candidates = [d for d in candidates if d in filters.deployments]
+if not candidates:
     st.info("No drift data yet. Drift needs a baseline and prediction histograms: `inferwatch demo` (or "
             "`make run`) sets up both locally; for your own deployments run `inferwatch baseline create` and "
             "`inferwatch collect`.")
     st.stop()
+if recorded:
+    render_fleet(recorded, candidates)
 
-deployment = st.selectbox("Deployment", sorted(pages), key="drift_deployment")
+# One deployment at a time: deciding every window of every deployment on each render would take
+# seconds at fifty deployments; the table above holds the decisions collection already made.
+deployment = st.selectbox("Deployment", candidates, key="drift_deployment",
+                          format_func=lambda d: f"{STATUS_ICON.get(recorded.get(d, {}).get('status', ''), '·')} {d}")
+try:
+    pages = load_drift_page(data.store_url(), window_s, n_windows, (deployment,), data.now_bucket(),
+                            dict(data.runtime().settings.drift))
+except DriftError as exc:
+    st.error(f"Drift could not be computed: {exc}")
+    st.stop()
+if deployment not in pages:
+    st.info(f"No drift data for {deployment} in the last {n_windows} x {window_label}: drift needs a baseline for its "
+            "model version (`inferwatch baseline create`) and prediction histograms from `inferwatch collect`.")
+    st.stop()
+
 entry = pages[deployment]
 report = entry["report"]
 results = report["results"]

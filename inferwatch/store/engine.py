@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
@@ -34,6 +36,16 @@ def redact(url: str) -> str:
         return "<unparseable store url>"
 
 
+def load_json(text: str | bytes) -> Any:
+    """JSON columns are read with orjson (histogram counts dominate what pages read: several times
+    faster than the standard library); anything orjson refuses, such as the NaN tokens Python's json
+    writes, falls back to the standard parser, so every stored document still reads."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def build_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -44,7 +56,7 @@ def build_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json)
     raise StoreConfigError(
         f"store backend {parsed.get_backend_name()!r} is not supported (use sqlite or postgresql)",
         url=redact(url),
@@ -56,7 +68,8 @@ def _sqlite_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # NullPool: every connection is fresh, so forked processes and threads never share one.
-    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False},
+                           json_deserializer=load_json)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -109,6 +109,20 @@ baselines = Table(
     Column("payload", JSON, nullable=False),
 )
 
+# The latest drift decision per deployment, made when its histograms were collected: pages that
+# show every deployment read one row each instead of re-deciding from thousands of histograms.
+drift_statuses = Table(
+    "drift_statuses",
+    metadata,
+    Column("deployment_id", String(300), primary_key=True),
+    Column("evaluated_at", BigInteger, nullable=False),  # the end of the newest window
+    Column("window_s", Integer, nullable=False),
+    Column("n_windows", Integer, nullable=False),
+    Column("baseline_id", String(128), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("signals", JSON, nullable=False),  # the warn/drift results of the newest window
+)
+
 costs = Table(
     "costs",
     metadata,

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from inferwatch.drift_status import load_recorded_drift
+from inferwatch.store import Store
 from tests.dashboard.conftest import clean_env, inferwatch_bin
 from tests.dashboard.test_overview import APP
 
@@ -41,3 +44,9 @@ def test_overview_renders_the_demo_deployments(demo_store_home: Path) -> None:
     assert set(table["deployment"]) == {"local:local:scorer-v1", "local:local:scorer-v2"}
     assert (table["invocations"] > 0).all() and table["cost_per_1k_usd"].notna().all()
     assert len(at.get("plotly_chart")) == 2
+    # The demo's collection rounds decided drift for both deployments; the overview shows those decisions.
+    store = Store.open(f"sqlite:///{demo_store_home / 'inferwatch.db'}")
+    recorded = load_recorded_drift(store, datetime.now(UTC))
+    assert set(recorded) == {"local:local:scorer-v1", "local:local:scorer-v2"}
+    assert dict(zip(table["deployment"], table["drift_status"], strict=True)) == {
+        dep: d.status for dep, d in recorded.items()}

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from drift import WindowCounts
 from inferwatch.baselines import ensure_model_baselines, heldout_signals, model_baseline
+from inferwatch.drift_status import record_drift
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, HistogramPoint, floor_time
 from inferwatch.store import Store
 
@@ -28,7 +30,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _fill(home: Path) -> None:
+def fill_shifted(home: Path) -> tuple[Store, datetime]:
+    """One deployment whose "mean radius" input is 1.5x its baseline, with a shadow scoring lower."""
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
     ensure_model_baselines(store)
     bid, base = model_baseline("v1")
@@ -48,6 +51,7 @@ def _fill(home: Path) -> None:
     dep = Deployment(id=DEP, provider="local", region="local", name="scorer-v1", service="scorer", model_version="v1")
     store.write_batch(CollectionBatch("local", (dep,), histograms=tuple(points)),
                       CollectionRun("r", "local", now, now, "ok"))
+    return store, now
 
 
 def test_empty_store_shows_what_to_do(home: Path) -> None:
@@ -59,11 +63,21 @@ def test_empty_store_shows_what_to_do(home: Path) -> None:
 
 
 def test_filled_store_shows_overlay_time_series_table_and_shadow(home: Path) -> None:
-    _fill(home)
+    store, now = fill_shifted(home)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    table = at.dataframe[0].value
+    assert at.selectbox(key="drift_deployment").value == DEP
+    assert len(at.dataframe) == 1  # no fleet table before collection has recorded a decision
+    record_drift(store, now)  # what collection does after each round
+    st.cache_data.clear()  # the page's loaders are cached for 15 s
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    fleet = at.dataframe[0].value
+    assert fleet["deployment"].tolist() == [DEP] and "drift" in fleet["status"].iloc[0]
+    assert "feature:mean radius (drift)" in fleet["signals"].iloc[0]
+    table = at.dataframe[1].value
     top = table.iloc[0]
     assert top["signal"] == "feature:mean radius" and "drift" in top["status"]
     effects = table["effect / threshold"].dropna().tolist()

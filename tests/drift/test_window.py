@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from drift.baseline import Baseline, CategoricalColumn, NumericColumn
 from drift.cloud import bin_edges_for_cloud
-from drift.errors import IncompatibleBinsError, InvalidInputError
+from drift.errors import BaselineError, IncompatibleBinsError, InvalidInputError
 from drift.window import WindowCounts, merge, merge_all
 
 
@@ -68,6 +68,9 @@ def test_cloudwatch_percentile_ranks_give_the_local_counts(baseline: Baseline) -
     np.testing.assert_array_equal(cloud.counts, local.coarsened(layout))
     merged = merge(local, cloud)  # a local and a cloud window merge on the cloud's edges
     np.testing.assert_array_equal(merged.counts, 2 * local.coarsened(layout))
+    _same(merge_all([local, cloud, local]), merge(merge(local, cloud), local))  # mixed bins: pairwise path
+    with pytest.raises(IncompatibleBinsError):
+        merge_all([local, WindowCounts.from_values(baseline.column("score"), np.array([0.5]))])
     assert bins.cloudwatch_offset > 0 and min(bins.cloudwatch_edges) > 0  # the feature goes below 0
 
 
@@ -113,6 +116,14 @@ def test_round_trip_and_errors(baseline: Baseline) -> None:
         merge(w, WindowCounts.from_values(baseline.column("class"), np.array([1])))
     with pytest.raises(InvalidInputError, match="window"):
         WindowCounts.from_dict({"format": 7})
+
+
+@pytest.mark.parametrize("bad", [True, 1.0, "1", None])
+def test_stored_counts_must_be_plain_integers(baseline: Baseline, bad: object) -> None:
+    data = WindowCounts.from_values(_numeric(baseline), np.array([1.0, 2.0])).to_dict()
+    data["counts"] = [*data["counts"][:-1], bad]
+    with pytest.raises(BaselineError, match=r"window\.counts.*list of integers"):
+        WindowCounts.from_dict(data)
 
 
 def test_window_state_is_small(baseline: Baseline) -> None:

@@ -85,6 +85,20 @@ def test_round_trips(store: Store) -> None:
     assert [b["id"] for b in store.list_baselines()] == ["b-v2-new", "b-v2"]
 
 
+def test_json_documents_read_back_whatever_parser_reads_them(store: Store) -> None:
+    """JSON columns are read with orjson; what only Python's json accepts (integers past 64 bits, and
+    on SQLite the NaN token, which PostgreSQL refuses to store) still reads."""
+    state: dict[str, object] = {"offsets": {"a.log": 2**70}, "files": ["x", "y"], "ok": True}
+    if store.dialect == "sqlite":
+        state["rate"] = float("nan")
+    store.write_batch(CollectionBatch("local", cursor=state), run_record())
+    got = store.load_cursor("local")
+    assert got is not None and got["offsets"] == {"a.log": 2**70}
+    assert (got["files"], got["ok"]) == (["x", "y"], True)
+    if store.dialect == "sqlite":
+        assert got["rate"] != got["rate"]  # NaN
+
+
 def test_empty_store_answers_empty(store: Store) -> None:
     assert store.load_metrics() == []
     assert store.load_metrics(resolution_s=3600, start=T0, end=T0 + timedelta(days=30)) == []
