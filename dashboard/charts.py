@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,7 +22,15 @@ LABELS: Mapping[str, str] = {
 CONFIG = {"displaylogo": False, "responsive": True}
 
 
-def base_layout(fig: go.Figure, *, title: str, y_title: str, height: int = 320) -> go.Figure:
+TimeRange = tuple[datetime, datetime]
+
+
+def base_layout(fig: go.Figure, *, title: str, y_title: str, height: int = 320,
+                x_range: TimeRange | None = None) -> go.Figure:
+    """``x_range``: the picked time range, so the axis spans it whatever the data covers (a single
+    step would otherwise be zoomed into millisecond ticks, and a gap at the end would be hidden)."""
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range), type="date")
     fig.update_layout(title={"text": title, "x": 0, "font": {"size": 15}}, height=height,
                       margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="x unified",
                       legend={"orientation": "h", "y": -0.2}, template="plotly_white")
@@ -29,7 +38,8 @@ def base_layout(fig: go.Figure, *, title: str, y_title: str, height: int = 320) 
     return fig
 
 
-def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = None) -> go.Figure:
+def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = None,
+                  x_range: TimeRange | None = None) -> go.Figure:
     """p50/p95/p99 over time; ``frame`` is long (metric, start, value) for one deployment."""
     fig = go.Figure()
     for metric in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
@@ -40,11 +50,11 @@ def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = Non
     if slo_ms is not None:
         fig.add_hline(y=slo_ms, line={"color": COLOURS["threshold"], "dash": "dash"},
                       annotation_text=f"SLO p99 {slo_ms:.0f} ms")
-    return base_layout(fig, title=title, y_title="latency (ms)")
+    return base_layout(fig, title=title, y_title="latency (ms)", x_range=x_range)
 
 
 def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "deployment",
-                 kind: str = "line") -> go.Figure:
+                 kind: str = "line", x_range: TimeRange | None = None) -> go.Figure:
     """One trace per value of ``by`` over time (long frame with start, value)."""
     fig = go.Figure()
     for i, (name, part) in enumerate(frame.groupby(by, sort=True)):
@@ -57,7 +67,7 @@ def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "de
                                      mode=_mode(part), line={"color": colour, "width": 2}))
     if kind == "bar":
         fig.update_layout(barmode="stack")
-    return base_layout(fig, title=title, y_title=y_title)
+    return base_layout(fig, title=title, y_title=y_title, x_range=x_range)
 
 
 def _mode(part: pd.DataFrame) -> str:

@@ -48,6 +48,12 @@ def now_bucket(seconds: int = CACHE_TTL_S) -> int:
     return now - now % seconds
 
 
+def time_window(range_s: int, at: int) -> tuple[datetime, datetime]:
+    """The span a page charts for a picked range: what :func:`load_metric_frame` loads."""
+    end = datetime.fromtimestamp(at, tz=UTC) + timedelta(seconds=60)
+    return end - timedelta(seconds=range_s), end
+
+
 def resolution_for(range_s: int) -> int:
     """Coarsest step that still gives <= MAX_POINTS_PER_SERIES points: long ranges come from rollups."""
     for step in (60, 300, 900, 3600, 6 * 3600, 86400):
@@ -67,9 +73,9 @@ def load_metric_frame(
     url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], range_s: int, at: int
 ) -> pd.DataFrame:
     """Long frame (deployment, metric, start, value) at a resolution that fits the range."""
-    end = datetime.fromtimestamp(at, tz=UTC) + timedelta(seconds=60)
+    start, end = time_window(range_s, at)
     points = store(url).load_metrics(deployments=list(deployments) or None, metrics=list(metrics),
-                                  start=end - timedelta(seconds=range_s), end=end,
+                                  start=start, end=end,
                                   resolution_s=resolution_for(range_s))
     frame = pd.DataFrame([(p.deployment, p.metric, p.start, p.value) for p in points],
                          columns=["deployment", "metric", "start", "value"])

@@ -45,33 +45,35 @@ def render_deployment() -> None:
         st.info(f"No data for {chosen} in the last {filters.range_label}. Pick a longer time range in the sidebar.")
         return
 
+    window = data.time_window(filters.range_s, at)
+
     def part(group: str):
         return frame[frame["metric"].isin(GROUPS[group])]
 
     slo = info["slo_p99_ms"] if info["slo_p99_ms"] == info["slo_p99_ms"] and info["slo_p99_ms"] else (
         data.runtime().settings.slo.p99_ms)
-    st.plotly_chart(charts.latency_chart(part("latency"), title="Latency percentiles", slo_ms=slo),
+    st.plotly_chart(charts.latency_chart(part("latency"), title="Latency percentiles", slo_ms=slo, x_range=window),
                     config=charts.CONFIG, key="dep-latency")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.series_chart(part("cold"), title="Cold starts", y_title="cold starts", by="metric",
-                                            kind="bar"), config=charts.CONFIG, key="dep-cold")
+                                            kind="bar", x_range=window), config=charts.CONFIG, key="dep-cold")
     with right:
-        st.plotly_chart(charts.series_chart(part("init"), title="Init duration", y_title="ms", by="metric"),
+        st.plotly_chart(charts.series_chart(part("init"), title="Init duration", y_title="ms", by="metric", x_range=window),
                         config=charts.CONFIG, key="dep-init")
     st.plotly_chart(charts.series_chart(part("errors"), title="Errors by cause", y_title="requests", by="metric",
-                                        kind="bar"), config=charts.CONFIG, key="dep-errors")
+                                        kind="bar", x_range=window), config=charts.CONFIG, key="dep-errors")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.series_chart(part("capacity"), title="Concurrency and warm capacity",
-                                            y_title="instances / requests", by="metric"),
+                                            y_title="instances / requests", by="metric", x_range=window),
                         config=charts.CONFIG, key="dep-capacity")
     with right:
         st.plotly_chart(charts.series_chart(part("memory"), title="Memory used against configured", y_title="MB",
-                                            by="metric"), config=charts.CONFIG, key="dep-memory")
+                                            by="metric", x_range=window), config=charts.CONFIG, key="dep-memory")
     if not part("utilization").empty:
         st.plotly_chart(charts.series_chart(part("utilization"), title="Provisioned concurrency utilisation",
-                                            y_title="ratio", by="metric"), config=charts.CONFIG, key="dep-util")
+                                            y_title="ratio", by="metric", x_range=window), config=charts.CONFIG, key="dep-util")
 
 
 render_deployment()

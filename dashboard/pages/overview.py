@@ -34,15 +34,17 @@ def render_overview() -> None:
     if frame.empty:
         return
     slo = data.runtime().settings.slo.p99_ms
+    window = data.time_window(filters.range_s, at)
     left, right = st.columns(2)
     with left:
-        fig = charts.series_chart(frame[frame["metric"] == "latency_p99_ms"], title="p99 latency", y_title="ms")
+        fig = charts.series_chart(frame[frame["metric"] == "latency_p99_ms"], title="p99 latency", y_title="ms",
+                                  x_range=window)
         fig.add_hline(y=slo, line={"color": charts.COLOURS["threshold"], "dash": "dash"},
                       annotation_text=f"SLO {slo:.0f} ms")
         st.plotly_chart(fig, config=charts.CONFIG, key="overview-p99")
     with right:
         st.plotly_chart(charts.series_chart(frame[frame["metric"] == "invocations_count"], title="Invocations",
-                                            y_title="per step", kind="bar"), config=charts.CONFIG,
+                                            y_title="per step", kind="bar", x_range=window), config=charts.CONFIG,
                         key="overview-invocations")
 
 

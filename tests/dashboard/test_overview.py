@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,3 +47,6 @@ def test_overview_shows_each_deployment_with_numbers_and_a_chart(home: Path) -> 
     assert {m.label: m.value for m in at.metric}["invocations"] == "1,000"
     charts = at.get("plotly_chart")
     assert charts and "scorer-v1" in charts[0].proto.spec
+    for chart in charts:  # the axis spans the picked range (1 h by default), not just the ten minutes of data
+        lo, hi = (datetime.fromisoformat(x).replace(tzinfo=UTC) for x in json.loads(chart.proto.spec)["layout"]["xaxis"]["range"])
+        assert hi - lo == timedelta(hours=1) and abs(hi - datetime.now(UTC)) < timedelta(minutes=2)
