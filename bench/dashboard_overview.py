@@ -2,6 +2,9 @@
 data, against the same page on an empty store in the same run; and switching the range to 30 days.
 
 Goal (issue 8): full-store time <= 1.5x the empty-store time and <= 2 s, for both.
+The empty store's page shows an info box and loads no chart code; a third, minimal store (one
+deployment, one day) renders the same charts and table as the full one, so full/minimal is what the
+data volume itself costs.
 Run: .venv/bin/python bench/dashboard_overview.py [--deployments 50] [--days 30] [--runs 5]
 Writes bench/results/dashboard_overview.json.
 """
@@ -18,6 +21,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.progress import track
@@ -124,25 +128,63 @@ def fill_histograms(store: Store, deps: list[Deployment], end: datetime, rng: np
     return len(rows)
 
 
-def measure(browser: object, url: str, runs: int) -> dict[str, float]:
+# Every change of Streamlit's script state (stApp's data-test-script-state), with its time: a page is
+# rendered when a run that started after the navigation or click has finished.
+RECORD_STATES = """
+window.__states = [];
+new MutationObserver(() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const state = app && app.getAttribute('data-test-script-state');
+  const last = window.__states[window.__states.length - 1];
+  if (state && (!last || last[0] !== state)) window.__states.push([state, performance.now()]);
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+# Rendered: a script run begun after ``after`` (ms) has finished, and the page shows its answer: the
+# empty state's info box, or the table drawn with its trend sparklines over the picked range (the grid
+# draws on a canvas; its accessible header row names the trend columns after the range).
+RENDERED = """([after, charts, label]) => {
+  const states = window.__states;
+  const ran = states.some(([s, t]) => s === 'running' && t >= after);
+  if (!ran || states[states.length - 1][0] !== 'notRunning') return false;
+  if (!charts) return !!document.querySelector('[data-testid="stAlertContentInfo"]');
+  const grid = document.querySelector('[data-testid="stDataFrame"]');
+  if (!grid || !grid.querySelector('canvas')) return false;
+  return Array.from(grid.querySelectorAll('[role="columnheader"]')).some((h) => h.textContent === 'p99, ' + label);
+}"""
+
+
+def wait_rendered(page: Any, after_ms: float, charts: bool, range_label: str) -> None:
+    page.wait_for_function(RENDERED, arg=[after_ms, charts, range_label], timeout=120_000)
+
+
+def next_cache_bucket(bucket_s: int = 15) -> None:
+    """Sleep into the next bucket of the dashboard's data cache (keyed by time), plus a margin: every
+    measured load then computes its data afresh instead of reading what the previous load cached."""
+    time.sleep(bucket_s - time.time() % bucket_s + 0.5)
+
+
+def measure(context: Any, url: str, runs: int, *, charts: bool) -> dict[str, Any]:
+    """Medians over ``runs`` loads, each a new tab (a new Streamlit session) in one browser context,
+    after a warm-up load: the browser's HTTP cache holds Streamlit's static files, as for anyone who
+    has opened the dashboard before, and the server has imported everything."""
     first, switch = [], []
-    for k in range(runs + 1):  # the first pass warms the server's imports and caches
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    for k in range(runs + 1):
+        next_cache_bucket()
+        page = context.new_page()
         t0 = time.perf_counter()
-        page.goto(url, wait_until="domcontentloaded")
-        ready = page.locator('.js-plotly-plot .main-svg, [data-testid="stAlertContentInfo"]')
-        ready.first.wait_for(state="visible", timeout=60_000)
+        page.goto(url, wait_until="commit")
+        wait_rendered(page, 0.0, charts, "1h")
         t1 = time.perf_counter()
+        clicked_at = page.evaluate("performance.now()")
         page.get_by_text("30d", exact=True).first.click()
-        page.wait_for_url("**range=30d**", timeout=60_000)
-        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-        ready.first.wait_for(state="visible", timeout=60_000)
+        wait_rendered(page, clicked_at, charts, "30d")
         t2 = time.perf_counter()
         page.close()
         if k:
             first.append(t1 - t0)
             switch.append(t2 - t1)
-    return {"first_render_s": statistics.median(first), "switch_to_30d_s": statistics.median(switch)}
+    return {"first_render_s": round(statistics.median(first), 3), "switch_to_30d_s": round(statistics.median(switch), 3),
+            "first_render_runs_s": [round(x, 3) for x in first], "switch_runs_s": [round(x, 3) for x in switch]}
 
 
 def decide_drift(home: Path) -> float:
@@ -188,31 +230,38 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as empty_dir, tempfile.TemporaryDirectory() as scratch:
-        empty = Path(empty_dir)
+    with tempfile.TemporaryDirectory() as empty_dir, tempfile.TemporaryDirectory() as minimal_dir, \
+            tempfile.TemporaryDirectory() as scratch:
+        empty, minimal = Path(empty_dir), Path(minimal_dir)
         Store.open(f"sqlite:///{empty / 'inferwatch.db'}").dispose()
+        fill(minimal, 1, 1)
+        decide_drift(minimal)
         full, info = full_store(args.keep, Path(scratch), args.deployments, args.days)
         print(f"full store: {info['metric_points']:,} metric points, {info['histograms']:,} histograms")
-        results: dict[str, object] = {"store": info, "runs": args.runs,
-                                      "drift_decision_s": decide_drift(full)}
+        results: dict[str, Any] = {"store": info, "runs": args.runs, "drift_decision_s": decide_drift(full)}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
-            for name, home in (("empty", empty), ("full", full)):
+            for name, home, charts in (("empty", empty, False), ("minimal", minimal, True), ("full", full, True)):
                 proc, url = serve(home)
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.add_init_script(RECORD_STATES)
                 try:
-                    results[name] = measure(browser, url, args.runs)
+                    results[name] = measure(context, url, args.runs, charts=charts)
+                    print(name, results[name])
                 finally:
+                    context.close()
                     stop(proc)
             browser.close()
-    e, f = results["empty"], results["full"]  # type: ignore[assignment]
+    e, m, f = results["empty"], results["minimal"], results["full"]
     for key in ("first_render_s", "switch_to_30d_s"):
         ratio = f[key] / e[key]
-        results[f"{key}_ratio"] = round(ratio, 3)
+        results[f"{key}_ratio_to_empty"] = round(ratio, 3)
+        results[f"{key}_ratio_to_minimal"] = round(f[key] / m[key], 3)
         results[f"{key}_goal_met"] = ratio <= 1.5 and f[key] <= 2.0
     results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     out = ROOT / "bench" / "results" / "dashboard_overview.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if k != "store"}, indent=2))
     return 0
 
 

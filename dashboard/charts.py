@@ -55,11 +55,18 @@ def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = Non
 
 def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "deployment",
                  kind: str = "line", x_range: TimeRange | None = None) -> go.Figure:
-    """One trace per value of ``by`` over time (long frame with start, value)."""
+    """One trace per value of ``by`` over time (long frame with start, value).
+
+    ``kind``: ``line``; ``area`` (stacked: totals across deployments; one path per trace, so it stays
+    fast at a month of hourly steps where stacked bars would be thousands of shapes); ``bar``
+    (stacked; for sparse counts such as cold starts and errors)."""
     fig = go.Figure()
     for i, (name, part) in enumerate(frame.groupby(by, sort=True)):
         colour = COLOURS.get(str(name), PALETTE[i % len(PALETTE)])
-        if kind == "bar":
+        if kind == "area":
+            fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
+                                     mode="lines", stackgroup="total", line={"color": colour, "width": 1}))
+        elif kind == "bar":
             fig.add_trace(go.Bar(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
                                  marker_color=colour))
         else:
@@ -92,16 +99,36 @@ def format_usd(value: float | None, digits: int = 4) -> str:
     return "—" if value is None or pd.isna(value) else f"${value:,.{digits}f}"
 
 
-OVERVIEW_COLUMNS = ["health", "deployment", "role", "model_version", "p99_ms", "slo_p99_ms", "error_rate",
-                    "cold_start_rate", "invocations", "cost_per_1k_usd", "drift_status", "firing_alerts", "reasons"]
+TREND_COLUMNS: Mapping[str, str] = {"p99_trend": "latency_p99_ms", "invocations_trend": "invocations_count"}
+TREND_METRICS = tuple(TREND_COLUMNS.values())
+OVERVIEW_COLUMNS = ["health", "deployment", "role", "model_version", "p99_ms", "p99_trend", "slo_p99_ms", "error_rate",
+                    "cold_start_rate", "invocations", "invocations_trend", "cost_per_1k_usd", "drift_status",
+                    "firing_alerts", "reasons"]
 HEALTH_LABELS = {"bad": "🔴 bad", "warn": "🟠 warn", "no_data": "⚪ no data", "ok": "🟢 ok"}
 
 
-def overview_column_config() -> dict[str, object]:
+def table_height(rows: int, *, max_rows: int) -> int:
+    """Pixels for a dataframe showing up to ``max_rows`` rows without scrolling (35 px per row + header)."""
+    return 35 * (min(rows, max_rows) + 1) + 3
+
+
+def format_duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def overview_column_config(range_label: str) -> dict[str, object]:
     import streamlit as st
 
     return {
+        "p99_trend": st.column_config.LineChartColumn(f"p99, {range_label}", y_min=0, width="small",
+                                                      color=COLOURS["latency_p99_ms"]),
+        "invocations_trend": st.column_config.AreaChartColumn(f"invocations, {range_label}", y_min=0, width="small",
+                                                              color=COLOURS["current"]),
         "health": st.column_config.TextColumn("status"),
+        "model_version": st.column_config.TextColumn("model"),
         "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
         "slo_p99_ms": st.column_config.NumberColumn("SLO p99 (ms)", format="%.0f"),
         "error_rate": st.column_config.NumberColumn("error rate", format="percent"),

@@ -54,10 +54,10 @@ def time_window(range_s: int, at: int) -> tuple[datetime, datetime]:
     return end - timedelta(seconds=range_s), end
 
 
-def resolution_for(range_s: int) -> int:
-    """Coarsest step that still gives <= MAX_POINTS_PER_SERIES points: long ranges come from rollups."""
+def resolution_for(range_s: int, max_points: int = MAX_POINTS_PER_SERIES) -> int:
+    """Finest step that gives <= ``max_points`` points per series: long ranges come from rollups."""
     for step in (60, 300, 900, 3600, 6 * 3600, 86400):
-        if range_s / step <= MAX_POINTS_PER_SERIES:
+        if range_s / step <= max_points:
             return step
     return 86400
 
@@ -70,16 +70,27 @@ def load_status_frame(url: str, window_s: int, at: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)
 def load_metric_frame(
-    url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], range_s: int, at: int
+    url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], range_s: int, at: int,
+    max_points: int = MAX_POINTS_PER_SERIES,
 ) -> pd.DataFrame:
-    """Long frame (deployment, metric, start, value) at a resolution that fits the range."""
+    """Long frame (deployment, metric, start, value) at a resolution that fits the range: at most
+    ``max_points`` per series (a chart of many series asks for fewer each)."""
     start, end = time_window(range_s, at)
     points = store(url).load_metrics(deployments=list(deployments) or None, metrics=list(metrics),
                                   start=start, end=end,
-                                  resolution_s=resolution_for(range_s))
+                                  resolution_s=resolution_for(range_s, max_points))
     frame = pd.DataFrame([(p.deployment, p.metric, p.start, p.value) for p in points],
                          columns=["deployment", "metric", "start", "value"])
     return frame.sort_values("start") if not frame.empty else frame
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)
+def load_trends(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], range_s: int, at: int,
+                max_points: int) -> dict[tuple[str, str], list[float]]:
+    """(deployment, metric) -> its values over the range, oldest first, for sparklines."""
+    frame = load_metric_frame(url, deployments, metrics, range_s, at, max_points)
+    return {(str(dep), str(metric)): part["value"].round(3).tolist()
+            for (dep, metric), part in frame.groupby(["deployment", "metric"], sort=False)}
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)

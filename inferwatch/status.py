@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from inferwatch.schema import Metric as M
 from inferwatch.store import Store
+from inferwatch.store.tables import WindowAggregate
 
 _SUMMED = (M.INVOCATIONS, M.ROWS, M.SERVER_ERRORS, M.TIMEOUTS, M.DEGRADED, M.CLIENT_ERRORS, M.COLD_STARTS)
 _PERCENTILES = (M.LATENCY_P50, M.LATENCY_P95, M.LATENCY_P99)
@@ -38,39 +38,30 @@ class DeploymentStatus:
 
 
 def latest_status(store: Store, now: datetime, *, window_s: int = 900) -> list[DeploymentStatus]:
-    """Totals over the last ``window_s`` and the invocation-weighted latency percentiles."""
-    start = now - timedelta(seconds=window_s)
-    points = store.load_metrics(metrics=[*_SUMMED, *_PERCENTILES], start=start, end=now + timedelta(seconds=60))
-    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    per_step: dict[tuple[str, datetime], dict[str, float]] = defaultdict(dict)
-    last_seen: dict[str, datetime] = {}
-    for p in points:
-        per_step[(p.deployment, p.start)][p.metric] = p.value
-        if p.metric in _SUMMED:
-            sums[p.deployment][p.metric] += p.value
-        if p.metric == M.INVOCATIONS and p.value > 0:
-            last_seen[p.deployment] = max(last_seen.get(p.deployment, p.start), p.start)
-    weighted: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    for (dep, _), values in per_step.items():
-        n = values.get(M.INVOCATIONS, 0.0)
-        for metric in _PERCENTILES:
-            if metric in values and n > 0:
-                weighted[dep][metric].append((values[metric], n))
+    """Totals over the last ``window_s`` and the invocation-weighted latency percentiles, aggregated
+    in the store (one query, whatever the number of deployments and steps)."""
+    agg = store.window_aggregates(metrics=[*_SUMMED, *_PERCENTILES], weight=M.INVOCATIONS,
+                                  start=now - timedelta(seconds=window_s), end=now + timedelta(seconds=60))
     out = []
     for d in store.load_deployments():
-        s = sums.get(d.id, {})
-        n = int(s.get(M.INVOCATIONS, 0))
-        bad = s.get(M.SERVER_ERRORS, 0) + s.get(M.TIMEOUTS, 0) + s.get(M.DEGRADED, 0)
-        cold = int(s.get(M.COLD_STARTS, 0))
-        pct = {m: _weighted_mean(weighted[d.id][m]) for m in _PERCENTILES}
+        def total(metric: M, dep: str = d.id) -> float:
+            found = agg.get((dep, metric))
+            return found.total if found else 0.0
+
+        n = int(total(M.INVOCATIONS))
+        bad = total(M.SERVER_ERRORS) + total(M.TIMEOUTS) + total(M.DEGRADED)
+        cold = int(total(M.COLD_STARTS))
+        pct = {m: _weighted_mean(agg.get((d.id, m))) for m in _PERCENTILES}
+        invocations = agg.get((d.id, M.INVOCATIONS))
         out.append(DeploymentStatus(
             deployment=d.id, service=d.service, model_version=d.model_version, role=d.role, window_s=window_s,
-            invocations=n, predictions=int(s.get(M.ROWS, 0)), p50_ms=pct[M.LATENCY_P50],
+            invocations=n, predictions=int(total(M.ROWS)), p50_ms=pct[M.LATENCY_P50],
             p95_ms=pct[M.LATENCY_P95], p99_ms=pct[M.LATENCY_P99], error_rate=bad / n if n else None,
-            cold_starts=cold, cold_start_rate=cold / n if n else None, last_seen=last_seen.get(d.id)))
+            cold_starts=cold, cold_start_rate=cold / n if n else None,
+            last_seen=invocations.last_positive if invocations else None))
     return out
 
 
-def _weighted_mean(pairs: list[tuple[float, float]]) -> float | None:
-    total = sum(w for _, w in pairs)
-    return sum(v * w for v, w in pairs) / total if total else None
+def _weighted_mean(agg: WindowAggregate | None) -> float | None:
+    """Mean of the steps' values weighted by their invocations (steps without any carry no weight)."""
+    return agg.weighted_total / agg.weight if agg is not None and agg.weight > 0 else None

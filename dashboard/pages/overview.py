@@ -7,7 +7,9 @@ import streamlit as st
 from dashboard import charts, data
 from dashboard.filters import current_filters
 
-MAX_CHARTED = 8  # more traces than this stop being readable; the table holds the rest
+# Every deployment gets its trends as sparklines in its row: the landing page loads no chart library
+# (the Deployment page has the full charts), and shows all deployments' trends, not just a few.
+TREND_POINTS = 120
 
 st.title("Overview")
 st.caption("Is anything wrong, and what does it cost? Every deployment, worst first; the page refreshes itself.")
@@ -17,7 +19,8 @@ st.caption("Is anything wrong, and what does it cost? Every deployment, worst fi
 def render_overview() -> None:
     filters = current_filters()
     at = data.now_bucket()
-    overview = data.load_overview_frame(data.store_url(), min(filters.range_s, 3600), at)
+    window_s = min(filters.range_s, 3600)
+    overview = data.load_overview_frame(data.store_url(), window_s, at)
     if filters.deployments and not overview.empty:
         overview = overview[overview["deployment"].isin(filters.deployments)]
     if overview.empty:
@@ -25,27 +28,18 @@ def render_overview() -> None:
                 "your AWS / Google Cloud deployments in inferwatch.toml and run `inferwatch collect`.")
         return
     render_kpis(overview)
-    shown = overview.assign(health=overview["health"].map(charts.HEALTH_LABELS))
+    trends = data.load_trends(data.store_url(), tuple(overview["deployment"]), charts.TREND_METRICS,
+                              filters.range_s, at, TREND_POINTS)
+    shown = overview.assign(health=overview["health"].map(charts.HEALTH_LABELS), **{
+        column: [trends.get((dep, metric), []) for dep in overview["deployment"]]
+        for column, metric in charts.TREND_COLUMNS.items()})
     st.dataframe(shown[charts.OVERVIEW_COLUMNS], hide_index=True, width="stretch",
-                 column_config=charts.overview_column_config())
-    worst = tuple(overview["deployment"].head(MAX_CHARTED))
-    frame = data.load_metric_frame(data.store_url(), worst, ("latency_p99_ms", "invocations_count"),
-                                   filters.range_s, at)
-    if frame.empty:
-        return
-    slo = data.runtime().settings.slo.p99_ms
-    window = data.time_window(filters.range_s, at)
-    left, right = st.columns(2)
-    with left:
-        fig = charts.series_chart(frame[frame["metric"] == "latency_p99_ms"], title="p99 latency", y_title="ms",
-                                  x_range=window)
-        fig.add_hline(y=slo, line={"color": charts.COLOURS["threshold"], "dash": "dash"},
-                      annotation_text=f"SLO {slo:.0f} ms")
-        st.plotly_chart(fig, config=charts.CONFIG, key="overview-p99")
-    with right:
-        st.plotly_chart(charts.series_chart(frame[frame["metric"] == "invocations_count"], title="Invocations",
-                                            y_title="per step", kind="bar", x_range=window), config=charts.CONFIG,
-                        key="overview-invocations")
+                 height=charts.table_height(len(shown), max_rows=20),
+                 column_config=charts.overview_column_config(filters.range_label))
+    step = data.resolution_for(filters.range_s, TREND_POINTS)
+    st.caption(f"Numbers cover the last {charts.format_duration(window_s)}; trends the picked range "
+               f"({filters.range_label}, one point per {charts.format_duration(step)}). Open a deployment on the "
+               "Deployment page for its full charts.")
 
 
 def render_kpis(overview) -> None:  # type: ignore[no-untyped-def]

@@ -258,6 +258,33 @@ class Store:
         return [MetricPoint(dep, metric, from_epoch(bucket), resolution_s, t.finalize(metric, *acc))
                 for (dep, metric, bucket), acc in sorted(parts.items())]
 
+    def window_aggregates(
+        self,
+        *,
+        metrics: Sequence[str],
+        weight: str,
+        start: datetime,
+        end: datetime,
+        step_s: int = 60,
+    ) -> dict[tuple[str, str], t.WindowAggregate]:
+        """Per (deployment, metric) over the points of ``step_s`` in [start, end), in one query: the sum,
+        the sum weighted by ``weight``'s value in the same step (for invocation-weighted percentiles),
+        that weight's sum, and the newest step with a positive value."""
+        lo, hi = to_epoch(start, "start"), to_epoch(end, "end")
+        if hi < lo:
+            raise StoreInputError(f"end {end} is before start {start}", field="end")
+        with self.read() as conn:
+            rows = conn.execute(t.window_aggregate_query(metrics, weight, step_s, lo, hi)).all()
+        out = {}
+        for row in rows:
+            for i, metric in enumerate(metrics):
+                total, weighted, weight_sum, last = row[1 + 4 * i : 5 + 4 * i]
+                if total is not None:  # the metric has points in the window
+                    out[(row[0], metric)] = t.WindowAggregate(float(total), float(weighted or 0.0),
+                                                              float(weight_sum or 0.0),
+                                                              None if last is None else from_epoch(last))
+        return out
+
     def _rollup_queries(self, deployments: Sequence[str] | None, metrics: Sequence[str] | None, step_s: int,
                         resolution_s: int, lo: int | None, hi: int | None, use_rollups: bool) -> list[Select[Any]]:
         """Whole hours from ``metric_rollups``; the partial hours at either edge from the points."""

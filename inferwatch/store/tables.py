@@ -10,7 +10,7 @@ import dataclasses
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     func,
     literal_column,
     select,
@@ -299,6 +300,34 @@ def bucketed(table: Table, where: list[ColumnElement[bool]], resolution_s: int) 
         values = (func.sum(c.value), func.max(c.value), func.count())
     return (select(c.deployment_id, c.metric, bucket, *values).where(and_(*where))
             .group_by(c.deployment_id, c.metric, bucket))
+
+
+class WindowAggregate(NamedTuple):
+    total: float
+    weighted_total: float  # sum of value x the weight metric's value in the same step
+    weight: float  # sum of the weight metric's values over the steps that have this metric
+    last_positive: datetime | None  # the newest step whose value is > 0
+
+
+def window_aggregate_query(metrics: Sequence[str], weight: str, step_s: int, lo: int, hi: int) -> Select[Any]:
+    """One scan of the window, no join: the inner query puts each step's metrics side by side (one
+    column per metric, and the weight), the outer one sums them per deployment. Columns after the
+    deployment: per metric, (total, weighted total, weight, newest positive step)."""
+    mp = metric_points.c
+    names = list(dict.fromkeys([*metrics, weight]))
+
+    def pivot(name: str) -> Any:
+        return func.sum(case((mp.metric == name, mp.value))).label(f"m{names.index(name)}")
+
+    steps = (select(mp.deployment_id, mp.ts, *(pivot(n) for n in names))
+             .where(mp.step_s == step_s, mp.metric.in_(names), mp.ts >= lo, mp.ts < hi)
+             .group_by(mp.deployment_id, mp.ts).subquery("steps"))
+    w = func.coalesce(steps.c[f"m{names.index(weight)}"], 0.0)
+    columns: list[Any] = []
+    for name in metrics:
+        v = steps.c[f"m{names.index(name)}"]
+        columns += [func.sum(v), func.sum(v * w), func.sum(case((v.is_not(None), w))), func.max(case((v > 0, steps.c.ts)))]
+    return select(steps.c.deployment_id, *columns).group_by(steps.c.deployment_id)
 
 
 def merge(parts: RollupParts, key: tuple[str, str, int], total: float, peak: float, n: int) -> None:
