@@ -101,9 +101,10 @@ def format_usd(value: float | None, digits: int = 4) -> str:
 
 TREND_COLUMNS: Mapping[str, str] = {"p99_trend": "latency_p99_ms", "invocations_trend": "invocations_count"}
 TREND_METRICS = tuple(TREND_COLUMNS.values())
-OVERVIEW_COLUMNS = ["health", "deployment", "role", "model_version", "p99_ms", "p99_trend", "slo_p99_ms", "error_rate",
-                    "cold_start_rate", "invocations", "invocations_trend", "cost_per_1k_usd", "drift_status",
-                    "firing_alerts", "reasons"]
+# What answers "is anything wrong, what does it cost" first; descriptive columns last.
+OVERVIEW_COLUMNS = ["health", "deployment", "p99_ms", "p99_trend", "error_rate", "cold_start_rate", "invocations",
+                    "invocations_trend", "cost_per_1k_usd", "drift_status", "firing_alerts", "reasons", "slo_p99_ms",
+                    "role", "model_version"]
 HEALTH_LABELS = {"bad": "🔴 bad", "warn": "🟠 warn", "no_data": "⚪ no data", "ok": "🟢 ok"}
 
 
@@ -133,8 +134,8 @@ def overview_column_config(range_label: str) -> dict[str, object]:
         "slo_p99_ms": st.column_config.NumberColumn("SLO p99 (ms)", format="%.0f"),
         "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
         "cold_start_rate": st.column_config.NumberColumn("cold starts", format="percent"),
-        "cost_per_1k_usd": st.column_config.NumberColumn("$ per 1k predictions", format="$%.5f"),
+        "cost_per_1k_usd": st.column_config.NumberColumn("$ / 1k predictions", format="$%.5f"),
         "drift_status": st.column_config.TextColumn("drift"),
-        "firing_alerts": st.column_config.NumberColumn("firing alerts"),
+        "firing_alerts": st.column_config.NumberColumn("alerts", help="alerts firing now"),
         "reasons": st.column_config.TextColumn("why", width="large"),
     }

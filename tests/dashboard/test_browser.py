@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PAGES = ["Overview", "Deployment", "Versions", "Drift", "Costs and advice", "Alerts", "Sources"]
-WITH_CHARTS = {"Deployment", "Versions"}  # Plotly charts; the Overview's trends are sparklines in its table
+WITH_CHARTS = {"Deployment", "Versions", "Drift"}  # Plotly charts; the Overview's trends are sparklines in its table
 CHART = {"Overview": '[data-testid="stDataFrame"] canvas'}
 TIMEOUT_MS = 60_000
 
