@@ -4,6 +4,7 @@ and the returned ``Reply`` back; they hold no logic of their own."""
 
 from __future__ import annotations
 
+import os
 import resource
 import threading
 import time
@@ -60,14 +61,31 @@ def max_memory_used_mb() -> float:
     would report the parent's peak (seen: 424 MB for a 76 MB instance started from pytest). ``VmHWM``
     belongs to the process's own address space. ``ru_maxrss`` (KiB on Linux) where /proc is missing.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
+    status = _proc_status()
+    if status is not None:
+        at = status.find(b"VmHWM:")
+        if at >= 0:
+            return round(int(status[at + 6 : status.index(b"kB", at)]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+_STATUS_FD: tuple[int, int] | None = None  # (pid, fd of /proc/<pid>/status): opened once per process
+
+
+def _proc_status() -> bytes | None:
+    """This process's /proc status, re-read through a descriptor kept open (every invocation reports
+    its peak memory: opening the file each time cost more than the rest of the telemetry line)."""
+    global _STATUS_FD
+    pid = os.getpid()
+    if _STATUS_FD is None or _STATUS_FD[0] != pid:  # a forked child must not read its parent's file
+        try:
+            _STATUS_FD = (pid, os.open(f"/proc/{pid}/status", os.O_RDONLY))
+        except OSError:
+            return None
+    try:
+        return os.pread(_STATUS_FD[1], 8192, 0)
+    except OSError:
+        return None
 
 
 class InstanceState:
