@@ -55,18 +55,12 @@ def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = Non
 
 def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "deployment",
                  kind: str = "line", x_range: TimeRange | None = None) -> go.Figure:
-    """One trace per value of ``by`` over time (long frame with start, value).
-
-    ``kind``: ``line``; ``area`` (stacked: totals across deployments; one path per trace, so it stays
-    fast at a month of hourly steps where stacked bars would be thousands of shapes); ``bar``
-    (stacked; for sparse counts such as cold starts and errors)."""
+    """One trace per value of ``by`` over time (long frame with start, value); ``kind`` line or bar
+    (stacked)."""
     fig = go.Figure()
     for i, (name, part) in enumerate(frame.groupby(by, sort=True)):
         colour = COLOURS.get(str(name), PALETTE[i % len(PALETTE)])
-        if kind == "area":
-            fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
-                                     mode="lines", stackgroup="total", line={"color": colour, "width": 1}))
-        elif kind == "bar":
+        if kind == "bar":
             fig.add_trace(go.Bar(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
                                  marker_color=colour))
         else:
