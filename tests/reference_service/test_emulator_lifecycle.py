@@ -84,11 +84,17 @@ def test_an_exception_in_the_with_block_still_stops_everything(tmp_path: Path) -
     assert len(pids) == 1 and _all_gone(pids, timeout_s=0.5)
 
 
+def _default_sigint() -> None:
+    """Children start with Ctrl-C's default action: a shell running the suite in the background
+    (``cmd &`` without job control) makes SIGINT ignored, and children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_no_instance_survives_its_parent(tmp_path: Path, sig: signal.Signals) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], stdout=subprocess.PIPE, env=env,
-                              cwd=tmp_path)
+                              cwd=tmp_path, preexec_fn=_default_sigint)  # noqa: PLW1509  one signal call, no locks
     try:
         assert parent.stdout is not None
         line = parent.stdout.readline()
@@ -114,7 +120,7 @@ def test_the_command_serves_until_interrupted_and_leaves_nothing(tmp_path: Path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "reference_service.emulator", "--home", str(tmp_path),
                              "--min-instances", "1", "--canary-weight", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+                            stderr=subprocess.DEVNULL, env=env, cwd=tmp_path, preexec_fn=_default_sigint)  # noqa: PLW1509
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode()
