@@ -18,6 +18,13 @@ PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#FF9DA6", "#9
 LABELS: Mapping[str, str] = {
     "latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99",
     "invocations_count": "invocations", "cold_starts_count": "cold starts",
+    "init_avg_ms": "init (mean)", "init_max_ms": "init (max)",
+    "server_errors_count": "server errors", "timeouts_count": "timeouts", "degraded_count": "degraded answers",
+    "client_errors_count": "client errors (4xx)", "throttles_count": "throttles",
+    "concurrency_max_count": "concurrency (max)", "instances_active_count": "active instances",
+    "instances_idle_count": "idle instances", "provisioned_concurrency_count": "provisioned concurrency",
+    "provisioned_utilization_ratio": "provisioned utilisation",
+    "memory_max_used_mb": "memory used (max)", "memory_configured_mb": "memory configured",
 }
 CONFIG = {"displaylogo": False, "responsive": True}
 
