@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -19,15 +18,6 @@ from inferwatch.store import Store
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = str(Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "drift.py")
 DEP = "local:local:scorer-v1"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
-    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
-    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def fill_shifted(home: Path) -> tuple[Store, datetime]:
