@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.homes import use_home
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -48,11 +50,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def demo_store_home(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The demo's home, for AppTest runs in this process."""
-    monkeypatch.setenv("INFERWATCH_HOME", str(demo_home))
-    monkeypatch.delenv("INFERWATCH_STORE_URL", raising=False)
-    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
-    monkeypatch.chdir(demo_home)
-    return demo_home
+    return use_home(demo_home, monkeypatch)
 
 
 def free_port() -> int:
