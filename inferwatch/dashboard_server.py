@@ -65,10 +65,18 @@ def check_bind(address: str, secrets_path: Path) -> None:
             "authentication') or bind 127.0.0.1.", address=address)
 
 
+# A served dashboard, not a development loop. Streamlit's default file watcher registers every
+# imported module under the app's folder (the virtualenv included) for each new browser session and
+# rescans them after every run: about 1 s on each first page load, measured in bench/dashboard_overview.py.
+SERVER_OPTIONS = {"server.headless": "true", "server.fileWatcherType": "none", "server.runOnSave": "false",
+                  "browser.gatherUsageStats": "false", "client.toolbarMode": "viewer",
+                  "client.showErrorDetails": "none"}
+
+
 def streamlit_command(address: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(app_path()), "--server.headless", "true",
-            "--server.address", address, "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "viewer", "--client.showErrorDetails", "none"]
+    options = {**SERVER_OPTIONS, "server.address": address, "server.port": str(port)}
+    return [sys.executable, "-m", "streamlit", "run", str(app_path()),
+            *(arg for name, value in options.items() for arg in (f"--{name}", value))]
 
 
 def start_dashboard(address: str, port: int, *, env: Mapping[str, str], log_path: Path,

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import allowed
-from inferwatch.dashboard_server import DashboardSecurityError, auth_configured, check_bind
+from inferwatch.dashboard_server import DashboardSecurityError, auth_configured, check_bind, streamlit_command
 from tests.dashboard.conftest import clean_env, inferwatch_bin
 from tests.dashboard.test_overview import APP, fill
 
@@ -104,3 +104,12 @@ def _alive(pid: int) -> bool:
             return "zombie" not in status.read()
     except FileNotFoundError:
         return False
+
+
+def test_the_dashboard_is_served_without_the_development_file_watcher() -> None:
+    command = streamlit_command("127.0.0.1", 8765)
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app.py")
+    options = dict(zip(command[5::2], command[6::2], strict=True))
+    assert options["--server.fileWatcherType"] == "none"
+    assert options["--server.runOnSave"] == "false"
+    assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8765"
