@@ -4,6 +4,7 @@ transaction as the points they summarise."""
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,6 +53,41 @@ _LOCK_CLASS_SCHEMA = 0x1F1_0001
 _LOCK_CLASS_DEPLOYMENT = 0x1F1_0002
 
 
+log = logging.getLogger(__name__)
+
+
+def _cluster_rollups(conn: Connection) -> None:
+    """SQLite: an earlier store's rollups, kept in insertion order, copied into the clustered table."""
+    if conn.dialect.name != "sqlite":
+        return
+    made = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (t.metric_rollups.name,)).scalar()
+    if made is None or "WITHOUT ROWID" in made.upper():
+        return
+    log.info("storing %s in key order (once, after an upgrade)", t.metric_rollups.name)
+    columns = ", ".join(c.name for c in t.metric_rollups.columns)
+    for index in t.metric_rollups.indexes:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    conn.exec_driver_sql("ALTER TABLE metric_rollups RENAME TO metric_rollups_unclustered")
+    t.metric_rollups.create(conn)
+    conn.exec_driver_sql(f"INSERT INTO metric_rollups ({columns}) SELECT {columns} FROM metric_rollups_unclustered")
+    conn.exec_driver_sql("DROP TABLE metric_rollups_unclustered")
+
+
+def _upgrade_indexes(conn: Connection) -> None:
+    """Indexes a store made by an earlier version lacks (``create_all`` only makes missing tables'),
+    and those it has that newer ones replace. Building one over a large store takes a while, once."""
+    inspector = inspect(conn)
+    for table in t.metadata.sorted_tables:
+        have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            if index.name not in have:
+                log.info("building index %s on %s (once, after an upgrade)", index.name, table.name)
+                index.create(conn)
+        for name in have.intersection(t.OBSOLETE_INDEXES):
+            conn.execute(text(f"DROP INDEX {name}"))
+
+
 class Store:
     """All persistence of Inferwatch. Build with :meth:`open`; call :meth:`create_schema` once."""
 
@@ -89,6 +125,8 @@ class Store:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:c, 0)"), {"c": _LOCK_CLASS_SCHEMA})
             had_rollups = inspect(conn).has_table(t.metric_rollups.name)
             t.metadata.create_all(conn)
+            _cluster_rollups(conn)
+            _upgrade_indexes(conn)
             if not had_rollups:
                 self._rebuild_rollups(conn)
 
@@ -233,6 +271,25 @@ class Store:
         """Points of ``step_s`` in [start, end); with ``resolution_s`` > step_s (a multiple of it) they
         are rolled up in the database (sums, maxima, means per :data:`AGGREGATION`) so long ranges stay
         small. Whole hours come from the hourly rollup table unless ``use_rollups`` is false."""
+        step = resolution_s if resolution_s is not None and resolution_s > step_s else step_s
+        rows = self.metric_rows(deployments=deployments, metrics=metrics, start=start, end=end, step_s=step_s,
+                                resolution_s=resolution_s, use_rollups=use_rollups)
+        return [MetricPoint(dep, metric, from_epoch(ts), step, value) for dep, metric, ts, value in rows]
+
+    def metric_rows(
+        self,
+        *,
+        deployments: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        step_s: int = 60,
+        resolution_s: int | None = None,
+        use_rollups: bool = True,
+    ) -> list[tuple[str, str, int, float]]:
+        """What :meth:`load_metrics` returns, as plain (deployment, metric, epoch seconds, value) rows:
+        for callers that build arrays or frames and have no use for a point object per value. Rolled-up
+        rows come sorted by deployment, metric and time."""
         if step_s <= 0:
             raise StoreInputError(f"step_s must be positive, got {step_s}", field="step_s")
         lo = to_epoch(start, "start") if start is not None else None
@@ -244,19 +301,17 @@ class Store:
         if resolution_s is None or resolution_s <= step_s:
             stmt = select(mp.deployment_id, mp.metric, mp.ts, mp.value).where(*where, *t.span(mp.ts, lo, hi))
             with self.read() as conn:
-                rows = conn.execute(stmt).all()
-            return [MetricPoint(r[0], r[1], from_epoch(r[2]), step_s, float(r[3])) for r in rows]
+                rows = conn.execute(stmt).all()  # one fetch: row-by-row iteration costs more than the query
+            return [(dep, metric, int(ts), float(value)) for dep, metric, ts, value in rows]
         if resolution_s % step_s:
             raise StoreInputError(f"resolution_s {resolution_s} is not a multiple of step_s {step_s}",
                                   field="resolution_s")
         queries = self._rollup_queries(deployments, metrics, step_s, resolution_s, lo, hi, use_rollups)
-        parts: t.RollupParts = {}
         with self.read() as conn:
-            for query in queries:
-                for dep, metric, bucket, total, peak, n in conn.execute(query):
-                    t.merge(parts, (dep, metric, int(bucket)), float(total), float(peak), int(n))
-        return [MetricPoint(dep, metric, from_epoch(bucket), resolution_s, t.finalize(metric, *acc))
-                for (dep, metric, bucket), acc in sorted(parts.items())]
+            rows = conn.execute(t.merged(queries)).all()
+        finalize = t.finalize
+        return [(dep, metric, int(bucket), finalize(metric, float(total), float(peak), int(n)))
+                for dep, metric, bucket, total, peak, n in rows]
 
     def window_aggregates(
         self,

@@ -103,6 +103,23 @@ def test_rollup_equals_pandas(filled: tuple[Store, list[MetricPoint]]) -> None:
             assert_same(as_dict(got), want)
 
 
+def test_metric_rows_are_load_metrics_without_point_objects(filled: tuple[Store, list[MetricPoint]]) -> None:
+    """The plain rows the dashboard and the cost sums read: same values as the points, rolled-up
+    rows sorted by deployment, metric and time (the edges' partial hours merged in the database)."""
+    store, _ = filled
+    for resolution_s, start_min, end_min in CASES:
+        span = {"start": T0 + timedelta(minutes=start_min) if start_min is not None else None,
+                "end": T0 + timedelta(minutes=end_min) if end_min is not None else None}
+        rows = store.metric_rows(resolution_s=resolution_s, **span)
+        points = store.load_metrics(resolution_s=resolution_s, **span)
+        assert rows == [(p.deployment, p.metric, int(p.start.timestamp()), p.value) for p in points]
+        assert rows == sorted(rows)
+        assert all(type(ts) is int and type(value) is float for _, _, ts, value in rows)
+    raw = store.metric_rows(deployments=["local:test:m0"], metrics=["custom_score"])
+    assert sorted(raw) == sorted((p.deployment, p.metric, int(p.start.timestamp()), p.value)
+                                 for p in store.load_metrics(deployments=["local:test:m0"], metrics=["custom_score"]))
+
+
 def test_filters_and_raw_points(filled: tuple[Store, list[MetricPoint]]) -> None:
     store, points = filled
     deps, metrics = ["local:test:m1"], [Metric.LATENCY_P95.value, "custom_score"]
@@ -133,6 +150,41 @@ def test_rebuild_and_backfill_of_a_store_without_rollups(filled: tuple[Store, li
     reopened = Store.open(store_url)
     assert_same(as_dict(reopened.load_metrics(resolution_s=3600)), want)
     reopened.dispose()
+
+
+def test_rollups_from_an_earlier_sqlite_store_move_to_the_clustered_table(tmp_path: Path) -> None:
+    """Earlier versions kept rollups in a rowid table; opening such a store copies them, once, into
+    the table stored in key order, and every rollup reads back the same."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store.open(url)
+    points = _random_points(7, 300)
+    store.write_batch(CollectionBatch("p", points=tuple(points)), _run())
+    columns = ", ".join(c.name for c in t.metric_rollups.columns)
+    with store.write() as conn:  # the earlier layout: same columns and key, rowid table
+        conn.exec_driver_sql("DROP INDEX ix_metric_rollups_step_ts")
+        conn.exec_driver_sql("ALTER TABLE metric_rollups RENAME TO current_rollups")
+        conn.exec_driver_sql("CREATE TABLE metric_rollups (deployment_id VARCHAR(300) NOT NULL, metric VARCHAR(64) "
+                             "NOT NULL, step_s INTEGER NOT NULL, ts BIGINT NOT NULL, value_sum FLOAT NOT NULL, "
+                             "value_max FLOAT NOT NULL, sample_count INTEGER NOT NULL, "
+                             "PRIMARY KEY (deployment_id, metric, step_s, ts))")
+        conn.exec_driver_sql("CREATE INDEX ix_metric_rollups_step_ts ON metric_rollups (step_s, ts)")
+        conn.exec_driver_sql(f"INSERT INTO metric_rollups ({columns}) SELECT {columns} FROM current_rollups")
+        conn.exec_driver_sql("DROP TABLE current_rollups")
+    rollups = store.count("metric_rollups")
+    assert rollups > 0
+    store.dispose()
+
+    for _ in range(2):  # the second open finds nothing to do
+        store = Store.open(url)
+        with store.read() as conn:
+            made = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'metric_rollups'").scalar()
+            indexes = {r[0] for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metric_rollups'")}
+        assert "WITHOUT ROWID" in made.upper()
+        assert "ix_metric_rollups_step_ts" in indexes
+        assert store.count("metric_rollups") == rollups
+        assert_same(as_dict(store.load_metrics(resolution_s=3600)), expected_rollup(points, 3600, None, None))
+        store.dispose()
 
 
 point_sets = st.lists(

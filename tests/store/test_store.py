@@ -163,3 +163,31 @@ def test_context_manager_disposes(store_url: str) -> None:
         store.write_batch(step_batch(0), run_record())
     assert store.count("metric_points") == len(DEPLOYMENTS) * len(METRICS)  # reconnects after dispose
     store.dispose()
+
+
+def test_a_store_from_an_earlier_version_gets_the_current_indexes(store_url: str) -> None:
+    """A store made before the covering window index existed: opening it builds that index, drops
+    the one it replaces, keeps the data, and the window reads are served from the index alone."""
+    from sqlalchemy import inspect, text
+
+    from inferwatch.store import tables as t
+
+    store = Store.open(store_url)
+    store.write_batch(step_batch(0), run_record())
+    with store.write() as conn:  # what the earlier schema had
+        conn.execute(text("DROP INDEX ix_metric_points_window"))
+        conn.execute(text("CREATE INDEX ix_metric_points_step_ts ON metric_points (step_s, ts)"))
+    store.dispose()
+
+    store = Store.open(store_url)
+    with store.read() as conn:
+        names = {ix["name"] for ix in inspect(conn).get_indexes("metric_points")}
+        assert "ix_metric_points_window" in names and "ix_metric_points_step_ts" not in names
+        if conn.dialect.name == "sqlite":
+            query = t.window_aggregate_query([Metric.LATENCY_P99], Metric.INVOCATIONS, 60, 0, 2**40)
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(
+                "EXPLAIN QUERY PLAN " + str(query.compile(conn, compile_kwargs={"literal_binds": True})))))
+            assert "COVERING INDEX ix_metric_points_window" in plan, plan
+    assert store.count("metric_points") == len(DEPLOYMENTS) * len(METRICS)
+    Store.open(store_url).dispose()  # opening an upgraded store again changes nothing
+    store.dispose()
