@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from costs.advice import Advice, AdvicePolicy, advise
-from costs.per_prediction import COST_METRICS, group_series
+from costs.per_prediction import COST_METRICS, group_series, series_from_rows
 from costs.pricing import PriceCatalogue
 from costs.report import build_weekly_report
 from costs.report_model import IsoWeek, WeeklyReport
@@ -28,6 +28,10 @@ class CostSource(Protocol):
     def load_metrics(self, *, deployments: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
                      start: datetime | None = None, end: datetime | None = None, step_s: int = 60,
                      resolution_s: int | None = None) -> list[MetricPoint]: ...
+
+    def metric_rows(self, *, deployments: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+                    start: datetime | None = None, end: datetime | None = None, step_s: int = 60,
+                    resolution_s: int | None = None) -> list[tuple[str, str, int, float]]: ...
 
     def load_costs(self, *, start: datetime | None = None, end: datetime | None = None) -> list[CostRecord]: ...
 
@@ -83,10 +87,11 @@ def window_costs(store: CostSource, deployments: Sequence[Deployment], start: da
 
     from costs.per_prediction import estimate_costs
 
-    points = store.load_metrics(deployments=[d.id for d in deployments], metrics=COST_METRICS, step_s=step_s,
-                                start=start, end=end, resolution_s=resolution_s)
+    rows = store.metric_rows(deployments=[d.id for d in deployments], metrics=COST_METRICS, step_s=step_s,
+                             start=start, end=end, resolution_s=resolution_s)
+    series = series_from_rows(rows, max(step_s, resolution_s or 0))
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for w in estimate_costs(deployments, points, catalogue).windows:
+    for w in estimate_costs(deployments, series, catalogue).windows:
         totals[w.key][0] += w.cost.total_usd
         totals[w.key][1] += w.rows
     return {key: (usd, rows) for key, (usd, rows) in totals.items()}

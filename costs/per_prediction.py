@@ -91,30 +91,46 @@ def group_series(points: Iterable[MetricPoint] | Sequence[Series]) -> list[Serie
     Already grouped series pass through, so one grouping can serve several consumers."""
     if isinstance(points, Sequence) and points and isinstance(points[0], Series):
         return [s for s in points if isinstance(s, Series)]
-    raw: dict[tuple[str, int], dict[str, tuple[list[int], list[float]]]] = defaultdict(dict)
+    raw: dict[tuple[str, int], _Columns] = defaultdict(dict)
     epoch: dict[datetime, int] = {}  # few distinct step starts: convert each once
     for p in points:
         if not isinstance(p, MetricPoint):
             raise TypeError(f"expected MetricPoint or Series, got {type(p).__name__}")
-        metrics = raw[(p.deployment, p.step_s)]
-        pair = metrics.get(p.metric)
-        if pair is None:
-            pair = metrics[p.metric] = ([], [])
         ts = epoch.get(p.start)
         if ts is None:
             ts = epoch[p.start] = int(p.start.timestamp())
-        pair[0].append(ts)
-        pair[1].append(p.value)
-    out = []
-    for (dep, step_s), metrics in sorted(raw.items()):
-        stamps = np.unique(np.concatenate([np.asarray(t, dtype=np.int64) for t, _ in metrics.values()]))
-        values = {}
-        for name, (t, v) in metrics.items():
-            arr = np.full(stamps.shape, np.nan)
-            arr[np.searchsorted(stamps, np.asarray(t, dtype=np.int64))] = v
-            values[name] = arr
-        out.append(Series(dep, step_s, stamps, values))
-    return out
+        _append(raw[(p.deployment, p.step_s)], p.metric, ts, p.value)
+    return [_aligned(dep, step_s, metrics) for (dep, step_s), metrics in sorted(raw.items())]
+
+
+def series_from_rows(rows: Iterable[tuple[str, str, int, float]], step_s: int) -> list[Series]:
+    """:func:`group_series` for the (deployment, metric, epoch seconds, value) rows of
+    ``Store.metric_rows``, all of one step: no point object per value."""
+    raw: dict[str, _Columns] = defaultdict(dict)
+    for dep, metric, ts, value in rows:
+        _append(raw[dep], metric, ts, value)
+    return [_aligned(dep, step_s, metrics) for dep, metrics in sorted(raw.items())]
+
+
+_Columns = dict[str, tuple[list[int], list[float]]]  # metric -> (step starts, values)
+
+
+def _append(columns: _Columns, metric: str, ts: int, value: float) -> None:
+    pair = columns.get(metric)
+    if pair is None:
+        pair = columns[metric] = ([], [])
+    pair[0].append(ts)
+    pair[1].append(value)
+
+
+def _aligned(deployment: str, step_s: int, metrics: _Columns) -> Series:
+    stamps = np.unique(np.concatenate([np.asarray(t, dtype=np.int64) for t, _ in metrics.values()]))
+    values = {}
+    for name, (t, v) in metrics.items():
+        arr = np.full(stamps.shape, np.nan)
+        arr[np.searchsorted(stamps, np.asarray(t, dtype=np.int64))] = v
+        values[name] = arr
+    return Series(deployment, step_s, stamps, values)
 
 
 def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalogue) -> CostArrays:

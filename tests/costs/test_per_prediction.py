@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costs.per_prediction import by_version, estimate_costs, reconcile, rollup
+from costs.per_prediction import by_version, estimate_costs, group_series, reconcile, rollup, series_from_rows
 from costs.pricing import lambda_cost, load_catalogue
 from inferwatch.schema import CostRecord, Deployment, MetricPoint
 from tests.costs.builders import T0, lam, run, steady
@@ -143,3 +143,20 @@ def test_rollup_preserves_totals(invocations: list[float], step_s: int) -> None:
     rolled = rollup(windows, step_s=step_s)
     assert sum(w.cost.total_usd for w in rolled) == pytest.approx(sum(w.cost.total_usd for w in windows))
     assert sum(w.invocations for w in rolled) == pytest.approx(sum(invocations))
+
+
+def test_series_from_store_rows_equal_the_grouped_points() -> None:
+    """The cost sums read plain store rows; grouping them gives the series the points give, gaps
+    (a metric missing in a step) included."""
+    points = steady("aws:us-east-1:a", {"invocations": 10, "billed_duration_sum_ms": 400}, hours=3, step_s=60)
+    points += steady("aws:us-east-1:b", {"invocations": 3}, hours=1, step_s=60)[::2]
+    rows = [(p.deployment, p.metric, int(p.start.timestamp()), p.value) for p in reversed(points)]
+    got, want = series_from_rows(rows, 60), group_series(points)
+    assert [s.deployment for s in got] == [s.deployment for s in want] == ["aws:us-east-1:a", "aws:us-east-1:b"]
+    for g, w in zip(got, want, strict=True):
+        assert g.step_s == w.step_s == 60
+        np.testing.assert_array_equal(g.ts, w.ts)
+        assert g.values.keys() == w.values.keys()
+        for metric in w.values:
+            np.testing.assert_array_equal(g.values[metric], w.values[metric])
+    assert series_from_rows([], 60) == []
