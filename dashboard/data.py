@@ -14,6 +14,9 @@ from inferwatch.store import Store
 
 CACHE_TTL_S = 15
 MAX_POINTS_PER_SERIES = 1500
+# Steps a chart may use: divisors of an hour, read from the points (at most 15 minutes, so a month
+# never reads its minutes), then whole hours from the hourly rollups.
+RESOLUTIONS = (60, 120, 300, 600, 900, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -56,7 +59,7 @@ def time_window(range_s: int, at: int) -> tuple[datetime, datetime]:
 
 def resolution_for(range_s: int, max_points: int = MAX_POINTS_PER_SERIES) -> int:
     """Finest step that gives <= ``max_points`` points per series: long ranges come from rollups."""
-    for step in (60, 300, 900, 3600, 6 * 3600, 86400):
+    for step in RESOLUTIONS:
         if range_s / step <= max_points:
             return step
     return 86400
@@ -76,12 +79,11 @@ def load_metric_frame(
     """Long frame (deployment, metric, start, value) at a resolution that fits the range: at most
     ``max_points`` per series (a chart of many series asks for fewer each)."""
     start, end = time_window(range_s, at)
-    points = store(url).load_metrics(deployments=list(deployments) or None, metrics=list(metrics),
-                                  start=start, end=end,
-                                  resolution_s=resolution_for(range_s, max_points))
-    frame = pd.DataFrame([(p.deployment, p.metric, p.start, p.value) for p in points],
-                         columns=["deployment", "metric", "start", "value"])
-    return frame.sort_values("start") if not frame.empty else frame
+    rows = store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics),
+                                  start=start, end=end, resolution_s=resolution_for(range_s, max_points))
+    frame = pd.DataFrame(rows, columns=["deployment", "metric", "start", "value"])
+    frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
+    return frame.sort_values("start", kind="stable") if not frame.empty else frame
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)

@@ -8,8 +8,10 @@ from dashboard import charts, data
 from dashboard.filters import current_filters
 
 # Every deployment gets its trends as sparklines in its row: the landing page loads no chart library
-# (the Deployment page has the full charts), and shows all deployments' trends, not just a few.
-TREND_POINTS = 120
+# (the Deployment page has the full charts), and shows all deployments' trends, not just a few. A
+# sparkline is a small column, about 75 px: 60 points are more than a pixel each, and the grid formats
+# every value of every visible sparkline when it draws (120 points made that most of a range switch).
+TREND_POINTS = 60
 
 st.title("Overview")
 st.caption("Is anything wrong, and what does it cost? Every deployment, worst first; the page refreshes itself.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, Metric, MetricPoint, floor_time
@@ -49,3 +50,19 @@ def test_overview_shows_each_deployment_with_numbers_and_a_chart(home: Path) -> 
     assert list(row["p99_trend"]) == [20.0] * 10 and list(row["invocations_trend"]) == [100.0] * 10
     assert not at.get("plotly_chart")
     assert any("trends the picked range (1h, one point per 1 min)" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("max_points", [60, 1500])
+def test_every_range_gets_close_to_its_point_budget_from_points_or_rollups(max_points: int) -> None:
+    """Charts ask for at most ``max_points`` per series; the step picked for each range uses a good
+    part of that budget, and is either at most 15 minutes (read from the points) or whole hours
+    (from the rollups): a month is never read minute by minute."""
+    from dashboard.data import resolution_for
+    from dashboard.filters import RANGES
+
+    for label, range_s in RANGES.items():
+        step = resolution_for(range_s, max_points)
+        points = range_s / step
+        assert points <= max_points, label
+        assert step == 60 or points >= max_points / 3, (label, step)
+        assert (3600 % step == 0 and step <= 900) if step < 3600 else step % 3600 == 0, (label, step)
