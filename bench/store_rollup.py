@@ -4,7 +4,7 @@ Three ways, measured in the same run on the same store:
   baseline      load the raw minute points and aggregate them in pandas
   sql_rollup    GROUP BY over the raw points in the database (use_rollups=False)
   rollup_table  whole hours from the hourly rollup table kept by write_batch, edges from the points
-plus the overview's "last 15 minutes, every deployment" read with and without the (step_s, ts) index,
+plus the overview's "last 15 minutes, every deployment" read with and without the covering (step_s, ts, ...) index,
 and the cost of one collection run (one step of every deployment) on the loaded store.
 
 Runs on SQLite, and on PostgreSQL when INFERWATCH_BENCH_PG_URL (or the local test URL) answers.
@@ -110,7 +110,7 @@ def bench_backend(url: str, days: int, deployments: int) -> dict[str, Any]:
                      if p.start == end - timedelta(minutes=2))
     write_s, _ = timed(lambda: store.write_batch(CollectionBatch("bench", points=one_step), run_record()), 9)
     with store.write() as conn:
-        conn.execute(text("DROP INDEX ix_metric_points_step_ts"))
+        conn.execute(text("DROP INDEX ix_metric_points_window"))
     unindexed_s, _ = timed(recent, 3)
     store.dispose()
     return {
