@@ -308,10 +308,10 @@ class Store:
                                   field="resolution_s")
         queries = self._rollup_queries(deployments, metrics, step_s, resolution_s, lo, hi, use_rollups)
         with self.read() as conn:
-            rows = conn.execute(t.merged(queries)).all()
+            buckets = conn.execute(t.merged(queries)).all()
         finalize = t.finalize
         return [(dep, metric, int(bucket), finalize(metric, float(total), float(peak), int(n)))
-                for dep, metric, bucket, total, peak, n in rows]
+                for dep, metric, bucket, total, peak, n in buckets]
 
     def window_aggregates(
         self,
