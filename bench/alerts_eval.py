@@ -36,7 +36,8 @@ from alerts.evaluate import evaluate
 from alerts.job import load_settings, run_once
 from alerts.loading import fetch_records, load_data
 from alerts.outbox import load_states
-from alerts.sources import fetch_cost_points
+from alerts.sources import COST_RESOLUTION_S
+from costs.per_prediction import COST_METRICS
 from inferwatch.config import parse_settings
 from inferwatch.runtime import Runtime
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
@@ -104,7 +105,10 @@ def main() -> None:
         def queries() -> None:
             """Every store query of a run: metrics and runs, the cost model's and the drift engine's."""
             records = fetch_records(store, settings.rules, rt.settings.collect.step_s, NOW)
-            fetch_cost_points(store, records.deployments, NOW, rt, 3600)
+            step_s = rt.settings.collect.step_s  # what alerts.sources.load_cost_per_prediction reads
+            store.metric_rows(deployments=[d.id for d in records.deployments], metrics=COST_METRICS, step_s=step_s,
+                              start=NOW - timedelta(seconds=3600), end=NOW,
+                              resolution_s=max(COST_RESOLUTION_S, step_s))
             store.load_histograms(deployments=[d.id for d in records.deployments], start=NOW - drift_window, end=NOW)
 
         samples: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
