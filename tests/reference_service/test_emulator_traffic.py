@@ -26,7 +26,10 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     home: Path = tmp_path_factory.mktemp("traffic")
     services = [
         ServiceConfig("scorer", (DeploymentConfig("stable-v1", model_version="v1", min_instances=1, concurrency=8),
-                                 DeploymentConfig("canary-v2", model_version="v2", role="canary", concurrency=8)),
+                                 # prewarmed: the canary tests measure routing shares, and a burst of
+                                 # cold starts at 150 req/s fills the load's in-flight cap and skips arrivals
+                                 DeploymentConfig("canary-v2", model_version="v2", role="canary", concurrency=8,
+                                                  min_instances=1)),
                       weights={"stable-v1": 0.8, "canary-v2": 0.2}),
         ServiceConfig("bg", (DeploymentConfig("blue", role="blue", min_instances=1),
                              DeploymentConfig("green", model_version="v2", role="green"))),
