@@ -60,7 +60,7 @@ def test_login_gate_hides_everything_until_signed_in(home: Path) -> None:
     at.run()
     assert not at.exception
     assert any("Sign in" in i.value for i in at.info)
-    assert not at.get("plotly_chart") and not at.dataframe
+    assert not at.get("plotly_chart") and not at.dataframe and not at.html
     assert "w" not in [t.value for t in at.text]
 
 
@@ -72,7 +72,7 @@ def test_signed_in_users_see_the_overview(home: Path) -> None:
     at.user = {"is_logged_in": True, "email": "ops@example.com"}  # type: ignore[assignment]
     at.run()
     assert not at.exception
-    assert at.title[0].value == "Overview" and at.dataframe
+    assert at.title[0].value == "Overview" and at.html
 
 
 def test_allow_list() -> None:
@@ -106,10 +106,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_the_dashboard_is_served_without_the_development_file_watcher() -> None:
+def test_the_dashboard_is_served_without_development_file_watching_or_forced_collections() -> None:
     command = streamlit_command("127.0.0.1", 8765)
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app.py")
     options = dict(zip(command[5::2], command[6::2], strict=True))
     assert options["--server.fileWatcherType"] == "none"
     assert options["--server.runOnSave"] == "false"
+    assert options["--runner.postScriptGC"] == "false"
     assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8765"
