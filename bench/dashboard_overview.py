@@ -131,16 +131,15 @@ def fill_histograms(store: Store, deps: list[Deployment], end: datetime, rng: np
 
 # Rendered: Streamlit's script is idle, the URL holds the picked range (the script writes it, so this
 # proves the click's run happened: a quick run can go from running to idle between two looks at the
-# page), and the page shows its answer: the empty state's info box, or the table's canvas with the
-# caption that names the picked range (written after the table in the same run). Then two animation
-# frames, so the canvas has been painted. Not the grid's hidden accessibility table: Glide builds that
-# 200 ms after the grid's last change (a debounce), which is no part of what a person sees.
+# page), and the page shows its answer: the empty state's info box, or the status table's sparklines
+# with the caption that names the picked range (written after the table in the same run). Then two
+# animation frames, so the page has been painted.
 RENDERED = """([charts, label, defaultLabel]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if ((new URLSearchParams(location.search).get('range') || defaultLabel) !== label) return false;
   if (!charts) return !!document.querySelector('[data-testid="stAlertContentInfo"]');
-  if (!document.querySelector('[data-testid="stDataFrame"] canvas')) return false;
+  if (!document.querySelector('table.iw-status .iw-spark')) return false;
   return Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
     .some((c) => c.textContent.includes('(' + label + ','));
 }"""

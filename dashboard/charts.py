@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import math
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import pandas as pd
@@ -100,18 +102,32 @@ def format_usd(value: float | None, digits: int = 4) -> str:
     return "—" if value is None or pd.isna(value) else f"${value:,.{digits}f}"
 
 
-TREND_COLUMNS: Mapping[str, str] = {"p99_trend": "latency_p99_ms", "invocations_trend": "invocations_count"}
-TREND_METRICS = tuple(TREND_COLUMNS.values())
-# What answers "is anything wrong, what does it cost" first; descriptive columns last.
-OVERVIEW_COLUMNS = ["health", "deployment", "p99_ms", "p99_trend", "error_rate", "cold_start_rate", "invocations",
-                    "invocations_trend", "cost_per_1k_usd", "drift_status", "firing_alerts", "reasons", "slo_p99_ms",
-                    "role", "model_version"]
-HEALTH_LABELS = {"bad": "🔴 bad", "warn": "🟠 warn", "no_data": "⚪ no data", "ok": "🟢 ok"}
+TREND_METRICS = ("latency_p99_ms", "invocations_count")
+Trend = list[tuple[float, float]]  # (epoch seconds, value), oldest first
 
 
-def table_height(rows: int, *, max_rows: int) -> int:
-    """Pixels for a dataframe showing up to ``max_rows`` rows without scrolling (35 px per row + header)."""
-    return 35 * (min(rows, max_rows) + 1) + 3
+def sparkline_html(trend: Trend, span: tuple[float, float], *, colour: str, label: str,
+                   format_value: Callable[[float], str]) -> str:
+    """A filled sparkline as one clipped ``div``: ``st.html`` sanitizes with DOMPurify's HTML profile,
+    which drops inline SVG, and an SVG image per sparkline costs the browser a document each (100
+    of them made the Overview's table most of its render time). Points sit at their time within
+    ``span`` (so a series that starts late starts late); the y axis runs from 0 to the series' peak."""
+    points = [(t, v) for t, v in trend if math.isfinite(v)]
+    if not points:
+        return '<div class="iw-spark iw-empty" title="no data in the range">—</div>'
+    start, end = span
+    peak = max(max(v for _, v in points), 0.0)
+    xy = [(100 * min(max((t - start) / (end - start), 0.0), 1.0), 100 - 92 * (max(v, 0.0) / peak if peak > 0 else 0.0))
+          for t, v in points]
+    if len(xy) == 1:  # one point: a thin bar, where a line would be invisible
+        (x, y), = xy
+        xy = [(max(x - 1.5, 0.0), y), (min(x + 1.5, 100.0), y)]
+    outline = ",".join(f"{x:.1f}% {y:.0f}%" for x, y in xy)
+    summary = html.escape(f"{label}: last {format_value(points[-1][1])}, peak {format_value(peak)}, "
+                          f"{len(points)} points", quote=True)
+    return (f'<div class="iw-spark" role="img" aria-label="{summary}" title="{summary}">'
+            f'<div style="background:{colour};clip-path:polygon({xy[0][0]:.1f}% 100%,{outline},'
+            f'{xy[-1][0]:.1f}% 100%)"></div></div>')
 
 
 def format_duration(seconds: float) -> str:
@@ -119,24 +135,3 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size:.0f} {unit}"
     return f"{seconds:.0f} s"
-
-
-def overview_column_config(range_label: str) -> dict[str, object]:
-    import streamlit as st
-
-    return {
-        "p99_trend": st.column_config.LineChartColumn(f"p99, {range_label}", y_min=0, width="small",
-                                                      color=COLOURS["latency_p99_ms"]),
-        "invocations_trend": st.column_config.AreaChartColumn(f"invocations, {range_label}", y_min=0, width="small",
-                                                              color=COLOURS["current"]),
-        "health": st.column_config.TextColumn("status"),
-        "model_version": st.column_config.TextColumn("model"),
-        "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f"),
-        "slo_p99_ms": st.column_config.NumberColumn("SLO p99 (ms)", format="%.0f"),
-        "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
-        "cold_start_rate": st.column_config.NumberColumn("cold starts", format="percent"),
-        "cost_per_1k_usd": st.column_config.NumberColumn("$ / 1k predictions", format="$%.5f"),
-        "drift_status": st.column_config.TextColumn("drift"),
-        "firing_alerts": st.column_config.NumberColumn("alerts", help="alerts firing now"),
-        "reasons": st.column_config.TextColumn("why", width="large"),
-    }

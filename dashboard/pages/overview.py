@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.filters import current_filters
+from dashboard.filters import DEFAULT_RANGE, current_filters
+from dashboard.status_table import render_table_html
 
 # Every deployment gets its trends as sparklines in its row: the landing page loads no chart library
 # (the Deployment page has the full charts), and shows all deployments' trends, not just a few. A
-# sparkline is a small column, about 75 px: 60 points are more than a pixel each, and the grid formats
-# every value of every visible sparkline when it draws (120 points made that most of a range switch).
+# sparkline is 72 px wide: 60 points are more than a pixel each.
 TREND_POINTS = 60
 
 st.title("Overview")
@@ -32,16 +32,15 @@ def render_overview() -> None:
     render_kpis(overview)
     trends = data.load_trends(data.store_url(), tuple(overview["deployment"]), charts.TREND_METRICS,
                               filters.range_s, at, TREND_POINTS)
-    shown = overview.assign(health=overview["health"].map(charts.HEALTH_LABELS), **{
-        column: [trends.get((dep, metric), []) for dep in overview["deployment"]]
-        for column, metric in charts.TREND_COLUMNS.items()})
-    st.dataframe(shown[charts.OVERVIEW_COLUMNS], hide_index=True, width="stretch",
-                 height=charts.table_height(len(shown), max_rows=20),
-                 column_config=charts.overview_column_config(filters.range_label))
+    start, end = data.time_window(filters.range_s, at)
+    keep = [("range", filters.range_label)] if filters.range_label != DEFAULT_RANGE else []
+    keep += [("deployment", dep) for dep in filters.deployments]
+    st.html(render_table_html(overview, trends, (start.timestamp(), end.timestamp()), data.runtime().settings.slo,
+                              range_label=filters.range_label, link_params=keep))
     step = data.resolution_for(filters.range_s, TREND_POINTS)
     st.caption(f"Numbers cover the last {charts.format_duration(window_s)}; trends the picked range "
                f"({filters.range_label}, one point per {charts.format_duration(step)}). Open a deployment on the "
-               "Deployment page for its full charts.")
+               "Deployment page for its full charts: each name links there.")
 
 
 def render_kpis(overview) -> None:  # type: ignore[no-untyped-def]

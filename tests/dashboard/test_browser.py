@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 PAGES = ["Overview", "Deployment", "Versions", "Drift", "Costs and advice", "Alerts", "Sources"]
 WITH_CHARTS = {"Deployment", "Versions", "Drift"}  # Plotly charts; the Overview's trends are sparklines in its table
-CHART = {"Overview": '[data-testid="stDataFrame"] canvas'}
+CHART = {"Overview": "table.iw-status .iw-spark"}
 TIMEOUT_MS = 60_000
 
 
@@ -67,5 +67,23 @@ def test_a_shared_url_reopens_the_same_view(browser: Any, dashboard_url: str, ar
         assert page.get_by_text("scorer-v2").count() > 0
         assert "range=24h" in page.url and "scorer-v2" in page.url
         page.screenshot(path=str(artifacts / "shared-url.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_a_deployment_name_on_the_overview_opens_its_page(browser: Any, dashboard_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{dashboard_url}/?range=6h", wait_until="domcontentloaded")
+        link = page.locator("table.iw-status a", has_text="local:local:scorer-v2")
+        link.wait_for(timeout=TIMEOUT_MS)
+        link.click()
+        page.get_by_role("heading", name="Deployment").first.wait_for(timeout=TIMEOUT_MS)
+        settle(page)
+        picked = page.locator('[data-testid="stSelectbox"] input').first.input_value()
+        assert picked == "local:local:scorer-v2"
+        checked = page.locator('[data-testid="stRadio"] input[type="radio"]:checked')
+        assert checked.first.evaluate("e => e.closest('label').innerText").strip() == "6h"
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

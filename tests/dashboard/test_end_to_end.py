@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from inferwatch.drift_status import load_recorded_drift
 from inferwatch.store import Store
 from tests.dashboard.conftest import clean_env, inferwatch_bin
+from tests.dashboard.status_html import read_status_table
 from tests.dashboard.test_overview import APP
 
 
@@ -40,13 +41,15 @@ def test_cold_starts_equal_instance_processes_started(demo_home: Path) -> None:
 def test_overview_renders_the_demo_deployments(demo_store_home: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    table = at.dataframe[0].value
-    assert set(table["deployment"]) == {"local:local:scorer-v1", "local:local:scorer-v2"}
-    assert (table["invocations"] > 0).all() and table["cost_per_1k_usd"].notna().all()
-    assert all(len(t) > 0 for t in table["p99_trend"]) and all(sum(t) > 0 for t in table["invocations_trend"])
+    rows = read_status_table(at.html[0].value)
+    assert set(rows) == {"local:local:scorer-v1", "local:local:scorer-v2"}
+    for row in rows.values():
+        assert int(row.cells["invocations"].replace(",", "")) > 0
+        assert row.cells["$ / 1k predictions"].startswith("$")
+        assert len(row.sparklines) == 2 and "peak 0," not in row.sparklines[1]  # traffic in the trend
     # The demo's collection rounds decided drift for both deployments; the overview shows those decisions.
     store = Store.open(f"sqlite:///{demo_store_home / 'inferwatch.db'}")
     recorded = load_recorded_drift(store, datetime.now(UTC))
     assert set(recorded) == {"local:local:scorer-v1", "local:local:scorer-v2"}
-    assert dict(zip(table["deployment"], table["drift_status"], strict=True)) == {
-        dep: d.status for dep, d in recorded.items()}
+    assert {dep: row.cells["drift"] for dep, row in rows.items()} == {
+        dep: d.status.replace("_", " ") for dep, d in recorded.items()}

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, Metric, MetricPoint, floor_time
 from inferwatch.store import Store
+from tests.dashboard.status_html import read_status_table
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -40,15 +41,20 @@ def test_overview_shows_each_deployment_with_numbers_and_a_chart(home: Path) -> 
     fill(home)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    table = at.dataframe[0].value
-    row = table[table["deployment"] == "local:local:scorer-v1"].iloc[0]
-    assert row["p99_ms"] == 20.0 and row["invocations"] == 1000
-    assert row["health"].endswith("ok")
+    row = read_status_table(at.html[0].value)["local:local:scorer-v1"]
+    assert row.cells["p99 vs SLO"].startswith("20.0 ms SLO 250 ms")
+    assert row.cells["invocations"] == "1,000"
+    assert row.cells["status"] == "ok" and row.flags["status"] == "ok"
     assert {m.label: m.value for m in at.metric}["invocations"] == "1,000"
     # Trends are sparklines in each row (the landing page loads no chart library): over the picked
-    # range (1 h by default) at one point per minute, oldest first.
-    assert list(row["p99_trend"]) == [20.0] * 10 and list(row["invocations_trend"]) == [100.0] * 10
-    assert not at.get("plotly_chart")
+    # range (1 h by default) at one point per minute; ten minutes of data fill the last sixth of it.
+    assert row.sparklines == ["p99, 1h: last 20.0 ms, peak 20.0 ms, 10 points",
+                              "invocations per step, 1h: last 100, peak 100, 10 points"]
+    first_x = float(row.outlines[0].split(",")[1].split("%")[0])
+    assert 80 < first_x < 86
+    # The name opens the Deployment page on this deployment.
+    assert row.links == ["deployment?d=local%3Alocal%3Ascorer-v1"]
+    assert not at.get("plotly_chart") and not at.dataframe
     assert any("trends the picked range (1h, one point per 1 min)" in c.value for c in at.caption)
 
 
