@@ -122,12 +122,12 @@ def sparkline_html(trend: Trend, span: tuple[float, float], *, colour: str, labe
     if len(xy) == 1:  # one point: a thin bar, where a line would be invisible
         (x, y), = xy
         xy = [(max(x - 1.5, 0.0), y), (min(x + 1.5, 100.0), y)]
-    outline = ",".join(f"{x:.1f}% {y:.0f}%" for x, y in xy)
+    outline = ",".join(f"{x:.0f}% {y:.0f}%" for x, y in xy)  # a percent is under a pixel of 72
     summary = html.escape(f"{label}: last {format_value(points[-1][1])}, peak {format_value(peak)}, "
                           f"{len(points)} points", quote=True)
     return (f'<div class="iw-spark" role="img" aria-label="{summary}" title="{summary}">'
-            f'<div style="background:{colour};clip-path:polygon({xy[0][0]:.1f}% 100%,{outline},'
-            f'{xy[-1][0]:.1f}% 100%)"></div></div>')
+            f'<div style="background:{colour};clip-path:polygon({xy[0][0]:.0f}% 100%,{outline},'
+            f'{xy[-1][0]:.0f}% 100%)"></div></div>')
 
 
 def format_duration(seconds: float) -> str:

@@ -124,8 +124,9 @@ def load_source_frame(url: str, at: int) -> pd.DataFrame:
 
 
 def stale_after_s() -> float:
-    """A source is stale after missing about three collection intervals."""
-    return max(180.0, 3.0 * runtime().settings.collect.interval_s)
+    from inferwatch.sources import stale_after_s as limit
+
+    return limit(runtime().settings)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
@@ -147,10 +148,20 @@ def load_versions(url: str, window_s: int, slo_p99_ms: float, at: int) -> list[d
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
-def load_overview_frame(url: str, window_s: int, at: int) -> pd.DataFrame:
-    """One row per deployment, worst first (inferwatch.overview does the judging)."""
-    from inferwatch.overview import OverviewRow, build_overview
+def load_overview_frame(url: str, window_s: int, at: int) -> tuple[pd.DataFrame, datetime]:
+    """One row per deployment, worst first, and the time its numbers are as of: those the latest
+    collection round kept while they are not stale (the banner's limit), else computed now. Health
+    is judged here either way, with the alerts firing and the drift decided now
+    (inferwatch.overview does the judging)."""
+    from inferwatch.overview import OverviewRow, build_overview, load_kept_window
 
-    rows = build_overview(store(url), runtime().settings, datetime.fromtimestamp(at, tz=UTC), window_s=window_s)
+    now, settings = datetime.fromtimestamp(at, tz=UTC), runtime().settings
+    kept = load_kept_window(store(url), now, window_s, max_age_s=stale_after_s())
+    if kept is None:
+        rows, as_of = build_overview(store(url), settings, now, window_s=window_s), now
+    else:
+        rows = build_overview(store(url), settings, now, window_s=window_s, statuses=kept.statuses,
+                              costs=kept.costs)
+        as_of = kept.computed_at
     columns = list(OverviewRow.__dataclass_fields__)
-    return pd.DataFrame([r.as_dict() for r in rows], columns=columns)
+    return pd.DataFrame([r.as_dict() for r in rows], columns=columns), as_of

@@ -41,7 +41,9 @@ def collect_once(
         on_start(len(collectors))
     runs = run_all(store, collectors, workers=rt.settings.collect.workers, on_done=on_done)
     if any(run.points_written for run in runs):
-        record_collected_drift(rt, store, datetime.now(UTC))
+        now = datetime.now(UTC)
+        record_collected_drift(rt, store, now)
+        record_collected_numbers(rt, store, now)
     return runs
 
 
@@ -58,3 +60,15 @@ def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:
         record_drift(store, now, window_s=settings.window_s, n_windows=settings.windows, policy=settings.policy)
     except (DriftError, StoreError) as exc:
         log.warning("drift was not decided after this collection: %s", exc)
+
+
+def record_collected_numbers(rt: Runtime, store: Store, now: datetime) -> None:
+    """Keep the Overview's window numbers (statuses and costs) as of this round. A failure is logged,
+    never fatal: the Overview then computes them live."""
+    from costs.errors import CostError
+    from inferwatch.overview import record_window_numbers
+
+    try:
+        record_window_numbers(store, rt.settings, now)
+    except (CostError, StoreError) as exc:
+        log.warning("the overview's numbers were not kept after this collection: %s", exc)

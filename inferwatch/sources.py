@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from inferwatch.config import Settings
 from inferwatch.schema import CollectionRun
 from inferwatch.store import Store
 
@@ -30,6 +31,12 @@ class SourceHealth:
 
     def is_stale(self, max_age_s: float) -> bool:
         return self.staleness_s is None or self.staleness_s > max_age_s
+
+
+def stale_after_s(settings: Settings) -> float:
+    """A source is stale after missing about three collection intervals (at least three minutes):
+    the dashboard's banner says so, and the Overview stops trusting the numbers collection kept."""
+    return max(180.0, 3.0 * settings.collect.interval_s)
 
 
 def source_health(store: Store, now: datetime, *, history: int = 500) -> list[SourceHealth]:

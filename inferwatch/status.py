@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,12 @@ class DeploymentStatus:
         out = asdict(self)
         out["last_seen"] = self.last_seen.isoformat() if self.last_seen else None
         return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DeploymentStatus:
+        """What :meth:`as_dict` wrote (kept in the store as JSON)."""
+        seen = d.get("last_seen")
+        return cls(**{**d, "last_seen": datetime.fromisoformat(seen) if seen else None})
 
 
 def latest_status(store: Store, now: datetime, *, window_s: int = 900) -> list[DeploymentStatus]:

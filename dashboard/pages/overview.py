@@ -22,7 +22,7 @@ def render_overview() -> None:
     filters = current_filters()
     at = data.now_bucket()
     window_s = min(filters.range_s, 3600)
-    overview = data.load_overview_frame(data.store_url(), window_s, at)
+    overview, as_of = data.load_overview_frame(data.store_url(), window_s, at)
     if filters.deployments and not overview.empty:
         overview = overview[overview["deployment"].isin(filters.deployments)]
     if overview.empty:
@@ -38,9 +38,9 @@ def render_overview() -> None:
     st.html(render_table_html(overview, trends, (start.timestamp(), end.timestamp()), data.runtime().settings.slo,
                               range_label=filters.range_label, link_params=keep))
     step = data.resolution_for(filters.range_s, TREND_POINTS)
-    st.caption(f"Numbers cover the last {charts.format_duration(window_s)}; trends the picked range "
-               f"({filters.range_label}, one point per {charts.format_duration(step)}). Open a deployment on the "
-               "Deployment page for its full charts: each name links there.")
+    st.caption(f"Numbers cover the {charts.format_duration(window_s)} to {as_of:%H:%M:%S} UTC; trends the "
+               f"picked range ({filters.range_label}, one point per {charts.format_duration(step)}). Open a "
+               "deployment on the Deployment page for its full charts: each name links there.")
 
 
 def render_kpis(overview) -> None:  # type: ignore[no-untyped-def]

@@ -133,6 +133,15 @@ drift_statuses = Table(
     Column("signals", JSON, nullable=False),  # the warn/drift results of the newest window
 )
 
+kept_windows = Table(
+    "kept_windows",
+    metadata,
+    Column("window_s", Integer, primary_key=True),
+    Column("computed_at", BigInteger, nullable=False),  # the "now" the numbers were computed for
+    Column("statuses", JSON, nullable=False),  # inferwatch.status.DeploymentStatus.as_dict() per deployment
+    Column("costs", JSON, nullable=False),  # deployment -> [usd, predictions]
+)
+
 costs = Table(
     "costs",
     metadata,

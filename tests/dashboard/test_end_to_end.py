@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from inferwatch.drift_status import load_recorded_drift
+from inferwatch.overview import load_kept_window
 from inferwatch.store import Store
 from tests.dashboard.conftest import clean_env, inferwatch_bin
 from tests.dashboard.status_html import read_status_table
@@ -53,3 +54,8 @@ def test_overview_renders_the_demo_deployments(demo_store_home: Path) -> None:
     assert set(recorded) == {"local:local:scorer-v1", "local:local:scorer-v2"}
     assert {dep: row.cells["drift"] for dep, row in rows.items()} == {
         dep: d.status.replace("_", " ") for dep, d in recorded.items()}
+    # They also kept the Overview's window numbers, as of their last round.
+    kept = load_kept_window(store, datetime.now(UTC), 3600, max_age_s=86400)
+    assert kept is not None and {s.deployment for s in kept.statuses} == set(rows)
+    last_round = max(r.finished_at for r in store.load_runs() if r.points_written)
+    assert timedelta(0) <= kept.computed_at - last_round < timedelta(minutes=1)

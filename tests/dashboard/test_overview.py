@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from inferwatch.config import Settings
+from inferwatch.overview import record_window_numbers
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, Metric, MetricPoint, floor_time
 from inferwatch.store import Store
 from tests.dashboard.status_html import read_status_table
@@ -15,7 +18,7 @@ from tests.dashboard.status_html import read_status_table
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-def fill(home: Path) -> None:
+def fill(home: Path, p99_ms: float = 20) -> None:
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
     now = floor_time(datetime.now(UTC), 60)
     dep = Deployment(id="local:local:scorer-v1", provider="local", region="local", name="scorer-v1",
@@ -24,7 +27,7 @@ def fill(home: Path) -> None:
     for i in range(10):
         t = now - timedelta(minutes=i)
         points += [MetricPoint(dep.id, Metric.INVOCATIONS, t, 60, 100), MetricPoint(dep.id, Metric.LATENCY_P50, t, 60, 4),
-                   MetricPoint(dep.id, Metric.LATENCY_P95, t, 60, 9), MetricPoint(dep.id, Metric.LATENCY_P99, t, 60, 20),
+                   MetricPoint(dep.id, Metric.LATENCY_P95, t, 60, 9), MetricPoint(dep.id, Metric.LATENCY_P99, t, 60, p99_ms),
                    MetricPoint(dep.id, Metric.COLD_STARTS, t, 60, 1)]
     store.write_batch(CollectionBatch("local", (dep,), tuple(points)),
                       CollectionRun("r", "local", now, now, "ok"))
@@ -56,6 +59,24 @@ def test_overview_shows_each_deployment_with_numbers_and_a_chart(home: Path) -> 
     assert row.links == ["deployment?d=local%3Alocal%3Ascorer-v1"]
     assert not at.get("plotly_chart") and not at.dataframe
     assert any("trends the picked range (1h, one point per 1 min)" in c.value for c in at.caption)
+
+
+def test_overview_shows_the_numbers_the_latest_collection_kept_while_they_are_current(home: Path) -> None:
+    fill(home)
+    store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
+    kept_at = datetime.now(UTC)
+    record_window_numbers(store, Settings(), kept_at)  # what the collection round does
+    fill(home, p99_ms=40)  # newer data the next round will keep
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    row = read_status_table(at.html[0].value)["local:local:scorer-v1"]
+    assert row.cells["p99 vs SLO"].startswith("20.0 ms")
+    assert any(f"Numbers cover the 1 h to {kept_at:%H:%M:%S} UTC" in c.value for c in at.caption)
+
+    record_window_numbers(store, Settings(), kept_at - timedelta(minutes=10))  # collection stopped since
+    st.cache_data.clear()  # what its 15 s time-to-live does between two page loads
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    row = read_status_table(at.html[0].value)["local:local:scorer-v1"]
+    assert row.cells["p99 vs SLO"].startswith("40.0 ms")  # computed live
 
 
 @pytest.mark.parametrize("max_points", [60, 1500])

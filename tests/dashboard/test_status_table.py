@@ -74,16 +74,16 @@ def test_a_sparkline_places_points_at_their_time_and_scales_to_its_peak() -> Non
     trend = [(1800.0, 10.0), (2700.0, 20.0), (3600.0, 0.0)]
     html = charts.sparkline_html(trend, SPAN, colour="#000", label="p99", format_value=charts.format_ms)
     outline = html.split("polygon(", 1)[1].split(")", 1)[0].split(",")
-    assert outline == ["50.0% 100%", "50.0% 54%", "75.0% 8%", "100.0% 100%", "100.0% 100%"]
+    assert outline == ["50% 100%", "50% 54%", "75% 8%", "100% 100%", "100% 100%"]
     assert 'aria-label="p99: last 0.0 ms, peak 20.0 ms, 3 points"' in html
 
 
 def test_a_sparkline_of_one_point_is_a_visible_bar_and_of_none_a_dash() -> None:
     one = charts.sparkline_html([(900.0, 5.0)], SPAN, colour="#000", label="x", format_value=str)
     outline = one.split("polygon(", 1)[1].split(")", 1)[0].split(",")
-    assert outline[1:3] == ["23.5% 8%", "26.5% 8%"]
+    assert outline[1:3] == ["24% 8%", "26% 8%"]
     for empty in ([], [(900.0, math.nan)]):
         html = charts.sparkline_html(empty, SPAN, colour="#000", label="x", format_value=str)
         assert "polygon" not in html and "no data" in html
     flat = charts.sparkline_html([(0.0, 0.0), (60.0, 0.0)], SPAN, colour="#000", label="x", format_value=str)
-    assert "0.0% 100%,1.7% 100%" in flat  # all zero: along the baseline, no division by zero
+    assert "0% 100%,2% 100%" in flat  # all zero: along the baseline, no division by zero
