@@ -6,6 +6,9 @@ The empty store's page shows an info box and loads no chart code; a third, minim
 deployment, one day) renders the same charts and table as the full one, so full/minimal is what the
 data volume itself costs. Each filled store is measured right after a collection round's work
 (drift decided, the Overview's window numbers kept), as the dashboard runs next to the collector.
+Each measured load has a cold data cache but for the whole past buckets of long-range sparklines,
+which the dashboard keeps for 10 minutes (dashboard.data.PAST_BUCKETS_TTL_S): the warm-up load has
+read them, as anyone who opened that range in the last 10 minutes has.
 Run: .venv/bin/python bench/dashboard_overview.py [--deployments 50] [--days 30] [--runs 5]
 Writes bench/results/dashboard_overview.json.
 """

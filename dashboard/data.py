@@ -13,6 +13,10 @@ from inferwatch.status import latest_status
 from inferwatch.store import Store
 
 CACHE_TTL_S = 15
+# Whole past buckets of long-range trends (an hour or more each) change only when late data lands in
+# them: they are kept this long, so a month's sparklines read their month of roll-ups once, not on
+# every refresh. A late point in a past bucket shows within this time.
+PAST_BUCKETS_TTL_S = 600
 MAX_POINTS_PER_SERIES = 1500
 # Steps a chart may use: divisors of an hour, read from the points (at most 15 minutes, so a month
 # never reads its minutes), then whole hours from the hourly rollups.
@@ -92,12 +96,42 @@ def load_trends(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...]
     """(deployment, metric) -> its (epoch seconds, value) points over the range, oldest first, for
     sparklines (rows straight from the store: no frame, the table needs no more)."""
     start, end = time_window(range_s, at)
-    rows = store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics), start=start,
-                                  end=end, resolution_s=resolution_for(range_s, max_points))
+    step = resolution_for(range_s, max_points)
+    rows = trend_rows(url, deployments, metrics, start, end, step)
     trends: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for dep, metric, epoch, value in sorted(rows, key=lambda row: row[2]):
         trends.setdefault((str(dep), str(metric)), []).append((float(epoch), round(float(value), 3)))
     return trends
+
+
+def trend_rows(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], start: datetime, end: datetime,
+               step: int) -> list[tuple[str, str, int, float]]:
+    """What ``metric_rows`` gives for [start, end) at ``step``. With steps of an hour or more, the whole
+    buckets between the first and the last come from :func:`_whole_buckets` (cached: they are past),
+    and only the partial buckets at either end are read each time; buckets never straddle the cuts,
+    so the rows are the same as one read's."""
+    def read(a: datetime, b: datetime) -> list[tuple[str, str, int, float]]:
+        return store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics), start=a,
+                                      end=b, resolution_s=step) if a < b else []
+
+    first, last = ceil_epoch(start, step), int(end.timestamp()) // step * step
+    if step < 3600 or first >= last:
+        return read(start, end)
+    lo, hi = datetime.fromtimestamp(first, tz=UTC), datetime.fromtimestamp(last, tz=UTC)
+    return [*read(start, lo), *_whole_buckets(url, deployments, metrics, first, last, step), *read(hi, end)]
+
+
+@st.cache_data(ttl=PAST_BUCKETS_TTL_S, max_entries=32, show_spinner=False)
+def _whole_buckets(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], first: int, last: int,
+                   step: int) -> list[tuple[str, str, int, float]]:
+    return store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics),
+                                  start=datetime.fromtimestamp(first, tz=UTC),
+                                  end=datetime.fromtimestamp(last, tz=UTC), resolution_s=step)
+
+
+def ceil_epoch(moment: datetime, step: int) -> int:
+    epoch = int(moment.timestamp())
+    return -(-epoch // step) * step
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -93,3 +94,29 @@ def test_every_range_gets_close_to_its_point_budget_from_points_or_rollups(max_p
         assert points <= max_points, label
         assert step == 60 or points >= max_points / 3, (label, step)
         assert (3600 % step == 0 and step <= 900) if step < 3600 else step % 3600 == 0, (label, step)
+
+
+@pytest.mark.parametrize(("range_s", "minutes_ago"), [(86400, 0), (7 * 86400, 23), (30 * 86400, 71), (3600, 7)])
+def test_long_trends_read_in_parts_equal_one_read(tmp_path: Path, range_s: int, minutes_ago: int) -> None:
+    """Sparklines of long ranges take their whole past buckets from a cache and read only the partial
+    buckets at either end: the rows are exactly those of one read over the range."""
+    from dashboard.data import resolution_for, time_window, trend_rows
+
+    url = f"sqlite:///{tmp_path / 'inferwatch.db'}"
+    store = Store.open(url)
+    at = int(floor_time(datetime.now(UTC), 60).timestamp()) - 60 * minutes_ago
+    dep = Deployment(id="aws:us-east-1:fn", provider="aws", region="us-east-1", name="fn", service="s")
+    rng = np.random.default_rng(range_s)
+    minutes = range(-min(range_s, 3 * 86400) // 60 - 90, 2, 7)  # every 7 min: partial hours everywhere
+    points = tuple(MetricPoint(dep.id, metric, datetime.fromtimestamp(at + 60 * m, tz=UTC), 60, float(v))
+                   for m in minutes for metric, v in ((Metric.INVOCATIONS, rng.poisson(30)),
+                                                      (Metric.LATENCY_P99, rng.gamma(4, 5))))
+    store.write_batch(CollectionBatch("t", (dep,), points), CollectionRun("r", "t", datetime.now(UTC),
+                                                                          datetime.now(UTC), "ok"))
+    start, end = time_window(range_s, at)
+    step = resolution_for(range_s, 60)
+    metrics = (Metric.INVOCATIONS.value, Metric.LATENCY_P99.value)
+    parts = trend_rows(url, (dep.id,), metrics, start, end, step)
+    whole = store.metric_rows(deployments=[dep.id], metrics=list(metrics), start=start, end=end, resolution_s=step)
+    assert len(parts) == len(whole) > 10
+    assert {row[:3]: row[3] for row in parts} == pytest.approx({row[:3]: row[3] for row in whole})
