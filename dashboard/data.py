@@ -83,8 +83,7 @@ def load_metric_frame(
     """Long frame (deployment, metric, start, value) at a resolution that fits the range: at most
     ``max_points`` per series (a chart of many series asks for fewer each)."""
     start, end = time_window(range_s, at)
-    rows = store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics),
-                                  start=start, end=end, resolution_s=resolution_for(range_s, max_points))
+    rows = _metric_rows(url, deployments, metrics, start, end, resolution_for(range_s, max_points))
     frame = pd.DataFrame(rows, columns=["deployment", "metric", "start", "value"])
     frame["start"] = pd.to_datetime(frame["start"], unit="s", utc=True)
     return frame.sort_values("start", kind="stable") if not frame.empty else frame
@@ -111,8 +110,7 @@ def trend_rows(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...],
     and only the partial buckets at either end are read each time; buckets never straddle the cuts,
     so the rows are the same as one read's."""
     def read(a: datetime, b: datetime) -> list[tuple[str, str, int, float]]:
-        return store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics), start=a,
-                                      end=b, resolution_s=step) if a < b else []
+        return _metric_rows(url, deployments, metrics, a, b, step) if a < b else []
 
     first, last = ceil_epoch(start, step), int(end.timestamp()) // step * step
     if step < 3600 or first >= last:
@@ -124,9 +122,15 @@ def trend_rows(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...],
 @st.cache_data(ttl=PAST_BUCKETS_TTL_S, max_entries=32, show_spinner=False)
 def _whole_buckets(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], first: int, last: int,
                    step: int) -> list[tuple[str, str, int, float]]:
-    return store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics),
-                                  start=datetime.fromtimestamp(first, tz=UTC),
-                                  end=datetime.fromtimestamp(last, tz=UTC), resolution_s=step)
+    return _metric_rows(url, deployments, metrics, datetime.fromtimestamp(first, tz=UTC),
+                        datetime.fromtimestamp(last, tz=UTC), step)
+
+
+def _metric_rows(url: str, deployments: tuple[str, ...], metrics: tuple[str, ...], start: datetime, end: datetime,
+                 step: int) -> list[tuple[str, str, int, float]]:
+    """The store's rows at ``step`` (no deployments: all of them)."""
+    return store(url).metric_rows(deployments=list(deployments) or None, metrics=list(metrics), start=start,
+                                  end=end, resolution_s=step)
 
 
 def ceil_epoch(moment: datetime, step: int) -> int:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboard import charts
 from inferwatch.config import SloSection
+from inferwatch.overview import BAD_AT_ERROR_BUDGETS
 
 HEALTH_TEXT = {"bad": "bad", "warn": "warn", "no_data": "no data", "ok": "ok"}
 DRIFT_STATE = {"drift": "bad", "warn": "warn", "ok": "ok"}  # drift status -> colour state
@@ -71,7 +72,8 @@ def _row(r: Mapping[Any, Any], trends: Mapping[tuple[str, str], charts.Trend], s
     health = str(r["health"])
     error_budget = 1 - slo.availability
     p99 = _flag(charts.format_ms(r["p99_ms"]), _level(r["p99_ms"], bad=r["slo_p99_ms"]))
-    errors = _flag(charts.format_pct(r["error_rate"]), _level(r["error_rate"], warn=error_budget, bad=10 * error_budget))
+    errors = _flag(charts.format_pct(r["error_rate"]), _level(r["error_rate"], warn=error_budget,
+                                                                 bad=BAD_AT_ERROR_BUDGETS * error_budget))
     cold = _flag(charts.format_pct(r["cold_start_rate"]), _level(r["cold_start_rate"], warn=slo.cold_start_rate))
     drift = str(r["drift_status"])
     alerts = int(r["firing_alerts"])

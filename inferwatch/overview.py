@@ -20,6 +20,7 @@ from inferwatch.store import tables as t
 KEPT_WINDOWS_S = (900, 3600)
 
 HEALTH_ORDER = {"bad": 0, "warn": 1, "no_data": 2, "ok": 3}
+BAD_AT_ERROR_BUDGETS = 10  # an error rate over the budget warns; over this many budgets it is bad
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def _row(s: DeploymentStatus, slo: float, settings: Settings, drift: Mapping[str
             bad = True
             reasons.append(f"p99 {s.p99_ms:.0f} ms > SLO {slo:.0f} ms")
         if s.error_rate is not None and s.error_rate > error_budget:
-            bad = bad or s.error_rate > 10 * error_budget
+            bad = bad or s.error_rate > BAD_AT_ERROR_BUDGETS * error_budget
             warn = True
             reasons.append(f"errors {s.error_rate:.2%} > budget {error_budget:.2%}")
         if s.cold_start_rate is not None and s.cold_start_rate > settings.slo.cold_start_rate:
