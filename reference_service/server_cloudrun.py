@@ -2,20 +2,24 @@
 
 Built on the standard library's ThreadingHTTPServer on purpose: the image then needs nothing beyond
 numpy and onnxruntime (no web framework, no ASGI server), starts faster, and the whole request path is
-visible here. One thread per connection; ``INFERWATCH_CONCURRENCY`` bounds the requests doing work at
+visible here and in ``reference_service.json_http`` (JSON for every refusal, lingering closes, a real
+listen backlog). One thread per connection; ``INFERWATCH_CONCURRENCY`` bounds the requests doing work at
 once (Cloud Run's own per-instance concurrency), and concurrent requests are micro-batched.
 
 Endpoints:
   POST /predict   JSON body (see ``reference_service.core``). 200 answer (``degraded`` says whether the
                   model answered), 400 naming every bad field, 413 when Content-Length exceeds
-                  INFERWATCH_MAX_BODY_BYTES (refused before reading the body), 411 without
-                  Content-Length, 429 when the instance is saturated, 503 while shutting down, 500 only
-                  for a real model failure. With header ``X-Inferwatch-Invocation-Type: Event`` the
+                  INFERWATCH_MAX_BODY_BYTES (refused before reading the body; with ``Expect:
+                  100-continue`` before it is even sent), 411 without Content-Length or with a chunked
+                  body, 429 when the instance is saturated, 503 while shutting down, 500 only for a real
+                  model failure. With header ``X-Inferwatch-Invocation-Type: Event`` the
                   request is stored durably and answered 202; it is processed in the background and, if
                   it keeps failing, lands in the dead-letter queue (see ``reference_service.dlq``).
   POST /pubsub    a Pub/Sub push delivery (deploy/pubsub-dlq.yaml): the request is the message's data; the
                   status code acks (2xx) or makes Pub/Sub redeliver and finally dead-letter it.
   GET /healthz    200 while the process serves; ``degraded`` is true while the model cannot load.
+Every 4xx is ``{"error": ..., "fields": [{"field": ..., "problem": ...}]}``: also 404 (path), 405 (method,
+with Allow), 408 (headers or body stalled for INFERWATCH_TIMEOUT_S), 414 and 431 (request line, headers).
 
 Environment: see ``reference_service.settings`` (PORT, default 8080, and HOST, default 127.0.0.1, too).
 On startup it prints ``READY port=<port>`` to stderr once listening. SIGTERM (and SIGINT): stop accepting,
@@ -30,19 +34,17 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import reference_service  # first: records the process start time used for InitMs
 from reference_service.dlq import AsyncWorker, DurableQueue
 from reference_service.errors import DeadLetterError, FieldProblem, InvalidInputError, ServiceConfigError
 from reference_service.invocation import Reply, Service
+from reference_service.json_http import LINGER_BYTES, JsonHTTPServer, JsonRequestHandler
 from reference_service.settings import ServiceSettings
 from reference_service.telemetry import FileSink, StdoutSink, TelemetrySink
 
@@ -74,8 +76,7 @@ def make_sink(settings: ServiceSettings) -> TelemetrySink:
     return StdoutSink(cloud_run=True)
 
 
-class InferenceServer(ThreadingHTTPServer):
-    daemon_threads = True
+class InferenceServer(JsonHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], service: Service) -> None:
@@ -86,6 +87,9 @@ class InferenceServer(ThreadingHTTPServer):
         self.busy_cond = threading.Condition()
         self._async_worker: AsyncWorker | None = None
         self._async_lock = threading.Lock()
+        # a body over the limit is drained (up to this) before the connection closes, so a client that
+        # sends it whole before reading still gets its 413 instead of a reset
+        self.linger_bytes = max(LINGER_BYTES, 4 * service.settings.max_body_bytes)
         super().__init__(address, _Handler)
         if self.queue_path.exists():  # work left by an earlier process (maybe killed): resume it
             self.async_worker()
@@ -129,30 +133,22 @@ class InferenceServer(ThreadingHTTPServer):
         return True
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonRequestHandler):
     server: InferenceServer
 
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.server.service.settings.timeout_s)  # slow or idle clients are cut off
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.max_body_bytes = self.server.service.settings.max_body_bytes
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Access logs off: the telemetry line is the log of record."""
+    @property
+    def closing(self) -> bool:
+        return self.server.draining
 
-    def _send(self, code: int, body: Mapping[str, Any], *, close: bool = False,
-              headers: Mapping[str, str] | None = None) -> None:
-        raw = json.dumps(body, separators=(",", ":")).encode()
-        lines = [f"HTTP/1.1 {code} {self.responses.get(code, ('',))[0]}", f"Date: {self.date_time_string()}",
-                 "Content-Type: application/json", f"Content-Length: {len(raw)}"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if close or self.server.draining:
-            lines.append("Connection: close")
-            self.close_connection = True
-        # status, headers and body in one send(): separate small writes on a keep-alive connection meet
-        # Nagle's algorithm and the client's delayed ACK (a 40 ms stall per request)
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + raw)
+    def allowed_methods(self, path: str) -> tuple[str, ...] | None:
+        if path in ("/predict", "/pubsub"):
+            return ("POST",)
+        return ("GET", "HEAD") if path in ("/healthz", "/health") else None
 
     def _request_id(self) -> str | None:
         for name in ("X-Request-Id", "X-Cloud-Trace-Context"):
@@ -162,50 +158,29 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] in ("/healthz", "/health"):
-            self._send(200, self.server.service.health())
-        else:
-            self._send(404, {"error": f"no such endpoint: GET {self.path[:100]}", "fields": [{"field": "path", "problem": "unknown"}]})
+        self.send_json(200, self.server.service.health())
 
-    def _content_length(self) -> int | None:
-        raw = self.headers.get("Content-Length")
-        problem = None
-        if self.headers.get("Transfer-Encoding"):
-            problem = "chunked bodies are not accepted: send Content-Length"
-        elif raw is None:
-            problem = "required"
-        elif not raw.isdigit():
-            problem = f"not a byte count: {raw[:40]!r}"
-        if problem is not None:
-            self._send(411, {"error": "Content-Length required", "fields": [{"field": "Content-Length", "problem": problem}]}, close=True)
-            return None
-        assert raw is not None
-        return int(raw)
+    do_HEAD = do_GET  # send_raw leaves the body out
+
+    def answer_too_large(self, size_bytes: int) -> None:
+        reply = self.server.service.reject_oversize(size_bytes, request_id=self._request_id())
+        self.send_json(reply.status_code, reply.body, close=True)  # never read: drained by the lingering close
 
     def do_POST(self) -> None:
         t0 = time.perf_counter()
-        if self.path.split("?")[0] not in ("/predict", "/pubsub"):
-            self._send(404, {"error": f"no such endpoint: POST {self.path[:100]}", "fields": [{"field": "path", "problem": "unknown"}]}, close=True)
+        body = self.read_body()
+        if body is None:
             return
-        length = self._content_length()
-        if length is None:
-            return
-        service = self.server.service
-        if length > service.settings.max_body_bytes:
-            reply = service.reject_oversize(length, request_id=self._request_id())
-            self._send(reply.status_code, reply.body, close=True)  # the body stays unread
-            return
-        body = self.rfile.read(length)
         if self.server.draining:
-            self._send(503, {"error": "shutting down", "fields": []}, close=True, headers={"Retry-After": "1"})
+            self.send_json(503, {"error": "shutting down", "fields": []}, close=True, headers={"Retry-After": "1"})
             return
         if (self.headers.get(ASYNC_HEADER) or "").lower() == "event":
             try:
                 job_id = self.server.async_worker().accept(body, self._request_id())
             except DeadLetterError as exc:  # could not store it: say so, the caller keeps the work
-                self._send(503, {"error": str(exc), "fields": []}, headers={"Retry-After": "1"})
+                self.send_json(503, {"error": str(exc), "fields": []}, headers={"Retry-After": "1"})
                 return
-            self._send(202, {"accepted": True, "request_id": job_id})
+            self.send_json(202, {"accepted": True, "request_id": job_id})
             return
         if self.path.split("?")[0] == "/pubsub":
             self._pubsub(body, t0)
@@ -220,19 +195,19 @@ class _Handler(BaseHTTPRequestHandler):
             data, message_id = unwrap_pubsub(body)
         except InvalidInputError as exc:
             reply = service.reject_invalid(exc, started_s=t0)
-            self._send(reply.status_code, reply.body)
+            self.send_json(reply.status_code, reply.body)
             return
         self._predict(data, t0, request_id=message_id)
 
     def _predict(self, body: bytes, t0: float, *, request_id: str | None = None) -> None:
         service = self.server.service
         if not self.server.slots.acquire(timeout=min(1.0, service.settings.inference_budget_s)):
-            self._send(429, {"error": "instance saturated: retry", "fields": []}, headers={"Retry-After": "1"})
+            self.send_json(429, {"error": "instance saturated: retry", "fields": []}, headers={"Retry-After": "1"})
             return
         self.server.enter()
         try:
             reply: Reply = service.invoke(body, request_id=request_id or self._request_id(), started_s=t0)
-            self._send(reply.status_code, reply.body)
+            self.send_json(reply.status_code, reply.body)
         finally:
             self.server.slots.release()
             self.server.leave()

@@ -13,6 +13,9 @@ Endpoints::
 Platform errors are JSON {"error": ..., "fields": [...]} with 429 (throttled: every instance busy at
 max_instances), 502 (instance crashed or was OOM-killed mid-request), 503 (instance failed to start, or the
 emulator is stopping), 504 (no answer within the timeout), 413 (body over 6 MB, refused before reading).
+Refusals of the request itself name the field too, as ``reference_service.json_http`` answers them: 404
+(path or service), 405 (method, with Allow), 400 / 411 (Content-Length, Transfer-Encoding), 408 (stalled),
+414 / 431 (request line, headers). Connections close without resetting the client.
 Stdlib ThreadingHTTPServer: the emulator must run anywhere the reference service runs, with no extra deps.
 """
 
@@ -21,10 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reference_service.emulator.errors import (
     ConfigError,
@@ -36,6 +37,7 @@ from reference_service.emulator.errors import (
     UnknownServiceError,
     UpstreamTimeoutError,
 )
+from reference_service.json_http import JsonHTTPServer, JsonRequestHandler
 
 if TYPE_CHECKING:
     from reference_service.emulator.runtime import Emulator
@@ -54,6 +56,13 @@ _STATUS_OF: tuple[tuple[type[EmulatorError], int], ...] = (
 )
 
 
+def _field_of(exc: EmulatorError) -> tuple[str | None, str | None]:
+    """The request field a refusal names (a 4xx always names one)."""
+    if isinstance(exc, UnknownServiceError):
+        return "path", f"unknown service {exc.service!r}"
+    return getattr(exc, "field", None), getattr(exc, "problem", None)
+
+
 def _status_for(exc: EmulatorError) -> int:
     for kind, status in _STATUS_OF:
         if isinstance(exc, kind):
@@ -61,69 +70,32 @@ def _status_for(exc: EmulatorError) -> int:
     return 500
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # idle keep-alive connections are closed after this
+class _Handler(JsonRequestHandler):
+    timeout = 30  # idle keep-alive connections are closed after this; so are stalled requests (408)
+    max_body_bytes = MAX_BODY_BYTES
     server: _Server
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle / delayed-ACK stalls
+    def allowed_methods(self, path: str) -> tuple[str, ...] | None:
+        if _ROUTE.match(path):
+            return ("POST",)
+        return ("GET", "HEAD") if path in ("/healthz", "/status") else None
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Access logs stay quiet: the instances' telemetry is the record of each request."""
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/healthz":
+            self.send_json(200, {"ok": True})
+        else:
+            self.send_raw(200, self.server.emulator.stats_json().encode())
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _send_json(self, status: int, payload: object) -> None:
-        self._send(status, json.dumps(payload).encode())
+    do_HEAD = do_GET  # send_raw leaves the body out
 
     def _send_error(self, status: int, message: str, field: str | None = None, problem: str | None = None) -> None:
         fields = [] if field is None else [{"field": field, "problem": problem or message}]
-        self._send_json(status, {"error": message, "fields": fields})
-
-    def _read_body(self) -> bytes | None:
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            self.close_connection = True
-            self._send_error(411, "Content-Length required", "Content-Length", "missing")
-            return None
-        try:
-            length = int(length_header)
-        except ValueError:
-            self.close_connection = True
-            self._send_error(400, "bad Content-Length", "Content-Length", f"{length_header!r} is not an integer")
-            return None
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True  # refused before reading: the unread body must not be parsed
-            self._send_error(413, "request body too large", "body", f"{length} bytes > {MAX_BODY_BYTES}")
-            return None
-        return self.rfile.read(length)
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/healthz":
-            self._send_json(200, {"ok": True})
-        elif path == "/status":
-            self._send(200, self.server.emulator.stats_json().encode())
-        else:
-            self._send_error(404, f"no route GET {path}", "path", "unknown")
+        self.send_json(status, {"error": message, "fields": fields})
 
     def do_POST(self) -> None:
         match = _ROUTE.match(self.path.split("?", 1)[0])
-        if match is None:
-            self.close_connection = True
-            self._send_error(404, f"no route POST {self.path}", "path", "unknown")
-            return
-        body = self._read_body()
+        assert match is not None  # allowed_methods let only these paths through
+        body = self.read_body()
         if body is None:
             return
         service, action = match.groups()
@@ -133,8 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._traffic(service, body)
         except EmulatorError as exc:
-            field = getattr(exc, "field", None)
-            self._send_error(_status_for(exc), str(exc), field, getattr(exc, "problem", None))
+            field, problem = _field_of(exc)
+            self._send_error(_status_for(exc), str(exc), field, problem)
         except Exception as exc:  # a bug of the emulator: answer it, keep serving, leave a trace
             log.exception("front door failed on POST %s", self.path)
             self._send_error(500, f"emulator error: {exc.__class__.__name__}")
@@ -146,12 +118,14 @@ class _Handler(BaseHTTPRequestHandler):
             "X-Inferwatch-Instance": result.instance_id,
             "X-Inferwatch-Cold-Start": "1" if result.cold_start else "0",
         }
-        self._send(result.status, result.body, headers, result.content_type)
+        self.send_raw(result.status, result.body, content_type=result.content_type, headers=headers)
 
     def _traffic(self, service: str, body: bytes) -> None:
         emulator = self.server.emulator
         try:
             request = json.loads(body or b"null")
+        except RecursionError as exc:
+            raise ConfigError("body", "not JSON: nested too deeply") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConfigError("body", f"not JSON: {exc}") from exc
         if not isinstance(request, dict) or len(request) != 1:
@@ -175,11 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
             weights = emulator.rollback(service)
         else:
             raise ConfigError(kind, "unknown traffic action (weights, promote, canary, rollback)")
-        self._send_json(200, {"service": service, "weights": dict(weights)})
+        self.send_json(200, {"service": service, "weights": dict(weights)})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(JsonHTTPServer):
+    linger_bytes = 4 * MAX_BODY_BYTES  # drained before closing, so an eager oversized body still gets its 413
 
     def __init__(self, emulator: Emulator, port: int) -> None:
         self.emulator = emulator

@@ -109,6 +109,7 @@ def test_lambda_zip_runs_alone(tmp_path: Path) -> None:
     script = (
         "import sys, json; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
         "import reference_service.handler_lambda as h\n"
+        "import reference_service.server_cloudrun\n"  # every module the Cloud Run adapter imports ships too
         "class C:\n aws_request_id = 'z'\n def get_remaining_time_in_millis(self): return 3000\n"
         "out = h.handler({'instances': json.loads(sys.argv[3])}, C())\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('inferwatch', 'collectors', 'drift', 'costs', 'alerts', 'scipy', 'pandas')]\n"

@@ -110,7 +110,7 @@ def test_status_lists_instances_per_deployment(emu: Emulator) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "status", "field"),
     [
-        ("/services/nope/predict", BODY, 404, None),
+        ("/services/nope/predict", BODY, 404, "path"),
         ("/services/bg/traffic", b"{not json", 400, "body"),
         ("/services/bg/traffic", json.dumps({"weights": {"red": 1}}).encode(), 400, "bg.weights.red"),
         ("/services/bg/traffic", json.dumps({"canary": {"deployment": "green", "weight": 2}}).encode(), 400,
