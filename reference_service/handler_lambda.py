@@ -74,6 +74,10 @@ class LambdaAdapter:
         if method == "GET" and path.rstrip("/").endswith("healthz"):
             return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
                     "body": json.dumps(self.service.health())}
+        if method != "POST":  # a function URL passes every method: only POST predicts (as on Cloud Run)
+            return {"statusCode": 405, "headers": {"Content-Type": "application/json", "Allow": "POST"},
+                    "body": json.dumps({"error": f"method {method[:20]} is not allowed: use POST",
+                                        "fields": [{"field": "method", "problem": f"{method[:20]} not allowed"}]})}
         body = event.get("body") or ""
         if not isinstance(body, str):
             body = json.dumps(body)

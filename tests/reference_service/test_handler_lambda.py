@@ -79,6 +79,20 @@ def test_rest_api_v1(heldout: NDArray[np.float32]) -> None:
     assert resp["statusCode"] == 400 and json.loads(resp["body"])["fields"][0]["field"] == "instances[0]"
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "GET"])
+def test_http_methods_other_than_post_get_405_naming_the_method(heldout: NDArray[np.float32], method: str) -> None:
+    sink = MemorySink()
+    adapter = _adapter(sink)
+    for event in ({"version": "2.0", "body": json.dumps(_doc(heldout)),
+                   "requestContext": {"http": {"method": method, "path": "/predict"}, "requestId": "m"}},
+                  {"path": "/predict", "httpMethod": method, "body": json.dumps(_doc(heldout)),
+                   "requestContext": {"requestId": "m"}}):
+        resp = adapter(event, FakeLambdaContext())
+        assert resp["statusCode"] == 405 and resp["headers"]["Allow"] == "POST"
+        assert json.loads(resp["body"])["fields"] == [{"field": "method", "problem": f"{method} not allowed"}]
+    assert not sink.records  # nothing was predicted
+
+
 def test_http_oversize_is_413() -> None:
     event = {"version": "2.0", "body": "x" * (SETTINGS.max_body_bytes + 1), "requestContext": {"http": {"method": "POST"}}}
     assert _adapter()(event, FakeLambdaContext())["statusCode"] == 413
