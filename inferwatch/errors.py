@@ -1,7 +1,9 @@
 """Errors of the shell (configuration and commands).
 
     InferwatchError
-    └── ConfigError   inferwatch.toml is unreadable or invalid; ``field`` names the bad one
+    └── ConfigError          inferwatch.toml is unreadable or invalid; ``field`` names the bad one
+        └── InvalidNameError a deployment, service or version name that could not be a file name,
+                             an id or a metric dimension (``inferwatch.names``); ``field`` and ``value``
 """
 
 from __future__ import annotations
@@ -16,3 +18,9 @@ class ConfigError(InferwatchError):
         super().__init__(message)
         self.field = field
         self.path = path
+
+
+class InvalidNameError(ConfigError):
+    def __init__(self, message: str, *, field: str, value: str) -> None:
+        super().__init__(message, field=field)
+        self.value = value
