@@ -67,10 +67,18 @@ _register_all()
 def main() -> None:
     from collectors.errors import CollectorError
     from inferwatch.errors import InferwatchError
+    from inferwatch.paths import os_problem
     from inferwatch.store import StoreError
 
     try:
         app()
     except (InferwatchError, StoreError, CollectorError) as exc:
         typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # Paths are checked where they enter (inferwatch.paths); a file the system still refuses
+        # (a folder where a file was expected, no permission, a full disk) is the user's to fix too.
+        if exc.filename is None:
+            raise
+        typer.secho(f"inferwatch: {exc.filename}: {os_problem(exc)}", fg=typer.colors.RED, err=True)
         sys.exit(2)

@@ -207,6 +207,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist", path=str(path)) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config file {path} is a folder, not a file", path=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror or exc}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {exc.start})", path=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from exc
     return parse_settings(raw, source=str(path))

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import allowed
 from inferwatch.dashboard_server import DashboardSecurityError, auth_configured, check_bind, streamlit_command
-from tests.dashboard.conftest import clean_env, inferwatch_bin
+from tests.dashboard.conftest import clean_env, free_port, inferwatch_bin
 from tests.dashboard.test_overview import APP, fill
 
 AUTH = """[auth]
@@ -64,9 +64,9 @@ def test_a_secrets_path_streamlit_could_not_read_is_refused_in_one_line(kind: st
         secrets.write_text(AUTH)
     else:
         secrets.write_bytes(AUTH.encode() + b"# caf\xe9\n")
-    out = subprocess.run([inferwatch_bin(), "dashboard", "--address", "0.0.0.0", "--secrets", str(secrets)],
-                         env=clean_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         check=False)
+    out = subprocess.run([inferwatch_bin(), "dashboard", "--address", "0.0.0.0", "--port", str(free_port()),
+                          "--secrets", str(secrets)], env=clean_env(tmp_path), cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, check=False)
     assert out.returncode == 2, out.stdout
     assert out.stderr.count("\n") == 1 and str(secrets) in out.stderr and "Traceback" not in out.stderr
 
