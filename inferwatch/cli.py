@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from inferwatch.runtime import Runtime
 
@@ -30,8 +32,36 @@ COMMAND_MODULES = (
     "inferwatch.commands.alerts_cmd",
 )
 
+_CODE_SPAN = re.compile(r"(`+[^`]*`+)")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` for Typer's Markdown help (kept for its `code` spans): outside code spans each ``<`` is
+    escaped, since Markdown reads ``<home>`` or ``<name>`` as an HTML tag and the renderer drops it."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(part if i % 2 else part.replace("<", "\\<") for i, part in enumerate(parts))
+
+
+def _escape_help(command: Any) -> None:  # Typer's vendored click objects: duck-typed
+    for holder in [command, *command.params]:
+        for attr in ("help", "short_help"):
+            if getattr(holder, attr, None):
+                setattr(holder, attr, markdown_literal(getattr(holder, attr)))
+    for sub in getattr(command, "commands", {}).values():
+        _escape_help(sub)
+
+
+class _RootGroup(TyperGroup):
+    """The root command; Typer builds the tree bottom-up, so here every command and option below
+    exists, and each help text is escaped exactly once per build."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _escape_help(self)
+
+
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
-                  pretty_exceptions_show_locals=False)  # locals could hold secrets
+                  cls=_RootGroup, pretty_exceptions_show_locals=False)  # locals could hold secrets
 
 
 @app.callback()
