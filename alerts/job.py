@@ -40,7 +40,7 @@ from alerts.outbox import (
     save_evaluation,
 )
 from alerts.settings import AlertSettings, parse_alert_settings
-from inferwatch.errors import ConfigError
+from inferwatch.errors import ConfigError, PathError
 from inferwatch.runtime import Runtime
 from inferwatch.store import Store, StoreError
 
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
         rt = Runtime.from_env(config=args.config, home=args.home)
-    except ConfigError as exc:
+    except (ConfigError, PathError) as exc:
         print(f"inferwatch alerts: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     result = run_once(rt, dry_run=args.dry_run)

@@ -164,14 +164,14 @@ def run_file(path: Path) -> list[TestOutcome]:
     """Run every test of a rule-test file; raises :class:`AlertConfigError` if the file is invalid."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise AlertConfigError(f"{path}: {exc}", field=str(path)) from exc
     rules = {r.name: r for r in (default_rules() if raw.get("default_rules", True) else ())}
     for rel in raw.get("rule_files", []):
         rule_path = path.parent / rel
         try:
             loaded = tomllib.loads(rule_path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise AlertConfigError(f"{rule_path}: {exc}", field="rule_files") from exc
         rules.update({r.name: r for r in parse_rules(loaded.get("rules", []), f"{rel}:rules")})
     try:

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from inferwatch.runtime import Runtime
 
@@ -30,8 +32,36 @@ COMMAND_MODULES = (
     "inferwatch.commands.alerts_cmd",
 )
 
+_CODE_SPAN = re.compile(r"(`+[^`]*`+)")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` for Typer's Markdown help (kept for its `code` spans): outside code spans each ``<`` is
+    escaped, since Markdown reads ``<home>`` or ``<name>`` as an HTML tag and the renderer drops it."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(part if i % 2 else part.replace("<", "\\<") for i, part in enumerate(parts))
+
+
+def _escape_help(command: Any) -> None:  # Typer's vendored click objects: duck-typed
+    for holder in [command, *command.params]:
+        for attr in ("help", "short_help"):
+            if getattr(holder, attr, None):
+                setattr(holder, attr, markdown_literal(getattr(holder, attr)))
+    for sub in getattr(command, "commands", {}).values():
+        _escape_help(sub)
+
+
+class _RootGroup(TyperGroup):
+    """The root command; Typer builds the tree bottom-up, so here every command and option below
+    exists, and each help text is escaped exactly once per build."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _escape_help(self)
+
+
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
-                  pretty_exceptions_show_locals=False)  # locals could hold secrets
+                  cls=_RootGroup, pretty_exceptions_show_locals=False)  # locals could hold secrets
 
 
 @app.callback()
@@ -67,10 +97,18 @@ _register_all()
 def main() -> None:
     from collectors.errors import CollectorError
     from inferwatch.errors import InferwatchError
+    from inferwatch.paths import os_problem
     from inferwatch.store import StoreError
 
     try:
         app()
     except (InferwatchError, StoreError, CollectorError) as exc:
         typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # Paths are checked where they enter (inferwatch.paths); a file the system still refuses
+        # (a folder where a file was expected, no permission, a full disk) is the user's to fix too.
+        if exc.filename is None:
+            raise
+        typer.secho(f"inferwatch: {exc.filename}: {os_problem(exc)}", fg=typer.colors.RED, err=True)
         sys.exit(2)

@@ -12,10 +12,31 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from inferwatch.errors import ConfigError
+from inferwatch.names import name_problem
 from inferwatch.schema import Deployment, Provider, Role, deployment_id
+
+
+def _valid_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem:
+        raise PydanticCustomError("invalid_name", "{problem}", {"problem": problem})
+    return value
+
+
+# Deployment, service and version names become file names, ids and metric dimensions (inferwatch.names).
+Name = Annotated[str, AfterValidator(_valid_name)]
 
 
 class _Section(BaseModel):
@@ -54,7 +75,7 @@ class DashboardSection(_Section):
 
 
 class _DeploymentBase(_Section):
-    service: str | None = None
+    service: Name | None = None
     role: Role = Role.STABLE
     traffic_weight: float = Field(1.0, ge=0, le=1)
     slo_p99_ms: float | None = Field(None, gt=0)
@@ -63,15 +84,15 @@ class _DeploymentBase(_Section):
 
 class LocalDeploymentConfig(_DeploymentBase):
     provider: Literal["local"]
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    model_version: str = "v1"
+    name: Name
+    model_version: Name = "v1"
     memory_mb: int = Field(512, ge=128, le=10_240)
     timeout_s: float = Field(10.0, gt=0, le=900)
     concurrency: int = Field(4, ge=1, le=1000)
     min_instances: int = Field(0, ge=0, le=100)
     max_instances: int = Field(8, ge=1, le=100)
     keep_alive_s: float = Field(30.0, gt=0)
-    shadow_version: str | None = None
+    shadow_version: Name | None = None
     architecture: Literal["x86_64", "arm64"] = "x86_64"
     # fault injection, so the demo has slow answers and errors to show
     fault_slow_rate: float = Field(0.0, ge=0, le=1)
@@ -87,9 +108,9 @@ class LocalDeploymentConfig(_DeploymentBase):
 
 class AwsDeploymentConfig(_DeploymentBase):
     provider: Literal["aws"]
-    region: str = Field(min_length=1)
-    function: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list)  # also versions; each becomes a deployment
+    region: Name
+    function: Name
+    aliases: list[Name] = Field(default_factory=list)  # also versions; each becomes a deployment
     profile: str | None = None
     role_arn: str | None = None
     log_group: str | None = None
@@ -99,8 +120,8 @@ class AwsDeploymentConfig(_DeploymentBase):
 class GcpDeploymentConfig(_DeploymentBase):
     provider: Literal["gcp"]
     project: str = Field(min_length=1)
-    region: str = Field(min_length=1)
-    service_name: str = Field(min_length=1)
+    region: Name
+    service_name: Name
     billing_export_table: str | None = None
 
 
@@ -186,6 +207,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist", path=str(path)) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config file {path} is a folder, not a file", path=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror or exc}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {exc.start})", path=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from exc
     return parse_settings(raw, source=str(path))

@@ -1,5 +1,9 @@
 """Starting the Streamlit dashboard safely: loopback by default; any other address only with
-authentication configured (Streamlit OIDC via .streamlit/secrets.toml [auth])."""
+authentication configured (Streamlit OIDC via the [auth] table of a secrets.toml).
+
+The secrets file the bind check reads is the only one Streamlit reads (``--secrets.files``): by
+default Streamlit merges ./.streamlit/secrets.toml and ~/.streamlit/secrets.toml instead, so a file
+given elsewhere would pass the check and then be ignored, serving every page without a login."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pathlib import Path
 from inferwatch.errors import InferwatchError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_SECRETS = Path(".streamlit/secrets.toml")
 
 
 class DashboardSecurityError(InferwatchError):
@@ -36,7 +41,7 @@ def auth_configured(secrets_path: Path) -> bool:
     """True when secrets.toml has an [auth] table with the keys st.login needs."""
     try:
         secrets = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):  # missing, a folder, unreadable, not TOML
         return False
     auth = secrets.get("auth")
     if not isinstance(auth, dict):
@@ -53,6 +58,15 @@ def app_path() -> Path:
     if spec is None or spec.origin is None:
         raise InferwatchError("cannot find the dashboard's app.py (is inferwatch installed?)")
     return Path(spec.origin)
+
+
+def secrets_file(path: Path, *, address: str) -> Path:
+    """The absolute path Streamlit is given: it reads a secrets path as TOML only when the name ends
+    in .toml (anything else it takes for a folder of Kubernetes-style secrets)."""
+    if path.suffix != ".toml":
+        raise DashboardSecurityError(f"secrets file {path}: the name must end in .toml (Streamlit reads "
+                                     "nothing else as a secrets.toml)", address=address)
+    return path.absolute()
 
 
 def check_bind(address: str, secrets_path: Path) -> None:
@@ -76,17 +90,20 @@ SERVER_OPTIONS = {"server.headless": "true", "server.fileWatcherType": "none", "
                   "client.toolbarMode": "viewer", "client.showErrorDetails": "none"}
 
 
-def streamlit_command(address: str, port: int) -> list[str]:
-    options = {**SERVER_OPTIONS, "server.address": address, "server.port": str(port)}
+def streamlit_command(address: str, port: int, secrets_path: Path = DEFAULT_SECRETS) -> list[str]:
+    options = {**SERVER_OPTIONS, "server.address": address, "server.port": str(port),
+               "secrets.files": str(secrets_file(secrets_path, address=address))}
     return [sys.executable, "-m", "streamlit", "run", str(app_path()),
             *(arg for name, value in options.items() for arg in (f"--{name}", value))]
 
 
 def start_dashboard(address: str, port: int, *, env: Mapping[str, str], log_path: Path,
-                    secrets_path: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start Streamlit in its own process group (so stopping it stops its children too)."""
-    check_bind(address, secrets_path or Path(".streamlit/secrets.toml"))
+                    secrets_path: Path = DEFAULT_SECRETS) -> subprocess.Popen[bytes]:
+    """Start Streamlit in its own process group (so stopping it stops its children too), reading
+    its secrets from ``secrets_path`` only: the file the bind check approved."""
+    check_bind(address, secrets_path)
+    command = streamlit_command(address, port, secrets_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        return subprocess.Popen(streamlit_command(address, port), env={**os.environ, **env}, stdout=log,
+        return subprocess.Popen(command, env={**os.environ, **env}, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inferwatch.config import Settings, config_path_from_env, home_from_env, load_settings
+from inferwatch.paths import usable_folder
 from inferwatch.store import Store, store_url_from_env
 
 
@@ -33,11 +34,12 @@ class Runtime:
         config: Path | None = None,
         home: Path | None = None,
     ) -> Runtime:
-        home = (home or home_from_env(env)).resolve()
+        what = "--home" if home else "INFERWATCH_HOME" if env.get("INFERWATCH_HOME") else "home folder"
+        home = usable_folder(home or home_from_env(env), what=what)
         settings = load_settings(config or config_path_from_env(env), env)
         url = env.get("INFERWATCH_STORE_URL") or settings.store.url or store_url_from_env(home, {})
         return cls(settings=settings, home=home, store_url=url, env=dict(env))
 
     def open_store(self) -> Store:
-        self.home.mkdir(parents=True, exist_ok=True)
+        usable_folder(self.home, what="home folder", create=True)
         return Store.open(self.store_url)

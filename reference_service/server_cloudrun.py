@@ -37,7 +37,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import reference_service  # first: records the process start time used for InitMs
@@ -213,7 +213,9 @@ class _Handler(JsonRequestHandler):
             self.server.leave()
 
 
-def serve(settings: ServiceSettings, *, host: str, port: int, init_started_s: float) -> int:
+def serve(settings: ServiceSettings, *, host: str, port: int, init_started_s: float,
+          on_ready: Callable[[int], None] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; ``on_ready`` gets the bound port (the real one when ``port`` is 0)."""
     service = Service(settings, make_sink(settings), init_started_s=init_started_s)
     server = InferenceServer((host, port), service)
 
@@ -224,6 +226,8 @@ def serve(settings: ServiceSettings, *, host: str, port: int, init_started_s: fl
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(f"READY port={server.server_address[1]}", file=sys.stderr, flush=True)
+    if on_ready is not None:
+        on_ready(int(server.server_address[1]))
     try:
         server.serve_forever(poll_interval=0.1)
     finally:
@@ -234,7 +238,7 @@ def serve(settings: ServiceSettings, *, host: str, port: int, init_started_s: fl
     return 0 if drained else 1
 
 
-def main(env: Mapping[str, str] = os.environ) -> int:
+def main(env: Mapping[str, str] = os.environ, on_ready: Callable[[int], None] | None = None) -> int:
     try:
         settings = ServiceSettings.from_env(env)
         port = int(env.get("PORT", "8080"))
@@ -242,7 +246,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
         print(f"reference_service: bad configuration: {exc}", file=sys.stderr, flush=True)
         return 2
     code = serve(settings, host=env.get("HOST", "127.0.0.1"), port=port,
-                 init_started_s=reference_service.PROCESS_START_S)
+                 init_started_s=reference_service.PROCESS_START_S, on_ready=on_ready)
     sys.stdout.flush()
     sys.stderr.flush()
     # Threads still running a stuck model or shadow call must not hold the exit: everything we own is

@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 |---|---|---|
-| INFERWATCH_DEPLOYMENT | ``local-<version>`` | deployment name written in telemetry |
+| INFERWATCH_DEPLOYMENT | ``local-<version>`` | deployment name written in telemetry (a name: see ``names.py``) |
 | INFERWATCH_MODEL_VERSION | v1 | model version served (v1, v2) |
 | INFERWATCH_ROLE | stable | stable, canary, blue, green or shadow |
 | INFERWATCH_MEMORY_MB | 512 | configured memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE on Lambda) |
@@ -22,7 +22,7 @@
 | INFERWATCH_FAULT_SLOW_RATE / _SLOW_MS / _ERROR_RATE | 0 | fault injection for demos and tests |
 | INFERWATCH_TELEMETRY_DIR | (stdout) | append EMF lines to ``<dir>/<instance_id>.jsonl`` instead of stdout |
 | INFERWATCH_TELEMETRY_ROTATE_MB | 64 | rotate the telemetry file at this size |
-| INFERWATCH_INSTANCE_ID | ``<deployment>-<pid>-<random>`` | names the telemetry file |
+| INFERWATCH_INSTANCE_ID | ``<deployment>-<pid>-<random>`` | names the telemetry file (a name of up to 96 characters) |
 | INFERWATCH_INPUT_SUMMARY | 1 | 0: leave per-feature input values out of telemetry |
 | INFERWATCH_HOME | ./.inferwatch | local state: the durable async queue and DLQ live in ``<home>/dlq`` |
 | INFERWATCH_DLQ_URL | (none) | Lambda: SQS queue URL that receives poison SQS messages |
@@ -39,6 +39,7 @@ from typing import TypeVar
 
 from reference_service.errors import ServiceConfigError
 from reference_service.model import VERSIONS, FaultSettings
+from reference_service.names import INSTANCE_ID_MAX_CHARS, name_problem, name_rule
 
 ROLES = ("stable", "canary", "blue", "green", "shadow")
 T = TypeVar("T")
@@ -101,7 +102,8 @@ class ServiceSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ServiceSettings:
         version = _read(env, "INFERWATCH_MODEL_VERSION", str, "v1", lambda v: v in VERSIONS, f"one of {VERSIONS}")
-        deployment = _read(env, "INFERWATCH_DEPLOYMENT", str, f"local-{version}")
+        deployment = _read(env, "INFERWATCH_DEPLOYMENT", str, f"local-{version}",
+                           lambda v: name_problem(v) is None, name_rule())
         pos_int = (lambda v: v > 0)
         shadow = _read(env, "INFERWATCH_SHADOW_VERSION", str, "", lambda v: v in VERSIONS, f"one of {VERSIONS}")
         model_dir = _read(env, "INFERWATCH_MODEL_DIR", str, "")
@@ -133,8 +135,10 @@ class ServiceSettings:
             ),
             telemetry_dir=Path(tel_dir) if tel_dir else None,
             telemetry_rotate_mb=_read(env, "INFERWATCH_TELEMETRY_ROTATE_MB", float, 64.0, lambda v: v > 0, "> 0"),
+            # the default is made of a valid deployment name, the pid and hex digits: a valid id
             instance_id=_read(env, "INFERWATCH_INSTANCE_ID", str, f"{deployment}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
-                              lambda v: "/" not in v and v not in (".", ".."), "no '/'"),
+                              lambda v: name_problem(v, max_chars=INSTANCE_ID_MAX_CHARS) is None,
+                              name_rule(INSTANCE_ID_MAX_CHARS)),
             input_summary=_read(env, "INFERWATCH_INPUT_SUMMARY", _flag, True),
             home=Path(env.get("INFERWATCH_HOME") or ".inferwatch"),
             dlq_url=env.get("INFERWATCH_DLQ_URL") or None,

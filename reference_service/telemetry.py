@@ -29,6 +29,8 @@ from typing import Any, Protocol, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
+from reference_service.names import INSTANCE_ID_MAX_CHARS, name_problem
+
 NAMESPACE = "Inferwatch"
 EMF_ARRAY_LIMIT = 100
 INPUT_SUMMARY_ROWS = 10
@@ -237,6 +239,9 @@ class FileSink:
     """Appends to ``<directory>/<instance_id>.jsonl`` and rotates it at ``rotate_bytes``."""
 
     def __init__(self, directory: Path, instance_id: str, *, rotate_bytes: int = 64 << 20) -> None:
+        problem = name_problem(instance_id, max_chars=INSTANCE_ID_MAX_CHARS)
+        if problem:  # the file must stay inside ``directory``, where the collector looks
+            raise ValueError(f"telemetry instance id {problem}")
         self.directory = directory
         self.instance_id = instance_id
         self.rotate_bytes = rotate_bytes

@@ -15,6 +15,7 @@ from costs.advice import Advice, AdvicePolicy
 from costs.errors import CostError, ReportInputError
 from costs.pricing import PriceCatalogue, load_catalogue
 from costs.report import IsoWeek, WeeklyReport, render_csv, render_detail_csv, render_html, render_markdown
+from inferwatch.errors import PathError
 from inferwatch.runtime import Runtime
 
 FORMATS = ("csv", "html", "md")
@@ -84,7 +85,7 @@ def _memory_options(specs: Sequence[str]) -> dict[str, list[tuple[float, float, 
             raise ReportInputError(f"--power-tuning {spec!r}: expected DEPLOYMENT_ID=FILE", field="power-tuning")
         try:
             text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise ReportInputError(f"--power-tuning: cannot read {path}: {exc}", field="power-tuning") from exc
         out.setdefault(deployment, []).extend(parse_power_tuning(text).memory_options())
     return out
@@ -149,16 +150,21 @@ def register(app: typer.Typer) -> None:
         change, idle cost and top advice; CSV safe for spreadsheets, HTML self-contained."""
         from costs.loading import load_weekly_report
         from inferwatch.cli import runtime
+        from inferwatch.paths import os_problem, usable_folder
 
         rt = runtime(ctx)
         now = datetime.now(UTC)
+        what = "--out" if out else "home folder"
+        out_dir = usable_folder(out or rt.home / "reports", what=what, create=True)  # before the work, not after
         try:
             catalogue, policy = catalogue_and_policy(rt)
             iso = IsoWeek.parse(week) if week else last_complete_week(now)
             formats = parse_formats(fmt)
             store = rt.open_store()
             report = load_weekly_report(store, iso, catalogue, step_s=rt.settings.collect.step_s, policy=policy)
-            paths = write_report_files(report, out or rt.home / "reports", formats, generated_at=now)
+            paths = write_report_files(report, out_dir, formats, generated_at=now)
+        except OSError as exc:  # the folder was usable, a file in it was not (read-only, full, a folder)
+            raise PathError(what, exc.filename or out_dir, os_problem(exc)) from exc
         except CostError as exc:
             typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from exc

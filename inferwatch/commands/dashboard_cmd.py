@@ -16,13 +16,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         address: Annotated[str | None, typer.Option(help="Bind address (default from inferwatch.toml: 127.0.0.1).")] = None,
         port: Annotated[int | None, typer.Option(help="Port (default 8501).")] = None,
-        secrets: Annotated[Path, typer.Option(help="Streamlit secrets.toml holding the [auth] table.")] = Path(
+        secrets: Annotated[Path, typer.Option(
+            help="The secrets.toml holding the [auth] table: the only secrets file the dashboard reads.")] = Path(
             ".streamlit/secrets.toml"),
     ) -> None:
         """Serve the dashboard on 127.0.0.1:8501 (reads the store, collects nothing).
 
         Binding any address other than loopback requires authentication: an [auth] table in
-        .streamlit/secrets.toml for Streamlit's OIDC login; without it the command refuses to start.
+        .streamlit/secrets.toml (or the file --secrets names) for Streamlit's OIDC login; without it the
+        command refuses to start. Streamlit then reads that file and no other secrets file.
         """
         from inferwatch.cli import runtime
         from inferwatch.dashboard_server import start_dashboard

@@ -145,7 +145,10 @@ def _register_baseline(app: typer.Typer) -> None:
         """
         from drift import DriftError
         from inferwatch.cli import runtime
+        from inferwatch.names import check_name
 
+        for name in version or []:  # a version names baseline ids and model card files
+            check_name("--version", name)
         store = runtime(ctx).open_store()
         now = datetime.now(UTC)
         try:

@@ -43,8 +43,14 @@ def serve(
     POST /predict with {"instances": [[30 numbers]]}, GET /healthz. Telemetry goes to
     <home>/telemetry/ unless INFERWATCH_TELEMETRY_DIR says otherwise. Ctrl-C stops it."""
     from inferwatch.cli import runtime
+    from inferwatch.names import check_name
     from reference_service import server_cloudrun
 
+    # names become the telemetry file name: refused here, in one line, before anything starts
+    for option, name in (("--deployment", deployment), ("--model-version", model_version),
+                         ("--shadow-version", shadow_version)):
+        if name is not None:
+            check_name(option, name)
     home = runtime(ctx).home
     env = dict(os.environ)
     env.update({"HOST": "127.0.0.1", "PORT": str(port), "INFERWATCH_MODEL_VERSION": model_version,
@@ -54,8 +60,12 @@ def serve(
         env["INFERWATCH_DEPLOYMENT"] = deployment
     if shadow_version:
         env["INFERWATCH_SHADOW_VERSION"] = shadow_version
-    typer.echo(f"serving {model_version} on http://127.0.0.1:{port} (telemetry in {env['INFERWATCH_TELEMETRY_DIR']})", err=True)
-    server_cloudrun.main(env)
+
+    def ready(bound_port: int) -> None:  # the bound port: with --port 0 the one the system picked
+        typer.echo(f"serving {model_version} on http://127.0.0.1:{bound_port} "
+                   f"(telemetry in {env['INFERWATCH_TELEMETRY_DIR']})", err=True)
+
+    raise typer.Exit(server_cloudrun.main(env, on_ready=ready))  # 2: a bad INFERWATCH_* variable, named
 
 def dlq_list(
     ctx: typer.Context,

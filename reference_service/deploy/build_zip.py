@@ -29,8 +29,8 @@ SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO = SERVICE_DIR.parent
 LAMBDA_LIMIT_MB = 250.0
 RUNTIME_MODULES = (
-    "__init__.py", "errors.py", "model.py", "core.py", "settings.py", "telemetry.py", "batching.py",
-    "shadow.py", "deadline.py", "invocation.py", "dlq.py", "json_http.py", "server_cloudrun.py",
+    "__init__.py", "errors.py", "names.py", "model.py", "core.py", "settings.py", "telemetry.py",
+    "batching.py", "shadow.py", "deadline.py", "invocation.py", "dlq.py", "json_http.py", "server_cloudrun.py",
     "handler_lambda.py",
 )
 MODEL_GLOBS = ("*.onnx", "*.card.json")

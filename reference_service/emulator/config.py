@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from reference_service.emulator.errors import ConfigError
+from reference_service.names import name_problem
 
 ROLES = frozenset({"stable", "canary", "blue", "green", "shadow"})
 MODEL_VERSIONS = frozenset({"v1", "v2"})
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 def _check_name(field_name: str, value: str) -> None:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise ConfigError(field_name, f"{value!r} must match {_NAME.pattern} (lowercase, digits, - or _)")
+    problem = name_problem(value)  # the names become telemetry file names, ids and URL paths
+    if problem:
+        raise ConfigError(field_name, problem)
 
 
 def _check_number(field_name: str, value: float, *, minimum: float, maximum: float = math.inf) -> None:

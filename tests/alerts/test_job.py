@@ -69,6 +69,11 @@ def test_config_error_exits_2_naming_the_field(tmp_path: Path) -> None:
     assert "\n" not in result.message
 
 
+def test_an_unusable_home_exits_2_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", "/dev/null"]) == EXIT_CONFIG
+    assert capsys.readouterr().err == "inferwatch alerts: configuration error: --home /dev/null: not a folder\n"
+
+
 def test_missing_secret_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = run_once(runtime(tmp_path, {"notifiers": {"ops": {"type": "webhook"}}}))
     assert (result.exit_code, result.message) == (

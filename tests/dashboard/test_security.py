@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import allowed
 from inferwatch.dashboard_server import DashboardSecurityError, auth_configured, check_bind, streamlit_command
-from tests.dashboard.conftest import clean_env, inferwatch_bin
+from tests.dashboard.conftest import clean_env, free_port, inferwatch_bin
 from tests.dashboard.test_overview import APP, fill
 
 AUTH = """[auth]
@@ -50,6 +50,25 @@ def test_the_command_refuses_in_one_line(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 2
     assert "refusing to serve the dashboard on 0.0.0.0" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["folder", "not-toml-name", "not-utf8"])
+def test_a_secrets_path_streamlit_could_not_read_is_refused_in_one_line(kind: str, tmp_path: Path) -> None:
+    # Streamlit reads a secrets path as TOML only when its name ends in .toml; the check must not
+    # approve a file Streamlit would then ignore (serving without a login), nor crash on a folder.
+    secrets = {"folder": tmp_path / "folder.toml", "not-toml-name": tmp_path / "secrets.txt",
+               "not-utf8": tmp_path / "latin1.toml"}[kind]
+    if kind == "folder":
+        secrets.mkdir()
+    elif kind == "not-toml-name":
+        secrets.write_text(AUTH)
+    else:
+        secrets.write_bytes(AUTH.encode() + b"# caf\xe9\n")
+    out = subprocess.run([inferwatch_bin(), "dashboard", "--address", "0.0.0.0", "--port", str(free_port()),
+                          "--secrets", str(secrets)], env=clean_env(tmp_path), cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.count("\n") == 1 and str(secrets) in out.stderr and "Traceback" not in out.stderr
 
 
 def test_login_gate_hides_everything_until_signed_in(home: Path) -> None:
@@ -104,6 +123,17 @@ def _alive(pid: int) -> bool:
             return "zombie" not in status.read()
     except FileNotFoundError:
         return False
+
+
+def test_streamlit_reads_exactly_the_secrets_file_that_was_checked(tmp_path: Path) -> None:
+    outside = _options(streamlit_command("0.0.0.0", 8765, tmp_path / "elsewhere" / "secrets.toml"))
+    assert outside["--secrets.files"] == str(tmp_path / "elsewhere" / "secrets.toml")
+    default = _options(streamlit_command("127.0.0.1", 8765))  # not also ~/.streamlit/secrets.toml
+    assert default["--secrets.files"] == str(Path.cwd() / ".streamlit" / "secrets.toml")
+
+
+def _options(command: list[str]) -> dict[str, str]:
+    return dict(zip(command[5::2], command[6::2], strict=True))
 
 
 def test_the_dashboard_is_served_without_development_file_watching_or_forced_collections() -> None:
