@@ -1,0 +1,81 @@
+"""What the operating system says about this process: when it started, its peak memory, its memory limit.
+
+Everything here degrades to "unknown" (None or 0) off Linux instead of raising: the probe runs inside the
+user's function and must never fail it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import time
+
+from inferwatch_probe.errors import ProbeConfigError
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_safe_name(value: str, field: str) -> str:
+    """``value`` if it is safe as a file name (deployments and instance ids become paths), else
+    :class:`ProbeConfigError` naming the field."""
+    if not isinstance(value, str) or not SAFE_NAME.match(value):
+        raise ProbeConfigError(f"{value!r} is not a safe name: 1-64 of A-Z a-z 0-9 _ . -, starting with a "
+                               "letter or digit", field=field, value=value)
+    return value
+
+
+def process_start_wall_s() -> float | None:
+    """Wall-clock time (epoch seconds) this process started, from ``/proc/self/stat`` (field 22, clock
+    ticks since boot, so 10 ms resolution at the usual 100 Hz), or None where /proc is missing."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        # the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
+        start_ticks = int(stat[stat.rindex(b")") + 2:].split()[19])
+        age_s = time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return time.time() - max(age_s, 0.0)
+
+
+class PeakMemory:
+    """Peak resident memory of this process in MB.
+
+    Linux's ``VmHWM`` first, read through a descriptor kept open (re-opening /proc each time costs more
+    than the rest of an invocation line): ``ru_maxrss`` survives ``execve``, so a process spawned by a
+    large parent would report the parent's peak. ``ru_maxrss`` (KiB on Linux) where /proc is missing.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._fd: int | None = None
+
+    def read_mb(self) -> float:
+        pid = os.getpid()
+        if self._pid != pid:  # a forked child must not read its parent's file
+            self._pid, self._fd = pid, None
+            try:
+                self._fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+            except OSError:
+                pass
+        if self._fd is not None:
+            try:
+                status = os.pread(self._fd, 8192, 0)
+                at = status.find(b"VmHWM:")
+                if at >= 0:
+                    return int(status[at + 6:status.index(b"kB", at)]) / 1024
+            except (OSError, ValueError):
+                pass
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cgroup_memory_mb() -> int:
+    """The container's memory limit in MB from cgroup v2 ``memory.max`` (Cloud Run sets it to the
+    configured memory), or 0 when there is none."""
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            raw = f.read().strip()
+    except OSError:
+        return 0
+    return int(raw) // (1 << 20) if raw.isdigit() else 0
