@@ -42,10 +42,11 @@ lambda-zip: install
 	$(BIN)/python reference_service/deploy/build_zip.py --arch arm64
 
 ## the probe users add to their own handlers: its wheel and a Lambda layer zip (python/inferwatch_probe/...)
+DIST ?= dist
 probe-dist: install
-	rm -f dist/inferwatch_probe-*.whl dist/inferwatch-probe-layer.zip
-	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist ./probe
-	$(BIN)/python probe/build_layer.py dist
+	rm -rf probe/build $(DIST)/inferwatch_probe-*.whl $(DIST)/inferwatch-probe-layer.zip
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(DIST) ./probe
+	$(BIN)/python probe/build_layer.py $(DIST)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

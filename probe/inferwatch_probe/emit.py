@@ -37,9 +37,11 @@ class InvocationEmitter:
 
     def emit(self, inv: Invocation) -> None:
         try:
+            errors = self._health.unreported()
             line = self._encoder.encode(inv, memory_mb=self._memory_mb(), max_memory_used_mb=self._peak.read_mb(),
-                                        probe_errors=self._health.take_errors())
+                                        probe_errors=errors)
             self._sink.write(line)
+            self._health.reported(errors)
         except Exception as exc:  # noqa: BLE001 - counted, never raised into the handler
             self._health.dropped_lines += 1
             self._health.fail("writing an invocation line", exc)
@@ -95,19 +97,21 @@ class WindowEmitter:
         t0 = time.perf_counter()
         now_ms = int(time.time() * 1000)
         state = self._aggregator.take(now_ms)
-        probe: dict[str, Any] = {"version": __version__, "errors": self._health.take_errors(),
+        for signal in state.signals.values():
+            if getattr(signal, "mismatched", False):
+                self._health.fail("counting over the bins file", "class or category values of another type "
+                                  "than the bins file's categories were counted as other")
+        errors = self._health.unreported()
+        probe: dict[str, Any] = {"version": __version__, "errors": errors,
                                  "dropped_lines": self._health.dropped_lines}
         if self._last_flush_ms is not None:
             probe["last_flush_ms"] = self._last_flush_ms
         doc = window_document(state, head=self._head, end_ms=now_ms, reason=reason,
                               memory=(self._peak.read_mb(), self._memory_mb()),
                               bins_sha256=self._bins.sha256 if self._bins is not None else None, probe=probe)
-        for signal in state.signals.values():
-            if getattr(signal, "mismatched", False):
-                self._health.fail("counting over the bins file", "class or category values of another type "
-                                  "than the bins file's categories were counted as other")
         if self._settings.platform == "cloud_run":
             doc["severity"] = "INFO"
             doc["message"] = f"{_SEVERITY_MESSAGE} {sum(state.invocations.values())} invocations"
         self._sink.write(encode_window(state, doc))
+        self._health.reported(errors)
         self._last_flush_ms = round((time.perf_counter() - t0) * 1000, 3)

@@ -72,7 +72,10 @@ def batch_from_feed(feed: Mapping[str, Any], order: Sequence[str], feature_names
     """The features in a ``session.run`` input feed, inputs taken in ``order`` (the session's own)."""
     names = [n for n in order if n in feed] or list(feed)
     if len(names) == 1:
-        return batch_from_matrix(feed[names[0]], column_names(names[0], _width(feed[names[0]]), feature_names))
+        width = _width(feed[names[0]])
+        if feature_names is not None and len(feature_names) != width:
+            raise ValueError(f"{len(feature_names)} feature names for {width} input columns")
+        return batch_from_matrix(feed[names[0]], column_names(names[0], width, feature_names))
     columns: dict[str, Any] = {}
     for name in names:
         arr = _as_2d(feed[name])

@@ -54,11 +54,15 @@ class Health:
             except Exception:  # noqa: BLE001, S110 - stderr itself is broken: counting is all that is left
                 pass
 
-    def take_errors(self) -> int:
-        """Failures since the previous call (what the next line reports)."""
+    def unreported(self) -> int:
+        """Failures not yet reported in a written line (what the next line reports)."""
         with self._lock:
-            new, self._reported = self.errors - self._reported, self.errors
-        return new
+            return self.errors - self._reported
+
+    def reported(self, count: int) -> None:
+        """A line reporting ``count`` failures was written."""
+        with self._lock:
+            self._reported += count
 
 
 @dataclass

@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from numpy.typing import NDArray
-
 from inferwatch_probe import Probe
+from numpy.typing import NDArray
 
 SEED = 20261124
 
@@ -88,12 +87,12 @@ def _build_cases() -> dict[str, ModelCase]:
 
 def _column_case() -> ModelCase:
     """A ColumnTransformer with a OneHotEncoder: one ONNX input per column, one of them strings."""
+    import pandas as pd
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
-    import pandas as pd
 
     rng = np.random.default_rng(SEED)
     n = 400
