@@ -15,7 +15,6 @@ are counted apart. Categorical bins count each listed category; anything else is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -85,6 +84,8 @@ def parse_bins(raw: bytes, path: str = "<bytes>") -> Bins:
         if not _signal_name_ok(name):
             raise BinsFileError(f"signal {name!r}: expected score, value, class or feature:<name>", path=path)
         parsed[name] = _signal(name, spec, path)
+    import hashlib  # here, not at import: hashlib loads OpenSSL (5 ms of every cold start)
+
     return Bins(sha256=hashlib.sha256(raw).hexdigest(), signals=parsed)
 
 

@@ -21,6 +21,7 @@ from inferwatch_probe.window import WindowAggregator
 from inferwatch_probe.window_line import encode_window, identity, window_document
 
 _SEVERITY_MESSAGE = "inferwatch window"
+PEAK_MEMORY_MAX_AGE_S = 0.1  # invocation lines: the peak read at most this long ago
 
 
 class InvocationEmitter:
@@ -30,7 +31,7 @@ class InvocationEmitter:
         self._sink = sink
         self._health = health
         self._memory_mb = memory_mb
-        self._peak = PeakMemory()
+        self._peak = PeakMemory(max_age_s=PEAK_MEMORY_MAX_AGE_S)
 
     def set_identity(self, settings: ProbeSettings, instance_id: str) -> None:
         self._encoder = InvocationEncoder(settings, instance_id)

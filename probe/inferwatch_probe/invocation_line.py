@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
+import os
 from typing import Any
 
 from inferwatch_probe.measure import InitInfo, Invocation
@@ -96,7 +96,7 @@ class InvocationEncoder:
         if inv.lambda_target is not None:
             doc["Function"], doc["Qualifier"] = inv.lambda_target
         init = inv.init
-        doc.update(RequestId=inv.request_id or uuid.uuid4().hex, Status=inv.status, LatencyMs=inv.latency_ms,
+        doc.update(RequestId=inv.request_id or os.urandom(16).hex(), Status=inv.status, LatencyMs=inv.latency_ms,
                    InferenceMs=round(inv.inference_ms, 3), ColdStart=1 if init is not None and init.cold else 0,
                    InitMs=init.init_ms if init is not None else 0.0, MemoryMb=memory_mb,
                    MaxMemoryUsedMb=round(max_memory_used_mb, 1), Rows=sum(p.rows for p in inv.predictions),

@@ -8,11 +8,10 @@ the handler; only a bad configuration raises, when the Probe is built.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 import time
-import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -69,6 +68,8 @@ class Probe:
         self._lambda_memory_mb = 0
         self._built_pid = os.getpid()
         self._cold_pending = True
+        self._forked = False
+        _PROBES.add(self)
         self._start_process()
         self._exit_flush = ExitFlush(self.flush, self.health)
         if self.settings.mode == "window":
@@ -231,7 +232,7 @@ class Probe:
         self._cold_pending = True
         base = self.settings.instance_id
         if base is None:
-            self.instance_id = f"{self.settings.deployment[:48]}-{self._pid}-{uuid.uuid4().hex[:6]}"
+            self.instance_id = f"{self.settings.deployment[:48]}-{self._pid}-{os.urandom(3).hex()}"
         else:  # a forked child is another instance: it must not write under its parent's id
             self.instance_id = base if self._pid == self._built_pid else f"{base[:50]}-{self._pid}"
         check_safe_name(self.instance_id, "instance_id")
@@ -244,7 +245,8 @@ class Probe:
             self._emitter = InvocationEmitter(self.settings, self.instance_id, self._sink, self.health, self._memory_mb)
 
     def _check_process(self) -> None:
-        if os.getpid() != self._pid:
+        if self._forked:
+            self._forked = False
             with self._lock:
                 self._in_flight = 0
             self._start_process()
@@ -264,7 +266,22 @@ class Probe:
         self._emitter.set_identity(self.settings, self.instance_id)
 
 
+_PROBES: weakref.WeakSet[Probe] = weakref.WeakSet()
+
+
+def _mark_forked() -> None:
+    """In a forked child: every probe starts afresh at its next use (a flag read per invocation instead
+    of a getpid system call)."""
+    for probe in list(_PROBES):
+        probe._forked = True
+
+
+os.register_at_fork(after_in_child=_mark_forked)
+
+
 def _file_sha256(path: Path) -> str:
+    import hashlib  # here, not at import: hashlib loads OpenSSL (5 ms of every cold start)
+
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

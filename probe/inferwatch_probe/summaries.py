@@ -62,6 +62,8 @@ def summarize(batches: Sequence[FeatureBatch], max_rows: int
             continue
         if b.numeric is not None:
             block = b.numeric[mine]
+            if block.dtype.kind == "b":  # JSON booleans are not numbers to a reader of InputSummary
+                block = block.astype(np.int64)
             columns = block.T.tolist()  # float32 -> the exact double; integers stay integers
             if block.dtype.kind == "f" and not np.isfinite(block).all():
                 columns = [exact_list(c) for c in columns]

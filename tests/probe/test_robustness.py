@@ -135,3 +135,14 @@ def test_float_inputs_keep_their_exact_value(make_probe: ProbeFactory) -> None:
     back = np.array([exact_value(second["InputSummary"][f"f_{j}"][0], "x") for j in range(6)], dtype=np.float64)
     assert back.tolist() == as32[0].astype(np.float64).tolist()  # the doubles the float32 values equal
     assert np.array_equal(back.astype(np.float32).view(np.uint32), as32[0].view(np.uint32))  # bit for bit
+
+
+def test_boolean_and_integer_inputs_are_numbers(make_probe: ProbeFactory) -> None:
+    probe, lines = make_probe(mode="invocation")
+    with probe.invocation() as inv:
+        inv.record(inputs={"flag": np.array([True, False]), "count": np.array([2**40, -3])})
+    with probe.invocation() as inv:
+        inv.record(inputs=np.array([[True, False]]))
+    mixed, flags = (check_line(line) for line in lines)
+    assert mixed["InputSummary"] == {"flag": [1, 0], "count": [2**40, -3]}
+    assert flags["InputSummary"] == {"f_0": [1], "f_1": [0]}
