@@ -84,7 +84,8 @@ class InvocationEncoder:
                             and (m != "PredictionValue" or values))
             line = (f'{{"_aws":{{"Timestamp":{inv.timestamp_ms},"CloudWatchMetrics":{metric_declarations(metrics)}}},'
                     f"{self._static},{body[1:]}")
-            if len(line.encode()) <= MAX_LINE_BYTES or summary is None:
+            # a character is at most 4 UTF-8 bytes: most lines fit without being encoded to count them
+            if len(line) * 4 <= MAX_LINE_BYTES or len(line.encode()) <= MAX_LINE_BYTES or summary is None:
                 return line
             summary = shrink(*summary) if summary[2] > 1 else None
             for key in ("InputSummary", "InputCategories", "InputSummaryRows"):

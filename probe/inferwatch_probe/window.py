@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 STATUSES = ("ok", "client_error", "timeout", "degraded", "error")
 LATENCY_SCALE = 8  # latency buckets per doubling: 4.4 % relative accuracy
-MAX_ERROR_TYPES = 16
+MAX_ERROR_TYPES = 16  # written: the most frequent ones
+MAX_ERROR_TYPES_KEPT = 64  # counted in memory: the first distinct ones seen
 MAX_SIGNALS = 1024
 MAX_LAYOUTS = 8  # distinct feature layouts buffered at once before they are binned
 _LATENCY_BUFFER = 4096
@@ -80,7 +81,7 @@ class WindowAggregator:
             st = self._state
             st.invocations[inv.status] += 1
             if inv.error_type is not None:
-                if inv.error_type in st.error_types or len(st.error_types) < MAX_ERROR_TYPES:
+                if inv.error_type in st.error_types or len(st.error_types) < MAX_ERROR_TYPES_KEPT:
                     st.error_types[inv.error_type] = st.error_types.get(inv.error_type, 0) + 1
                 else:
                     st.error_types_other += 1

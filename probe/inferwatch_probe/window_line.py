@@ -15,7 +15,7 @@ from inferwatch_probe.measure import InitInfo
 from inferwatch_probe.settings import ProbeSettings
 from inferwatch_probe.signals import NumericSignal
 from inferwatch_probe.sketch import to_runs
-from inferwatch_probe.window import LATENCY_SCALE, WindowState
+from inferwatch_probe.window import LATENCY_SCALE, MAX_ERROR_TYPES, WindowState
 
 SCHEMA = "inferwatch.window/1"
 MAX_LINE_BYTES = 200_000
@@ -56,10 +56,12 @@ def window_document(st: WindowState, *, head: Mapping[str, Any], end_ms: int, re
     if st.function is not None:
         doc["function"] = st.function
         doc["qualifiers"] = dict(st.qualifiers)
+    ranked = sorted(st.error_types.items(), key=lambda kv: (-kv[1], kv[0]))
+    other = st.error_types_other + sum(c for _, c in ranked[MAX_ERROR_TYPES:])
     doc.update(start_ms=st.start_ms, end_ms=end_ms, first_ms=st.first_ms, last_ms=st.last_ms, reason=reason,
-               invocations=dict(st.invocations), rows=st.rows, error_types=dict(st.error_types))
-    if st.error_types_other:
-        doc["error_types_other"] = st.error_types_other
+               invocations=dict(st.invocations), rows=st.rows, error_types=dict(ranked[:MAX_ERROR_TYPES]))
+    if other:
+        doc["error_types_other"] = other
     doc["cold_starts"] = 1 if st.init is not None and st.init.cold else 0
     if st.init is not None:
         doc["init"] = init_member(st.init)

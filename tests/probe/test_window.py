@@ -186,3 +186,15 @@ def test_window_identity_and_lambda_members(make_probe: ProbeFactory) -> None:
     assert (doc["platform"], doc["role"], doc["service"], doc["function_version"]) == ("lambda", "canary", "scoring", "12")
     assert doc["function"] == "aws:us-east-1:scorer" and doc["qualifiers"] == {"$LATEST": 1, "canary": 1}
     assert doc["model_sha256"] == "ab" * 32 and doc["memory"]["configured_mb"] == 512
+
+
+def test_error_types_keep_the_most_frequent(make_probe: ProbeFactory) -> None:
+    probe, lines = make_probe(mode="window")
+    for i in range(30):
+        for _ in range(1 + (i == 29) * 5):  # the last type seen is the most frequent
+            with probe.invocation() as inv:
+                inv.degraded(f"reason-{i:02d}")
+    probe.flush()
+    doc = check_line(lines[0])
+    assert len(doc["error_types"]) == 16 and doc["error_types"]["reason-29"] == 6
+    assert doc["error_types_other"] == 30 - 16
