@@ -114,6 +114,26 @@ def _column_case() -> ModelCase:
     return ModelCase("columns", "binary", onnx, ("alcohol", "acidity", "colour"), columns)
 
 
+CASES = ["binary", "binary_zipmap", "multiclass_str", "multiclass_str_zipmap", "multiclass_int",
+         "multiclass_int_zipmap", "regression", "columns"]
+BATCHES = [[0], [5, 17, 40, 41, 99], [120]]
+
+
+def expected(case: ModelCase, rows: list[int]) -> dict[str, list[Any]]:
+    """What the lines must say, computed from the bare session's outputs by the spec's rules."""
+    outputs = case.session().run(None, case.feed(rows))
+    if case.task == "regression":
+        return {"values": [float(v) for v in np.asarray(outputs[0])[:, 0]]}
+    labels = [v.item() if isinstance(v, np.generic) else v for v in outputs[0]]
+    probs = outputs[1]
+    if isinstance(probs, list):  # ZipMap: one {class: probability} per row, in class order
+        keys = list(probs[0])
+        scores = [row[keys[1]] for row in probs] if case.task == "binary" else [max(row.values()) for row in probs]
+    else:
+        scores = [float(p[1]) if case.task == "binary" else float(p.max()) for p in probs]
+    return {"scores": scores, "labels": labels}
+
+
 @pytest.fixture(scope="session")
 def cases() -> dict[str, ModelCase]:
     return _build_cases()

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from inferwatch_probe import ClientError, Probe
 
-from tests.probe.conftest import ModelCase, ProbeFactory
-from tests.probe.linecheck import check_line
+from tests.probe.conftest import CASES, ModelCase, ProbeFactory, expected
+from tests.probe.linecheck import check_line, exact_value
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -137,14 +137,15 @@ def _asgi_app(session: Any, case: ModelCase) -> Callable[..., Any]:
     return app
 
 
-async def _call(app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> list[dict[str, Any]]:
+async def _call(app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None,
+                body: bytes = b"") -> list[dict[str, Any]]:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "path": path,
              "raw_path": path.encode(), "query_string": b"", "headers": headers or [], "client": ("127.0.0.1", 5000),
              "server": ("127.0.0.1", 8080), "scheme": "http", "root_path": ""}
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -195,3 +196,41 @@ def test_asgi_lifespan_passes_through_unmeasured(make_probe: ProbeFactory) -> No
 
     asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
     assert sent == [{"type": "lifespan.startup.complete", "seen": "lifespan.startup"}] and lines == []
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_task_through_wsgi_over_http_and_asgi(name: str, cases: dict[str, ModelCase],
+                                                   make_probe: ProbeFactory) -> None:
+    case = cases[name]
+    probe, lines = make_probe(task=case.task, mode="invocation")
+    session = probe.session(case.session(), feature_names=None if isinstance(case.x, dict) else case.feature_names)
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        rows = json.loads(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))["rows"]
+        session.run(None, case.feed(rows))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        rows = json.loads((await receive())["body"])["rows"]
+        session.run(None, case.feed(rows))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    server = make_server("127.0.0.1", 0, probe.wsgi(wsgi_app), server_class=WSGIServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        assert _request(f"http://127.0.0.1:{server.server_address[1]}/", {"rows": [3, 7]})[0] == 200
+        _wait_lines(lines, 1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    asyncio.run(_call(probe.asgi(asgi_app), "/", body=json.dumps({"rows": [11]}).encode()))
+    for rows, doc in zip([[3, 7], [11]], _wait_lines(lines, 2), strict=True):
+        want = expected(case, rows)
+        if case.task == "regression":
+            assert [exact_value(v, "v") for v in doc["PredictionValue"]] == want["values"]
+        else:
+            assert [exact_value(v, "s") for v in doc["PredictionScore"]] == want["scores"]
+            assert doc.get("PredictedClass", doc.get("PredictedLabel")) == want["labels"]
