@@ -84,7 +84,7 @@ class Probe:
         taking the file's sha256) so that its ``run`` records predictions and inputs."""
         if isinstance(model, str | os.PathLike):
             with self.timed("load"):
-                import onnxruntime
+                import onnxruntime  # only to load a path: the probe itself does not depend on it
 
                 path = Path(model)
                 if self.settings.model_sha256 is None:
@@ -121,19 +121,20 @@ class Probe:
 
     def lambda_handler(self, fn: F) -> F:
         """Decorate a Lambda handler ``fn(event, context)``."""
+        # imported on use: less import time for those who do not need it
         from inferwatch_probe.lambda_adapter import wrap_lambda
 
         return wrap_lambda(self, fn)
 
     def wsgi(self, app: Any) -> Any:
         """Wrap a WSGI application (Flask, Django, a plain callable)."""
-        from inferwatch_probe.wsgi import ProbedWSGI
+        from inferwatch_probe.wsgi import ProbedWSGI  # imported on use
 
         return ProbedWSGI(self, app)
 
     def asgi(self, app: Any) -> Any:
         """Wrap an ASGI application (Starlette, FastAPI, ...): HTTP requests are measured."""
-        from inferwatch_probe.asgi import ProbedASGI
+        from inferwatch_probe.asgi import ProbedASGI  # imported on use
 
         return ProbedASGI(self, app)
 
