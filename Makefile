@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps lint typecheck bench lambda-zip clean
+.PHONY: run test install system-deps lint typecheck bench lambda-zip probe-dist clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml probe/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e probe/
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +32,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy inferwatch collectors drift costs alerts reference_service
+	$(BIN)/mypy inferwatch collectors drift costs alerts reference_service probe/inferwatch_probe
 
 bench: install
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -39,6 +40,13 @@ bench: install
 ## the Lambda deployment zip of the reference service, with its unzipped size
 lambda-zip: install
 	$(BIN)/python reference_service/deploy/build_zip.py --arch arm64
+
+## the probe users add to their own handlers: its wheel and a Lambda layer zip (python/inferwatch_probe/...)
+DIST ?= dist
+probe-dist: install
+	rm -rf probe/build $(DIST)/inferwatch_probe-*.whl $(DIST)/inferwatch-probe-layer.zip
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(DIST) ./probe
+	$(BIN)/python probe/build_layer.py $(DIST)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -18,6 +18,7 @@ from inferwatch import names as shell
 from inferwatch.config import parse_settings
 from inferwatch.errors import ConfigError, InvalidNameError
 from reference_service import names as function_side
+from inferwatch_probe import process as probe_side
 from reference_service.emulator import DeploymentConfig, ServiceConfig
 from reference_service.emulator.errors import ConfigError as EmulatorConfigError
 from reference_service.errors import ServiceConfigError
@@ -32,18 +33,21 @@ NEAR_NAMES = st.text(alphabet=string.ascii_letters + string.digits + "_-./:\\ \n
 
 
 @pytest.mark.parametrize("name", VALID)
-def test_valid_names_pass_both_copies(name: str) -> None:
+def test_valid_names_pass_every_copy(name: str) -> None:
     assert shell.name_problem(name) is None and function_side.name_problem(name) is None
+    assert probe_side.name_problem(name) is None
 
 
 @pytest.mark.parametrize("name", INVALID)
-def test_invalid_names_are_refused_by_both_copies(name: str) -> None:
+def test_invalid_names_are_refused_by_every_copy(name: str) -> None:
     assert shell.name_problem(name) is not None and function_side.name_problem(name) is not None
+    assert probe_side.name_problem(name) is not None
 
 
 @given(st.one_of(NEAR_NAMES, st.text(max_size=80)))
-def test_both_copies_accept_and_refuse_exactly_the_same_names(value: str) -> None:
+def test_every_copy_accepts_and_refuses_exactly_the_same_names(value: str) -> None:
     assert (shell.name_problem(value) is None) == (function_side.name_problem(value) is None)
+    assert (shell.name_problem(value) is None) == (probe_side.name_problem(value) is None)
 
 
 @given(NEAR_NAMES)
