@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from inferwatch_probe import process as probe_side
 
 from inferwatch import names as shell
 from inferwatch.config import parse_settings
 from inferwatch.errors import ConfigError, InvalidNameError
 from reference_service import names as function_side
-from inferwatch_probe import process as probe_side
 from reference_service.emulator import DeploymentConfig, ServiceConfig
 from reference_service.emulator.errors import ConfigError as EmulatorConfigError
 from reference_service.errors import ServiceConfigError
