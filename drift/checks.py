@@ -92,8 +92,9 @@ def _constant(column: NumericColumn, window: WindowCounts) -> tuple[float, float
     """Share of the window's finite values away from a constant reference, and its p-value."""
     assert window.layout is not None
     n_cur, n_ref = window.finite_count, column.finite_count
-    at_value = np.searchsorted(window.layout, column.edges.size - 1)  # the bin (prev(c), c]
-    inside = int(window.counts[at_value + 1]) if window.layout[at_value:at_value + 1].size else 0
+    pos = int(np.searchsorted(window.layout, column.edges.size - 1))  # bin pos is (layout[pos-1], layout[pos]]
+    exact = pos < window.layout.size and (pos == 0 or window.layout[pos - 1] == column.edges.size - 2)
+    inside = int(window.counts[pos]) if exact else 0  # a layout without prev(c) cannot isolate the value
     effect = 1.0 - inside / n_cur
     pooled = (n_cur - inside) / (n_ref + n_cur)
     spread = math.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_cur))

@@ -113,8 +113,8 @@ def _levels(check: RawCheck, policy: DriftPolicy) -> _Levels | None:
     if check.effect is None or check.noise_floor is None or check.breach_level is None:
         return None
     breach = max(check.floor, check.breach_level)
-    immediate = min(max(check.floor, policy.immediate_factor * check.breach_level), max(check.threshold, breach))
-    return _Levels(max(check.floor, check.noise_floor), breach, max(breach, immediate))
+    immediate = max(check.floor, policy.immediate_factor * check.breach_level)
+    return _Levels(max(check.floor, check.noise_floor), breach, immediate)
 
 
 def _breach(check: RawCheck, p_adj: float | None, policy: DriftPolicy) -> bool:

@@ -9,8 +9,7 @@ A check *breaches* in a window when all three hold:
    sample sizes, calibrated on the baseline itself (:mod:`drift.calibration`: sampling noise plus
    the between-window variation of the reference, which does not shrink with N).
 A breach whose effect is also clearly beyond chance (above ``immediate_factor`` times that 99.9%
-level, or above the statistic's classic drift threshold) is ``drift`` at once: large effects are
-not delayed. A borderline breach is ``drift`` only when at least ``persistence_m`` of the last
+level) is ``drift`` at once: large effects are not delayed. A borderline breach is ``drift`` only when at least ``persistence_m`` of the last
 ``persistence_n`` windows breached (fewer when fewer windows were given), else ``warn``; ``warn``
 also marks an effect above the floor and the 99% level. Windows with no rows are ``no_data``;
 windows with fewer than ``min_rows`` usable rows, or a baseline column with fewer than
@@ -64,7 +63,9 @@ class DriftPolicy:
 
     numeric_statistic: str = "wasserstein_sigma"  # Evidently's default for > 1,000 rows: an effect size
     categorical_statistic: str = "jensen_shannon"  # NannyML's and Evidently's default for classes
-    thresholds: Mapping[str, tuple[float, float]] = field(default_factory=_default_thresholds)  # warn, drift
+    # the classic fixed (warn, drift) levels of each statistic; since calibration they are reported as
+    # secondary context only, the decision uses floors and the calibrated levels
+    thresholds: Mapping[str, tuple[float, float]] = field(default_factory=_default_thresholds)
     floors: Mapping[str, float] = field(default_factory=_default_floors)  # smallest effect that can alert
     rate_threshold: float = RATE_THRESHOLD
     alpha: float = 0.01  # BH false discovery rate per evaluation
