@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy inferwatch collectors drift costs alerts reference_service
+	$(BIN)/mypy inferwatch collectors drift quality costs alerts reference_service
 
 bench: install
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

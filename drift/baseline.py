@@ -186,6 +186,9 @@ class Baseline:
     model_sha256: str
     version: str
     columns: Mapping[str, Column]
+    # the labelled reference aggregate of quality.aggregates.ClassifierLabels, as its dict (drift does
+    # not read it; quality.baseline does); None for baselines made without labels
+    label_calibration: Mapping[str, Any] | None = None
 
     def column(self, signal: str) -> Column:
         try:
@@ -195,8 +198,11 @@ class Baseline:
                                     f"(has: {', '.join(sorted(self.columns))})") from exc
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "model_sha256": self.model_sha256, "version": self.version,
+        data = {"format": FORMAT, "model_sha256": self.model_sha256, "version": self.version,
                 "columns": {name: col.to_dict() for name, col in self.columns.items()}}
+        if self.label_calibration is not None:
+            data["label_calibration"] = dict(self.label_calibration)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
@@ -217,8 +223,12 @@ class Baseline:
                 columns[name] = CategoricalColumn.from_dict(name, raw)
             else:
                 raise BaselineError(f"columns.{name}.kind", f"unknown kind {kind!r}")
+        labels = data.get("label_calibration")
+        if labels is not None and not isinstance(labels, Mapping):
+            raise BaselineError("label_calibration", "expected a mapping")
         return cls(model_sha256=str(require(data, "model_sha256", "baseline", str)),
-                   version=str(require(data, "version", "baseline", str)), columns=columns)
+                   version=str(require(data, "version", "baseline", str)), columns=columns,
+                   label_calibration=labels)
 
 
 def _coarse_index(edges: NDArray[np.float64], counts: NDArray[np.int64], coarse_bins: int) -> NDArray[np.int64]:

@@ -175,3 +175,26 @@ def count_categories(values: NDArray[np.generic], categories: tuple[str, ...], f
         uniq, cnt = np.unique(arr, return_counts=True)
         _count_distinct(uniq, cnt, categories, counts)
     return CategoryCounts(counts, null_count)
+
+
+def class_codes(values: object, categories: tuple[str, ...], field: str) -> NDArray[np.int64]:
+    """Each value's index in ``categories``, row by row: ``len(categories)`` for any other value and
+    -1 for null (None or NaN). For labels and predicted classes that must stay aligned with other
+    columns of the same rows (``encode_categories`` drops nulls)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidInputError(field, f"expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind == "S":
+        arr = arr.astype(str)
+    if arr.dtype.kind == "f":
+        bad = ~np.isnan(arr) & (~np.isfinite(arr) | (arr != np.round(np.nan_to_num(arr))))
+        if np.any(bad):
+            raise InvalidInputError(field, "float class labels must be whole numbers (or NaN for null)")
+    elif arr.dtype.kind not in "iubUO":
+        raise InvalidInputError(field, f"categorical signal has unsupported dtype {arr.dtype}")
+    table = _CodeTable({cat: i for i, cat in enumerate(categories)}, len(categories), grow=False)
+    if arr.dtype.kind in "UO":
+        return table.codes(arr.tolist(), arr.size)
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    lookup = np.fromiter((table[v] for v in uniq.tolist()), dtype=np.int64, count=uniq.size)
+    return lookup[inverse.ravel()]
