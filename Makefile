@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps lint typecheck bench lambda-zip clean
+.PHONY: run test install system-deps lint typecheck bench bench-compare-env lambda-zip clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy inferwatch collectors drift quality costs alerts reference_service
 
-bench: install
+## NannyML and Evidently for the comparison benches, in their own environment (never the product's)
+bench-compare-env: .venv-compare/.installed-stamp
+
+.venv-compare/.installed-stamp: bench/compare-env/requirements.txt
+	$(PYTHON) -m venv .venv-compare
+	.venv-compare/bin/python -m pip install --quiet --upgrade pip
+	.venv-compare/bin/python -m pip install --quiet -r bench/compare-env/requirements.txt
+	touch .venv-compare/.installed-stamp
+
+bench: install bench-compare-env
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## the Lambda deployment zip of the reference service, with its unzipped size
@@ -41,4 +50,4 @@ lambda-zip: install
 	$(BIN)/python reference_service/deploy/build_zip.py --arch arm64
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .venv-compare .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -36,6 +36,9 @@ from drift.noise import LINEAR_SCALED, NullShape, noise_floor
 from drift.wasserstein import integrate_gap
 
 CHUNKS = 20
+# Chunk statistics use at most this many of the fine edges (every k-th): Wasserstein and KS change by
+# well under a percent against 1,000 edges, and the build is four times cheaper.
+CALIBRATION_EDGES = 256
 MIN_CHUNK_ROWS = 100
 MIN_CHUNKS = 5
 # Without a stored 99.9% quantile (baselines made before calibration), it is taken as this multiple of
@@ -211,12 +214,16 @@ def numeric_calibration(values: NDArray[np.floating], edges: NDArray[np.float64]
         return uncalibrated(shapes)
     rows = values.size // chunks  # equal chunks; the last few values (< chunks) are left out
     blocks = np.sort(values[: rows * chunks].reshape(chunks, rows), axis=1)
-    typed = edges.astype(values.dtype) if values.dtype != np.float64 else edges  # edges are exact in it
-    cum = np.empty((chunks, edges.size + 2), dtype=np.int64)
+    stride = max(1, -(-edges.size // CALIBRATION_EDGES))
+    keep = np.unique(np.concatenate((np.arange(0, edges.size, stride), coarse_index, [edges.size - 1])))
+    sub = edges[keep]
+    typed = sub.astype(values.dtype) if values.dtype != np.float64 else sub  # edges are exact in it
+    cum = np.empty((chunks, sub.size + 2), dtype=np.int64)
     cum[:, 0], cum[:, -1] = 0, rows
     for k in range(chunks):  # sorting each chunk and searching the edges in it beats binning each value
         cum[k, 1:-1] = np.searchsorted(blocks[k], typed, "right")
     table = np.diff(cum, axis=1).astype(np.float64)
+    edges, coarse_index = sub, np.searchsorted(keep, coarse_index)
     total = table.sum(axis=0)
     sizes = table.sum(axis=1)
     rest = total - table
