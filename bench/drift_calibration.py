@@ -38,6 +38,9 @@ from tests.drift.shapes import SHAPES
 
 RESULTS = ROOT / "bench" / "results" / "drift_calibration.json"
 COMPARE_PYTHON = ROOT / ".venv-compare" / "bin" / "python"
+# no usage logging or telemetry from the comparison tools (also set inside their scripts)
+NO_TELEMETRY = {"NML_DISABLE_USAGE_LOGGING": "1", "DO_NOT_TRACK": "1", "ITERATIVE_DO_NOT_TRACK": "1",
+                "EVIDENTLY_DISABLE_TELEMETRY": "1"}
 REFERENCE_ROWS = 50_000
 # rows per window -> (clean chunks, drifted chunks)
 PLAN = {1_000: (8, 4), 10_000: (8, 4), 100_000: (4, 4), 1_000_000: (2, 2)}
@@ -88,7 +91,7 @@ def _others(reference: dict[str, np.ndarray], current: dict[int, dict[str, np.nd
         (Path(tmp) / "meta.json").write_text(json.dumps(meta))
         subprocess.run([str(COMPARE_PYTHON), str(ROOT / "bench" / "compare-env" / "drift_tools.py"),
                         str(Path(tmp) / "data.npz"), str(Path(tmp) / "meta.json"), str(Path(tmp) / "out.json")],
-                       check=True, timeout=3600)
+                       check=True, timeout=3600, env={**os.environ, **NO_TELEMETRY})
         result: dict[str, Any] = json.loads((Path(tmp) / "out.json").read_text())
         return result
 

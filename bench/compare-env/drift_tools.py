@@ -9,6 +9,7 @@ the seconds each size took.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import warnings
@@ -17,6 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# The tools phone home by default (NannyML: segment.io usage logging; Evidently: telemetry); this
+# machine reaches no such host, and a benchmark has no business sending anything anywhere.
+for _var in ("NML_DISABLE_USAGE_LOGGING", "DO_NOT_TRACK", "ITERATIVE_DO_NOT_TRACK", "EVIDENTLY_DISABLE_TELEMETRY"):
+    os.environ[_var] = "1"
 
 
 def _frame(data: Any, prefix: str, columns: list[str]) -> pd.DataFrame:
