@@ -8,16 +8,24 @@ Two parts, both learned from the reference when the baseline is built and stored
    stretches of a reference differ more than sampling alone explains (seasonality, batches, slow
    wobble), and that part does not shrink as windows grow; it is why p-values flag everything at
    1M rows. The reference, in the order given, is cut into ``CHUNKS`` contiguous chunks; each chunk
-   is compared with the rest, and ``s_k^2 / mean_square - (1/n_k + 1/(N_ref - n_k))`` estimates the
-   extra variance in units of ``1/N`` (NannyML's "statistic over reference chunks" idea, made
-   N-aware). The estimate used is the mean minus two standard errors, floored at 0, so that an
-   i.i.d. reference (no extra variation) is not penalised for chunk noise.
+   is compared with the rest, and ``z_k = s_k^2 / mean_square`` is set against the sampling scale
+   ``1/n_k + 1/(N_ref - n_k)`` (NannyML's "statistic over reference chunks" idea, made N-aware).
+   The same is done on interleaved chunks (chunk k takes rows k, k + CHUNKS, k + 2 CHUNKS, ...):
+   the same values, each chunk spread over the whole reference period, so they differ by sampling
+   alone (a free, deterministic stand-in for a shuffle), so they measure the *inflation* of sampling noise over the
+   Gaussian limit that this data shows at finite N (heavy tails, few distinct values), which does
+   shrink with N; what the ordered chunks show beyond the shuffled ones is the between-window
+   *excess*, which does not. The excess is that difference, floored at 0 (for an i.i.d. reference it
+   is chunk noise, of the order of the sampling scale of one chunk, so at most a few per cent of the
+   level at large N); the inflation is the interleaved chunks' mean excess minus one standard error,
+   relative to their scale, never below 1 (heavy tails make it 1.5 to 3 for Wasserstein).
 
 The stored form is sums (chunk count, sum and sum of squares of the excess per statistic), so two
 calibrations of the same bins merge by adding (:meth:`Calibration.merged`), in any order.
 
 The critical levels of a window (:func:`noise_levels`) are then
-``q * sqrt(1/N_ref + 1/N_cur + excess)`` for the 99% (warn) and 99.9% (breach) quantiles ``q``.
+``q * sqrt(inflation * (1/N_ref + 1/N_cur) + excess)`` for the 99% (warn) and 99.9% (breach)
+quantiles ``q``.
 """
 
 from __future__ import annotations
@@ -48,27 +56,40 @@ LEGACY_Q999_RATIO = 1.3
 
 @dataclass(frozen=True, slots=True)
 class StatisticCalibration:
-    """One statistic's calibration: its 99.9% quantile and mean square at unit scale, and the sums
-    of the reference chunks' excess variance."""
+    """One statistic's calibration: its 99.9% quantile and mean square at unit scale, and sums over
+    the reference chunks, ordered and shuffled (``z - scale`` and its square), and of their scales."""
 
     q999: float
     mean_square: float
     chunk_count: int = 0
     excess_sum: float = 0.0
     excess_sum_sq: float = 0.0
+    shuffled_sum: float = 0.0
+    shuffled_sum_sq: float = 0.0
+    scale_sum: float = 0.0
+
+    @property
+    def inflation(self) -> float:
+        """Sampling noise of this data over the Gaussian limit, from the interleaved chunks: their mean
+        excess minus one standard error, relative to the mean scale (>= 1)."""
+        k = self.chunk_count
+        if k < 2 or self.scale_sum <= 0:
+            return 1.0
+        mean = self.shuffled_sum / k
+        var = max(0.0, (self.shuffled_sum_sq / k - mean * mean) * k / (k - 1))
+        return max(1.0, 1.0 + (mean - math.sqrt(var / k)) / (self.scale_sum / k))
 
     @property
     def excess(self) -> float:
-        """Between-window variance in ``1/N`` units: mean minus two standard errors, >= 0."""
-        k = self.chunk_count
-        if k < 2:
+        """Between-window variance in ``1/N`` units: the mean excess of the ordered chunks over the
+        interleaved ones, >= 0 (not shrunk: on real data, under-estimating it cries wolf)."""
+        if self.chunk_count < 2:
             return 0.0
-        mean = self.excess_sum / k
-        var = max(0.0, (self.excess_sum_sq / k - mean * mean) * k / (k - 1))
-        return max(0.0, mean - math.sqrt(var / k))
+        return max(0.0, (self.excess_sum - self.shuffled_sum) / self.chunk_count)
 
     def to_list(self) -> list[float]:
-        return [self.q999, self.mean_square, self.chunk_count, self.excess_sum, self.excess_sum_sq]
+        return [self.q999, self.mean_square, self.chunk_count, self.excess_sum, self.excess_sum_sq,
+                self.shuffled_sum, self.shuffled_sum_sq, self.scale_sum]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +110,9 @@ class Calibration:
             if theirs is None:
                 out[name] = mine
                 continue
+            sums = [a + b for a, b in zip(mine.to_list()[3:], theirs.to_list()[3:])]
             out[name] = StatisticCalibration(mine.q999, mine.mean_square, mine.chunk_count + theirs.chunk_count,
-                                             mine.excess_sum + theirs.excess_sum,
-                                             mine.excess_sum_sq + theirs.excess_sum_sq)
+                                             *sums)
         return Calibration(out, max(self.chunk_rows, other.chunk_rows))
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,12 +126,13 @@ class Calibration:
             raise BaselineError(f"{where}.calibration", "expected {chunk_rows, statistics}")
         stats: dict[str, StatisticCalibration] = {}
         for name, raw in data["statistics"].items():
-            if (not isinstance(raw, list) or len(raw) != 5
+            if (not isinstance(raw, list) or len(raw) != 8
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                                for v in raw) or raw[0] < 0 or raw[1] < 0 or raw[2] < 0):
-                raise BaselineError(f"{where}.calibration.{name}", "expected [q999, mean_square, chunks, sum, sum_sq]")
-            stats[str(name)] = StatisticCalibration(float(raw[0]), float(raw[1]), int(raw[2]), float(raw[3]),
-                                                    float(raw[4]))
+                raise BaselineError(f"{where}.calibration.{name}", "expected [q999, mean_square, chunks, "
+                                    "sum, sum_sq, shuffled_sum, shuffled_sum_sq, scale_sum]")
+            stats[str(name)] = StatisticCalibration(float(raw[0]), float(raw[1]), int(raw[2]),
+                                                    *(float(v) for v in raw[3:]))
         rows = data.get("chunk_rows", 0)
         if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
             raise BaselineError(f"{where}.calibration.chunk_rows", "expected a non-negative integer")
@@ -124,6 +146,7 @@ class NoiseLevels:
     warn: float
     breach: float
     excess: float
+    inflation: float = 1.0
 
 
 def noise_levels(constants: Mapping[str, float], calibration: Calibration | None, statistic: str,
@@ -153,10 +176,11 @@ def noise_levels(constants: Mapping[str, float], calibration: Calibration | None
     """
     cal = calibration.get(statistic) if calibration is not None else None
     excess = cal.excess if cal is not None else 0.0
-    warn = noise_floor(constants, statistic, n_reference, n_current, excess=excess)
+    inflation = cal.inflation if cal is not None else 1.0
+    warn = noise_floor(constants, statistic, n_reference, n_current, excess=excess, inflation=inflation)
     q99 = float(constants[statistic])
     ratio = (cal.q999 / q99 if cal is not None and q99 > 0 else LEGACY_Q999_RATIO)
-    return NoiseLevels(warn=warn, breach=warn * max(1.0, ratio), excess=excess)
+    return NoiseLevels(warn=warn, breach=warn * max(1.0, ratio), excess=excess, inflation=inflation)
 
 
 def _chunk_ids(size: int) -> tuple[NDArray[np.int64], int]:
@@ -185,25 +209,57 @@ def _proportion_stats(ref: NDArray[np.float64], cur: NDArray[np.float64]) -> dic
             total_variation.NAME: 0.5 * np.sum(np.abs(p - q), axis=1)}
 
 
-def _calibration(per_chunk: Mapping[str, NDArray[np.float64]], sizes: NDArray[np.int64], total: int,
-                 shapes: Mapping[str, NullShape]) -> Calibration:
+def _calibration(ordered: Mapping[str, NDArray[np.float64]], shuffled: Mapping[str, NDArray[np.float64]],
+                 sizes: NDArray[np.int64], total: int, shapes: Mapping[str, NullShape]) -> Calibration:
     scale = 1.0 / sizes + 1.0 / np.maximum(1, total - sizes)
     stats: dict[str, StatisticCalibration] = {}
     for name, shape in shapes.items():
-        values = per_chunk.get(name)
-        if values is None or shape.mean_square <= 0:
+        values, control = ordered.get(name), shuffled.get(name)
+        if values is None or control is None or shape.mean_square <= 0:
             stats[name] = StatisticCalibration(shape.q999, shape.mean_square)
             continue
-        normalised = values / shape.mean_square if name in LINEAR_SCALED else values * values / shape.mean_square
-        excess = normalised - scale
+        linear = name in LINEAR_SCALED
+        excess = (values if linear else values * values) / shape.mean_square - scale
+        noise = (control if linear else control * control) / shape.mean_square - scale
         stats[name] = StatisticCalibration(shape.q999, shape.mean_square, int(values.size), float(excess.sum()),
-                                           float(np.sum(excess * excess)))
+                                           float(np.sum(excess * excess)), float(noise.sum()),
+                                           float(np.sum(noise * noise)), float(scale.sum()))
     return Calibration(stats, int(sizes.mean()) if sizes.size else 0)
 
 
 def uncalibrated(shapes: Mapping[str, NullShape]) -> Calibration:
     """Quantiles only, no chunks (a reference too small to cut, or one rebuilt from counts)."""
-    return _calibration({}, np.empty(0, dtype=np.int64), 0, shapes)
+    return _calibration({}, {}, np.empty(0, dtype=np.int64), 0, shapes)
+
+
+def _interleaved(values: NDArray[Any], chunks: int) -> NDArray[Any]:
+    """The first ``rows * chunks`` values reordered so that contiguous chunk k holds rows k, k + chunks, ..."""
+    rows = values.size // chunks
+    out: NDArray[Any] = np.ascontiguousarray(values[: rows * chunks].reshape(rows, chunks).T).ravel()
+    return out
+
+
+def _numeric_chunks(values: NDArray[np.floating], edges: NDArray[np.float64], coarse_index: NDArray[np.int64],
+                    std: float, chunks: int) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.int64]]:
+    """Every statistic of each contiguous chunk of ``values`` against the rest, then of each
+    interleaved chunk against the rest (``2 * chunks`` rows, in one batch), and the chunk sizes."""
+    rows = values.size // chunks  # equal chunks; the last few values (< chunks) are left out
+    head = values[: rows * chunks]
+    blocks = np.sort(np.concatenate((head.reshape(chunks, rows), head.reshape(rows, chunks).T)), axis=1)
+    cum = np.empty((2 * chunks, edges.size + 2), dtype=np.int64)
+    cum[:, 0], cum[:, -1] = 0, rows
+    for k in range(2 * chunks):  # sorting each chunk and searching the edges in it beats binning each value
+        cum[k, 1:-1] = np.searchsorted(blocks[k], edges, "right")
+    table = np.diff(cum, axis=1).astype(np.float64)
+    rest = table[:chunks].sum(axis=0) - table  # both halves hold the same values
+    gap = np.cumsum(rest / rest.sum(axis=1, keepdims=True) - table / rows, axis=1)[:, :-1]
+    per_chunk: dict[str, NDArray[np.float64]] = {"ks": np.max(np.abs(gap), axis=1, initial=0.0)}
+    widths = np.diff(edges).astype(np.float64)
+    wass = integrate_gap(gap, widths) if widths.size else np.zeros(2 * chunks)
+    per_chunk["wasserstein_sigma"] = wass / (std if std > 0 else 1.0)
+    starts = np.concatenate(([0], coarse_index + 1))
+    per_chunk.update(_proportion_stats(np.add.reduceat(rest, starts, axis=1), np.add.reduceat(table, starts, axis=1)))
+    return per_chunk, np.full(chunks, rows, dtype=np.int64)
 
 
 def numeric_calibration(values: NDArray[np.floating], edges: NDArray[np.float64], coarse_index: NDArray[np.int64],
@@ -212,30 +268,21 @@ def numeric_calibration(values: NDArray[np.floating], edges: NDArray[np.float64]
     chunks = min(CHUNKS, values.size // MIN_CHUNK_ROWS)
     if chunks < MIN_CHUNKS:
         return uncalibrated(shapes)
-    rows = values.size // chunks  # equal chunks; the last few values (< chunks) are left out
-    blocks = np.sort(values[: rows * chunks].reshape(chunks, rows), axis=1)
     stride = max(1, -(-edges.size // CALIBRATION_EDGES))
     keep = np.unique(np.concatenate((np.arange(0, edges.size, stride), coarse_index, [edges.size - 1])))
     sub = edges[keep]
     typed = sub.astype(values.dtype) if values.dtype != np.float64 else sub  # edges are exact in it
-    cum = np.empty((chunks, sub.size + 2), dtype=np.int64)
-    cum[:, 0], cum[:, -1] = 0, rows
-    for k in range(chunks):  # sorting each chunk and searching the edges in it beats binning each value
-        cum[k, 1:-1] = np.searchsorted(blocks[k], typed, "right")
-    table = np.diff(cum, axis=1).astype(np.float64)
-    edges, coarse_index = sub, np.searchsorted(keep, coarse_index)
-    total = table.sum(axis=0)
-    sizes = table.sum(axis=1)
-    rest = total - table
-    gap = np.cumsum(rest / rest.sum(axis=1, keepdims=True) - table / sizes[:, None], axis=1)[:, :-1]
-    per_chunk: dict[str, NDArray[np.float64]] = {"ks": np.max(np.abs(gap), axis=1, initial=0.0)}
-    widths = np.diff(edges)
-    wass = integrate_gap(gap, widths) if widths.size else np.zeros(chunks)
-    per_chunk["wasserstein_sigma"] = wass / (std if std > 0 else 1.0)
-    starts = np.concatenate(([0], coarse_index + 1))
-    coarse, coarse_rest = np.add.reduceat(table, starts, axis=1), np.add.reduceat(rest, starts, axis=1)
-    per_chunk.update(_proportion_stats(coarse_rest, coarse))
-    return _calibration(per_chunk, sizes.astype(np.int64), int(values.size), shapes)
+    both, sizes = _numeric_chunks(values, typed, np.searchsorted(keep, coarse_index), std, chunks)
+    ordered = {name: v[:chunks] for name, v in both.items()}
+    interleaved = {name: v[chunks:] for name, v in both.items()}
+    return _calibration(ordered, interleaved, sizes, int(sizes.sum()), shapes)
+
+
+def _categorical_chunks(codes: NDArray[np.int64], classes: int, ids: NDArray[np.int64], chunks: int
+                        ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.int64]]:
+    table = np.bincount(ids * classes + codes, minlength=chunks * classes).reshape(chunks, classes).astype(np.float64)
+    rest = table.sum(axis=0) - table
+    return _proportion_stats(rest, table), table.sum(axis=1).astype(np.int64)
 
 
 def categorical_calibration(codes: NDArray[np.int64], classes: int, shapes: Mapping[str, NullShape]) -> Calibration:
@@ -244,6 +291,7 @@ def categorical_calibration(codes: NDArray[np.int64], classes: int, shapes: Mapp
     ids, chunks = _chunk_ids(codes.size)
     if chunks == 0:
         return uncalibrated(shapes)
-    table = np.bincount(ids * classes + codes, minlength=chunks * classes).reshape(chunks, classes).astype(np.float64)
-    rest = table.sum(axis=0) - table
-    return _calibration(_proportion_stats(rest, table), table.sum(axis=1).astype(np.int64), int(codes.size), shapes)
+    ordered, sizes = _categorical_chunks(codes, classes, ids, chunks)
+    rows = codes.size // chunks
+    shuffled, _ = _categorical_chunks(_interleaved(codes, chunks), classes, ids[: rows * chunks], chunks)
+    return _calibration(ordered, shuffled, sizes, int(codes.size), shapes)

@@ -53,6 +53,7 @@ class RawCheck:
     secondary: dict[str, float] = field(default_factory=dict)
     floor: float = 0.0  # the effect floor
     breach_level: float | None = None  # 99.9% level under no drift (noise_floor is the 99% level)
+    calibration: dict[str, float] = field(default_factory=dict)  # the baseline calibration terms used
 
 
 def _proportion_effects(ref: NDArray[np.int64], cur: NDArray[np.int64]) -> dict[str, float]:
@@ -133,10 +134,9 @@ def _distribution(column: Column, window: WindowCounts, policy: DriftPolicy) -> 
         p_value = chi_square_test(column.counts, window.counts).p_value
     levels = noise_levels(column.null_constants, column.calibration, statistic, n_ref, n_cur)
     secondary = {k: v for k, v in effects.items() if k != statistic}
-    if levels.excess > 0:
-        secondary["between_window_excess"] = levels.excess
     return RawCheck(**base, effect=effects[statistic], noise_floor=levels.warn, breach_level=levels.breach,
-                    p_value=p_value, secondary=secondary)
+                    p_value=p_value, secondary=secondary,
+                    calibration={"between_window_excess": levels.excess, "noise_inflation": levels.inflation})
 
 
 def _rate(signal: str, check: str, ref_events: float, ref_total: int, cur_events: int, cur_total: int,

@@ -9,7 +9,7 @@ from a window are ``no_data`` there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drift.baseline import Baseline
@@ -53,11 +53,13 @@ class SignalResult:
     secondary: Mapping[str, float]
     floor: float | None = None
     immediate_threshold: float | None = None
+    calibration: Mapping[str, float] = field(default_factory=dict)  # between_window_excess, noise_inflation
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
         data["secondary"] = dict(self.secondary)
+        data["calibration"] = dict(self.calibration)
         return data
 
 
@@ -153,7 +155,7 @@ def _decide(check: RawCheck, p_adj: float | None, drift_history: list[bool], pol
         p_value=check.p_value, p_value_adjusted=p_adj, n_reference=check.n_reference,
         n_current=check.n_current, status=status, negligible=negligible,
         breaches=sum(drift_history[-policy.persistence_n:]), detail=check.detail, secondary=check.secondary,
-        floor=check.floor, immediate_threshold=levels.immediate if levels else None,
+        floor=check.floor, immediate_threshold=levels.immediate if levels else None, calibration=check.calibration,
     )
 
 

@@ -206,15 +206,15 @@ def categorical_constants(counts: NDArray[np.int64]) -> dict[str, float]:
     return q99_constants(categorical_shapes(counts))
 
 
-def _scale(statistic: str, n_reference: int, n_current: int, excess: float = 0.0) -> float:
+def _scale(statistic: str, n_reference: int, n_current: int, excess: float = 0.0, inflation: float = 1.0) -> float:
     if n_reference < 1 or n_current < 1:
         raise InvalidInputError("n", f"sample sizes must be >= 1, got {n_reference} and {n_current}")
-    scale = 1.0 / n_reference + 1.0 / n_current + max(0.0, excess)
+    scale = max(1.0, inflation) * (1.0 / n_reference + 1.0 / n_current) + max(0.0, excess)
     return scale if statistic in LINEAR_SCALED else math.sqrt(scale)
 
 
 def noise_floor(constants: Mapping[str, float], statistic: str, n_reference: int, n_current: int,
-                *, excess: float = 0.0) -> float:
+                *, excess: float = 0.0, inflation: float = 1.0) -> float:
     """The 99th percentile of ``statistic`` under no drift for these sample sizes.
 
     Parameters
@@ -228,6 +228,9 @@ def noise_floor(constants: Mapping[str, float], statistic: str, n_reference: int
     excess
         Between-window variation learned from the reference (:mod:`drift.calibration`), in the same
         unit as ``1/N``: it adds to ``1/N_ref + 1/N_cur`` and does not shrink with N.
+    inflation
+        How much larger this data's sampling noise is than the Gaussian limit (>= 1; heavy tails);
+        it multiplies ``1/N_ref + 1/N_cur``.
 
     Returns
     -------
@@ -241,7 +244,7 @@ def noise_floor(constants: Mapping[str, float], statistic: str, n_reference: int
     """
     if statistic not in constants:
         raise InvalidInputError("statistic", f"no noise constant for {statistic!r}")
-    return float(constants[statistic]) * _scale(statistic, n_reference, n_current, excess)
+    return float(constants[statistic]) * _scale(statistic, n_reference, n_current, excess, inflation)
 
 
 def rate_noise_floor(reference_rate: float, n_reference: int, n_current: int) -> float:

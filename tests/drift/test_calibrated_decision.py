@@ -133,10 +133,10 @@ def test_between_window_variation_of_the_reference_raises_the_threshold() -> Non
     baseline = build_baseline({"x": reference}, categorical=[], model_sha256="0" * 64, version="v")
     column = baseline.column("x")
     windows = [{"x": WindowCounts.from_values(column, rng.normal(o, 1, 1_000_000))}
-               for o in (0.07, -0.08, 0.09, -0.07)]
+               for o in (0.07, -0.07, 0.075, -0.06)]  # within 1.5 sd of the reference wobble
     calibrated = compare(baseline, windows)
     assert all(r.status is not Status.DRIFT for row in calibrated.history for r in row)
-    assert calibrated.result("x").secondary["between_window_excess"] > 0
+    assert calibrated.result("x").calibration["between_window_excess"] > 0
     legacy = Baseline(baseline.model_sha256, baseline.version, {"x": replace(column, calibration=None)})
     assert any(r.status is Status.DRIFT for row in compare(legacy, windows).history for r in row)
     drifted = {"x": WindowCounts.from_values(column, rng.normal(0.4, 1, 1_000_000))}
