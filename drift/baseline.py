@@ -256,7 +256,8 @@ def build_numeric_column(name: str, values: object, *, fine_bins: int = FINE_BIN
     if finite.size < MIN_REFERENCE_VALUES:
         raise InvalidInputError(name, f"a numeric baseline needs >= {MIN_REFERENCE_VALUES} finite values, "
                                 f"got {finite.size}")
-    ordered = np.sort(finite)
+    order = np.argsort(finite)  # the sort, and where each value was (the calibration's chunks)
+    ordered = finite[order]
     edges = fit_edges(ordered, fine_bins)
     edges_dtype = "float32" if finite.dtype == np.float32 else "float64"
     counts = count_sorted(ordered, edges)
@@ -273,7 +274,7 @@ def build_numeric_column(name: str, values: object, *, fine_bins: int = FINE_BIN
         nan_count=nan_count - null_count, posinf_count=posinf,
         neginf_count=int(arr.size - finite.size - nan_count - posinf), null_count=null_count,
         null_constants=noise.q99_constants(shapes), edges_dtype=edges_dtype,
-        calibration=numeric_calibration(finite, edges, coarse, std, shapes),
+        calibration=numeric_calibration(ordered, order, edges, coarse, std, shapes),
     )
 
 

@@ -10,7 +10,7 @@ Two parts, both learned from the reference when the baseline is built and stored
    1M rows. The reference, in the order given, is cut into ``CHUNKS`` contiguous chunks; each chunk
    is compared with the rest, and ``z_k = s_k^2 / mean_square`` is set against the sampling scale
    ``1/n_k + 1/(N_ref - n_k)`` (NannyML's "statistic over reference chunks" idea, made N-aware).
-   The same is done on interleaved chunks (chunk k takes rows k, k + CHUNKS, k + 2 CHUNKS, ...):
+   The same is done on interleaved chunks (chunk k takes rows k, k + chunks, k + 2 chunks, ...):
    the same values, each chunk spread over the whole reference period, so they differ by sampling
    alone (a free, deterministic stand-in for a shuffle), so they measure the *inflation* of sampling noise over the
    Gaussian limit that this data shows at finite N (heavy tails, few distinct values), which does
@@ -239,43 +239,46 @@ def _interleaved(values: NDArray[Any], chunks: int) -> NDArray[Any]:
     return out
 
 
-def _numeric_chunks(values: NDArray[np.floating], edges: NDArray[np.float64], coarse_index: NDArray[np.int64],
-                    std: float, chunks: int) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.int64]]:
-    """Every statistic of each contiguous chunk of ``values`` against the rest, then of each
-    interleaved chunk against the rest (``2 * chunks`` rows, in one batch), and the chunk sizes."""
-    rows = values.size // chunks  # equal chunks; the last few values (< chunks) are left out
-    head = values[: rows * chunks]
-    blocks = np.sort(np.concatenate((head.reshape(chunks, rows), head.reshape(rows, chunks).T)), axis=1)
-    cum = np.empty((2 * chunks, edges.size + 2), dtype=np.int64)
-    cum[:, 0], cum[:, -1] = 0, rows
-    for k in range(2 * chunks):  # sorting each chunk and searching the edges in it beats binning each value
-        cum[k, 1:-1] = np.searchsorted(blocks[k], edges, "right")
-    table = np.diff(cum, axis=1).astype(np.float64)
+def _numeric_chunks(table: NDArray[np.float64], edges: NDArray[np.float64], coarse_index: NDArray[np.int64],
+                    std: float, chunks: int) -> dict[str, NDArray[np.float64]]:
+    """Every statistic of each row of ``table`` (chunk counts over ``edges``: ``chunks`` contiguous
+    chunks, then ``chunks`` interleaved ones) against the rest of the reference."""
     rest = table[:chunks].sum(axis=0) - table  # both halves hold the same values
-    gap = np.cumsum(rest / rest.sum(axis=1, keepdims=True) - table / rows, axis=1)[:, :-1]
+    gap = np.cumsum(rest / rest.sum(axis=1, keepdims=True) - table / table.sum(axis=1, keepdims=True), axis=1)[:, :-1]
     per_chunk: dict[str, NDArray[np.float64]] = {"ks": np.max(np.abs(gap), axis=1, initial=0.0)}
     widths = np.diff(edges).astype(np.float64)
     wass = integrate_gap(gap, widths) if widths.size else np.zeros(2 * chunks)
     per_chunk["wasserstein_sigma"] = wass / (std if std > 0 else 1.0)
     starts = np.concatenate(([0], coarse_index + 1))
     per_chunk.update(_proportion_stats(np.add.reduceat(rest, starts, axis=1), np.add.reduceat(table, starts, axis=1)))
-    return per_chunk, np.full(chunks, rows, dtype=np.int64)
+    return per_chunk
 
 
-def numeric_calibration(values: NDArray[np.floating], edges: NDArray[np.float64], coarse_index: NDArray[np.int64],
-                        std: float, shapes: Mapping[str, NullShape]) -> Calibration:
-    """Calibration of a numeric column from its finite reference values in their original order."""
-    chunks = min(CHUNKS, values.size // MIN_CHUNK_ROWS)
+def numeric_calibration(ordered: NDArray[np.floating], order: NDArray[np.intp], edges: NDArray[np.float64],
+                        coarse_index: NDArray[np.int64], std: float, shapes: Mapping[str, NullShape]) -> Calibration:
+    """Calibration of a numeric column from its sorted finite reference values and the argsort that
+    sorted them (``ordered = values[order]``; the original positions give the chunks)."""
+    chunks = min(CHUNKS, ordered.size // MIN_CHUNK_ROWS)
     if chunks < MIN_CHUNKS:
         return uncalibrated(shapes)
     stride = max(1, -(-edges.size // CALIBRATION_EDGES))
     keep = np.unique(np.concatenate((np.arange(0, edges.size, stride), coarse_index, [edges.size - 1])))
     sub = edges[keep]
-    typed = sub.astype(values.dtype) if values.dtype != np.float64 else sub  # edges are exact in it
-    both, sizes = _numeric_chunks(values, typed, np.searchsorted(keep, coarse_index), std, chunks)
-    ordered = {name: v[:chunks] for name, v in both.items()}
-    interleaved = {name: v[chunks:] for name, v in both.items()}
-    return _calibration(ordered, interleaved, sizes, int(sizes.sum()), shapes)
+    typed = sub.astype(ordered.dtype) if ordered.dtype != np.float64 else sub  # edges are exact in it
+    width = sub.size + 1
+    # each sorted value's bin, from where the edges fall in the sorted values (no per-value search)
+    bounds = np.concatenate(([0], np.searchsorted(ordered, typed, "right"), [ordered.size]))
+    bins = np.repeat(np.arange(width), np.diff(bounds))
+    rows = ordered.size // chunks  # equal chunks; the last few values (< chunks) are left out
+    used = order < rows * chunks
+    position, bins = order[used], bins[used]
+    contiguous = np.bincount(position // rows * width + bins, minlength=chunks * width)
+    interleaved = np.bincount(position % chunks * width + bins, minlength=chunks * width)
+    table = np.concatenate((contiguous, interleaved)).reshape(2 * chunks, width).astype(np.float64)
+    both = _numeric_chunks(table, typed, np.searchsorted(keep, coarse_index), std, chunks)
+    sizes = np.full(chunks, rows, dtype=np.int64)
+    return _calibration({n: v[:chunks] for n, v in both.items()}, {n: v[chunks:] for n, v in both.items()}, sizes,
+                        int(sizes.sum()), shapes)
 
 
 def _categorical_chunks(codes: NDArray[np.int64], classes: int, ids: NDArray[np.int64], chunks: int
