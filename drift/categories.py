@@ -151,10 +151,13 @@ def count_categories(values: NDArray[np.generic], categories: tuple[str, ...], f
     if arr.ndim != 1:
         raise InvalidInputError(field, f"expected a 1-D array, got shape {arr.shape}")
     counts = np.zeros(len(categories) + 1, dtype=np.int64)
-    if arr.dtype.kind in "iu" and arr.size:
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo >= 0 and hi < _BINCOUNT_LIMIT:
-            hist = np.bincount(arr, minlength=hi + 1)
+    if arr.dtype.kind in "iu" and arr.size and int(arr.max()) < _BINCOUNT_LIMIT:
+        try:  # bincount itself refuses negative values: one pass over the data fewer than checking min
+            hist = np.bincount(arr)
+        except (ValueError, TypeError):  # negative values; uint64 (no safe cast to bincount's int64)
+            hist = None
+        if hist is not None:
+            hi = hist.size - 1
             codes = _int_codes(categories)
             known = (codes >= 0) & (codes <= hi)
             counts[:-1][known] = hist[codes[known]]

@@ -16,7 +16,9 @@ Aggregates (``quality.aggregates``), mergeable by adding, JSON via ``to_dict``/`
     calibration, or a window's labels); ``RegressorLabels.from_rows(predictions, labels)``;
     ``score_layout(column)``: the score edges they are counted at.
 Calibration (``quality.reliability``): ``calibration_check(labels, column) -> CalibrationCheck``.
-Baselines (``quality.baseline``): ``with_label_calibration(baseline, labels)`` stores a calibration
+Baselines (``quality.baseline``): ``reference_calibration(baseline, classes, scores, predicted,
+    labels)`` calibrates a baseline from its labelled reference rows (``MissingLabelsError`` without a
+    label column); ``with_label_calibration(baseline, labels)`` stores a calibration
     in the baseline (its optional ``label_calibration`` field); ``label_calibration(baseline)``
     reads it back (None when the baseline was made without labels).
 Estimation (``quality.estimate``): ``estimate_performance(window, column, calibration) ->
@@ -29,7 +31,7 @@ Errors (``quality.errors``): ``QualityError`` and its subclasses.
 from __future__ import annotations
 
 from quality.aggregates import ClassifierLabels, RegressorLabels, ScoreHistogram, score_layout
-from quality.baseline import label_calibration, with_label_calibration
+from quality.baseline import label_calibration, reference_calibration, with_label_calibration
 from quality.errors import (
     IncompatibleScoresError,
     InsufficientLabelsError,
@@ -71,6 +73,7 @@ __all__ = [
     "label_calibration",
     "realised_classifier",
     "realised_regressor",
+    "reference_calibration",
     "score_layout",
     "with_label_calibration",
 ]

@@ -8,7 +8,7 @@ load as such).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from drift.baseline import Baseline, NumericColumn
@@ -31,6 +31,27 @@ def with_label_calibration(baseline: Baseline, labels: ClassifierLabels) -> Base
     if labels.column_digest != score_column(baseline).digest:
         raise IncompatibleScoresError(SCORE_SIGNAL, "labels were counted over another baseline's score bins")
     return replace(baseline, label_calibration=labels.to_dict())
+
+
+def reference_calibration(baseline: Baseline, classes: Sequence[str], scores: object, predicted: object,
+                          labels: object | None) -> Baseline:
+    """``baseline`` with the calibration of its reference rows (what ``baseline create`` with a label
+    column does): top-class scores, predicted classes and labels of the same rows.
+
+    Raises
+    ------
+    MissingLabelsError
+        No labels (the label column is missing from the reference), or no usable label at all.
+    InvalidLabelsError
+        Labels or predictions of an unusable type or length.
+    """
+    if labels is None:
+        raise MissingLabelsError("reference", "no label column: a calibration needs the reference's labels")
+    aggregate = ClassifierLabels.from_rows(score_column(baseline), classes, scores, predicted, labels)
+    if aggregate.labelled_count == 0:
+        raise MissingLabelsError("reference", f"none of the labels is one of the classes {list(classes)} "
+                                 f"({aggregate.invalid_label_count} unusable)")
+    return with_label_calibration(baseline, aggregate)
 
 
 def label_calibration(baseline: Baseline) -> ClassifierLabels | None:

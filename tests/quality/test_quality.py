@@ -11,6 +11,7 @@ from quality import (
     ClassifierLabels,
     InvalidLabelsError,
     MetricKindError,
+    MissingLabelsError,
     RegressorLabels,
     ScoreHistogram,
     below_floor,
@@ -20,6 +21,7 @@ from quality import (
     label_calibration,
     realised_classifier,
     realised_regressor,
+    reference_calibration,
     with_label_calibration,
 )
 from tests.quality.models import Rows, binary_rows, multiclass_rows
@@ -161,3 +163,19 @@ def test_quality_floor_uses_the_band_for_estimates() -> None:
     assert below_floor(estimate, "accuracy", acc.high + 0.01, estimated=True)
     reg = realised_regressor(RegressorLabels.from_rows([1.0, 2.0], [1.5, 2.5]))
     assert below_floor(reg, "mae", 0.4, estimated=False) and not below_floor(reg, "mae", 0.6, estimated=False)
+
+
+def test_a_reference_without_labels_cannot_be_calibrated() -> None:
+    rng = np.random.default_rng(7)
+    rows = binary_rows(rng, 2_000)
+    baseline = build_baseline({"score": rows.scores, "class": rows.predicted}, categorical=["class"],
+                              model_sha256="0" * 64, version="v")
+    with pytest.raises(MissingLabelsError, match="no label column"):
+        reference_calibration(baseline, BINARY, rows.scores, rows.predicted, None)
+    with pytest.raises(MissingLabelsError, match="none of the labels"):
+        reference_calibration(baseline, BINARY, rows.scores, rows.predicted, np.full(2_000, "dog", dtype=object))
+    calibrated = reference_calibration(baseline, BINARY, rows.scores, rows.predicted, rows.labels)
+    assert label_calibration(calibrated) is not None
+    no_score = build_baseline({"class": rows.predicted}, categorical=["class"], model_sha256="0", version="v")
+    with pytest.raises(MissingLabelsError, match="score"):
+        reference_calibration(no_score, BINARY, rows.scores, rows.predicted, rows.labels)
