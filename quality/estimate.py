@@ -187,7 +187,18 @@ def estimate_performance(window: ScoreHistogram, column: NumericColumn, calibrat
              else _multiclass(counts, counts * curve.probability, window.classes))
     draws = (_binary(counts[None], drawn_correct, pos) if binary
              else _multiclass(counts[None], drawn_correct, window.classes))
-    metrics, detail = [], [] if calibrated else ["no calibration for every class: raw confidence used"]
+    metrics, detail = _reported(point, draws)
+    if not calibrated:
+        detail.insert(0, "no calibration for every class: raw confidence used")
+    return PerformanceEstimate("binary" if binary else "multiclass", int(counts.sum()), tuple(metrics), calibrated,
+                               "; ".join(detail))
+
+
+def _reported(point: Mapping[str, FloatArray], draws: Mapping[str, FloatArray]
+              ) -> tuple[list[MetricEstimate], list[str]]:
+    """The metrics with their bands, leaving out undefined ones and an AUC the bins cannot resolve."""
+    metrics: list[MetricEstimate] = []
+    detail: list[str] = []
     for name, value in point.items():
         if name == "auc_ties" or not np.isfinite(value):
             continue
@@ -195,8 +206,7 @@ def estimate_performance(window: ScoreHistogram, column: NumericColumn, calibrat
             detail.append(f"roc_auc not reported: {float(point['auc_ties']):.1%} of pairs tie in a score bin")
             continue
         metrics.append(_band(name, float(value), np.asarray(draws[name], dtype=np.float64)))
-    return PerformanceEstimate("binary" if binary else "multiclass", int(counts.sum()), tuple(metrics), calibrated,
-                               "; ".join(detail))
+    return metrics, detail
 
 
 def estimates_by_name(estimate: PerformanceEstimate) -> Mapping[str, MetricEstimate]:
