@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps lint typecheck bench lambda-zip probe-dist clean
+.PHONY: run test install system-deps lint typecheck bench bench-compare-env lambda-zip probe-dist clean
 
 $(STAMP): pyproject.toml probe/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,18 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy inferwatch collectors drift costs alerts reference_service probe/inferwatch_probe
+	$(BIN)/mypy inferwatch collectors drift quality costs alerts reference_service probe/inferwatch_probe
 
-bench: install
+## NannyML and Evidently for the comparison benches, in their own environment (never the product's)
+bench-compare-env: .venv-compare/.installed-stamp
+
+.venv-compare/.installed-stamp: bench/compare-env/requirements.txt
+	$(PYTHON) -m venv .venv-compare
+	.venv-compare/bin/python -m pip install --quiet --upgrade pip
+	.venv-compare/bin/python -m pip install --quiet -r bench/compare-env/requirements.txt
+	touch .venv-compare/.installed-stamp
+
+bench: install bench-compare-env
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ## the Lambda deployment zip of the reference service, with its unzipped size
@@ -49,4 +58,4 @@ probe-dist: install
 	$(BIN)/python probe/build_layer.py $(DIST)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .venv-compare .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -13,6 +13,10 @@ Baselines (``drift.baseline``)
     (``drift.rebase``): a baseline from a chosen time window, keeping the bins.
     Signal names: ``score`` (top-class probability, numeric), ``class`` (predicted class,
     categorical), ``feature:<name>`` (input features, numeric).
+    Each column carries a ``Calibration`` (``drift.calibration``): how far a window of N rows strays
+    from it by chance, learned from the reference in its order (sampling noise plus between-window
+    variation), optional in the dict form (older baselines load with None). A baseline may also
+    carry ``label_calibration`` (a dict that ``quality`` reads; drift ignores it).
 
 Window state (``drift.window``): integer counts over the baseline's bins, merged by adding
     ``WindowCounts.from_values(column, values)`` (local collector, per time step);
@@ -27,7 +31,10 @@ Comparison (``drift.compare``, ``drift.versions``)
     ``compare(baseline, windows, *, policy=None) -> DriftReport``: ``windows`` is a sequence, oldest
     first, of ``{signal: WindowCounts}``; ``DriftReport.results`` are typed ``SignalResult``s of the
     last window (statistic, effect, thresholds, noise floor, p-value with N, BH-adjusted p-value,
-    status in ok/warn/drift/insufficient_data/no_data, negligible flag), ``history`` every window.
+    status in ok/warn/drift/insufficient_data/no_data, negligible flag, effect floor and immediate
+    threshold), ``history`` every window. A breach needs the effect above the statistic's floor and
+    above the calibrated 99.9% chance level; large breaches are drift at once, borderline ones
+    after persistence (``drift.decision``).
     ``compare_values(baseline, {signal: values})`` counts raw values and compares them as one window.
     ``compare_versions(column, reference, current, *, reference_version, current_version,
     agree_count=None, paired_count=None) -> VersionComparison``; ``agreement(agree, total)``.
@@ -45,6 +52,7 @@ Errors (``drift.errors``): ``DriftError`` and its subclasses.
 from __future__ import annotations
 
 from drift.baseline import Baseline, CategoricalColumn, NumericColumn, build_baseline
+from drift.calibration import Calibration, NoiseLevels, noise_levels
 from drift.cloud import CloudBins, bin_edges_for_cloud
 from drift.compare import DriftReport, SignalResult, compare, compare_values
 from drift.decision import DriftPolicy, Status
@@ -65,6 +73,7 @@ __all__ = [
     "Agreement",
     "Baseline",
     "BaselineError",
+    "Calibration",
     "CategoricalColumn",
     "CloudBins",
     "DriftError",
@@ -74,6 +83,7 @@ __all__ = [
     "IncompatibleBinsError",
     "InsufficientDataError",
     "InvalidInputError",
+    "NoiseLevels",
     "NumericColumn",
     "Overlay",
     "SignalResult",
@@ -90,6 +100,7 @@ __all__ = [
     "compare_versions",
     "merge",
     "merge_all",
+    "noise_levels",
     "overlay",
     "settings_from_mapping",
 ]

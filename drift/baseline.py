@@ -5,6 +5,10 @@ edges with the reference counts between them, 10 coarse (decile) bins for PSI/JS
 indices into those edges, moments, non-finite counts and the noise constants of :mod:`drift.noise`.
 A categorical column keeps the counts of the top classes plus "other". ``to_dict()`` is JSON-able
 and stays under 32 KB per column (``MAX_COLUMN_BYTES``; tested).
+
+Each column also carries its :class:`~drift.calibration.Calibration` (optional in the dict form:
+baselines written before it load with ``calibration=None`` and fall back to the sampling-noise model).
+A reference needs at least ``MIN_REFERENCE_VALUES`` usable values per column.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drift import noise
-from drift.binning import count_values, fit_edges, split_nulls
-from drift.categories import category_keys, count_categories
+from drift.binning import count_sorted, fit_edges, split_nulls
+from drift.calibration import Calibration, categorical_calibration, numeric_calibration
+from drift.categories import encode_categories
 from drift.errors import BaselineError, InvalidInputError
 from drift.serial import float_list, read_floats, read_ints, require, restore_dtype
 
@@ -28,6 +33,9 @@ FINE_BINS = 1000
 COARSE_BINS = 10
 MAX_CATEGORIES = 1024
 MAX_COLUMN_BYTES = 32 * 1024
+# Two values are the least a distribution can be estimated from at all (a one-row baseline used to be
+# accepted and answered "ok" forever); comparisons also want DriftPolicy.min_reference_rows.
+MIN_REFERENCE_VALUES = 2
 
 
 def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
@@ -60,6 +68,7 @@ class NumericColumn:
     null_count: int
     null_constants: Mapping[str, float]
     edges_dtype: str = "float64"
+    calibration: Calibration | None = None
 
     kind = "numeric"
 
@@ -87,6 +96,7 @@ class NumericColumn:
             "min": self.min, "max": self.max, "nan_count": self.nan_count,
             "posinf_count": self.posinf_count, "neginf_count": self.neginf_count,
             "null_count": self.null_count, "null_constants": dict(self.null_constants),
+            **_calibration_dict(self.calibration),
         }
 
     @classmethod
@@ -113,7 +123,7 @@ class NumericColumn:
             neginf_count=int(require(data, "neginf_count", name, int)),
             null_count=int(require(data, "null_count", name, int)),
             null_constants={str(k): float(v) for k, v in constants.items()},
-            edges_dtype=edges_dtype,
+            edges_dtype=edges_dtype, calibration=_read_calibration(name, data),
         )
 
 
@@ -126,6 +136,7 @@ class CategoricalColumn:
     counts: NDArray[np.int64]  # len(categories) + 1; the last is "other"
     null_count: int
     null_constants: Mapping[str, float]
+    calibration: Calibration | None = None
 
     kind = "categorical"
 
@@ -139,7 +150,8 @@ class CategoricalColumn:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "categories": list(self.categories), "counts": self.counts.tolist(),
-                "null_count": self.null_count, "null_constants": dict(self.null_constants)}
+                "null_count": self.null_count, "null_constants": dict(self.null_constants),
+                **_calibration_dict(self.calibration)}
 
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> CategoricalColumn:
@@ -150,7 +162,18 @@ class CategoricalColumn:
         constants = require(data, "null_constants", name, dict)
         return cls(name=name, categories=tuple(str(c) for c in categories), counts=_frozen(counts),
                    null_count=int(require(data, "null_count", name, int)),
-                   null_constants={str(k): float(v) for k, v in constants.items()})
+                   null_constants={str(k): float(v) for k, v in constants.items()},
+                   calibration=_read_calibration(name, data))
+
+
+def _calibration_dict(calibration: Calibration | None) -> dict[str, Any]:
+    return {} if calibration is None else {"calibration": calibration.to_dict()}
+
+
+def _read_calibration(name: str, data: Mapping[str, Any]) -> Calibration | None:
+    """The optional calibration of a column dict (absent in baselines written before it)."""
+    raw = data.get("calibration")
+    return None if raw is None else Calibration.from_dict(name, raw)
 
 
 Column = NumericColumn | CategoricalColumn
@@ -163,6 +186,9 @@ class Baseline:
     model_sha256: str
     version: str
     columns: Mapping[str, Column]
+    # the labelled reference aggregate of quality.aggregates.ClassifierLabels, as its dict (drift does
+    # not read it; quality.baseline does); None for baselines made without labels
+    label_calibration: Mapping[str, Any] | None = None
 
     def column(self, signal: str) -> Column:
         try:
@@ -172,8 +198,11 @@ class Baseline:
                                     f"(has: {', '.join(sorted(self.columns))})") from exc
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "model_sha256": self.model_sha256, "version": self.version,
+        data = {"format": FORMAT, "model_sha256": self.model_sha256, "version": self.version,
                 "columns": {name: col.to_dict() for name, col in self.columns.items()}}
+        if self.label_calibration is not None:
+            data["label_calibration"] = dict(self.label_calibration)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
@@ -194,59 +223,79 @@ class Baseline:
                 columns[name] = CategoricalColumn.from_dict(name, raw)
             else:
                 raise BaselineError(f"columns.{name}.kind", f"unknown kind {kind!r}")
+        labels = data.get("label_calibration")
+        if labels is not None and not isinstance(labels, Mapping):
+            raise BaselineError("label_calibration", "expected a mapping")
         return cls(model_sha256=str(require(data, "model_sha256", "baseline", str)),
-                   version=str(require(data, "version", "baseline", str)), columns=columns)
+                   version=str(require(data, "version", "baseline", str)), columns=columns,
+                   label_calibration=labels)
 
 
 def _coarse_index(edges: NDArray[np.float64], counts: NDArray[np.int64], coarse_bins: int) -> NDArray[np.int64]:
-    """Edge indices whose cumulative reference share is closest to 1/k, 2/k, ... (k = coarse_bins)."""
+    """Edge indices whose cumulative reference share is closest to 1/k, 2/k, ... (k = coarse_bins).
+
+    Where several edges share a cumulative share (the sub-bins of a gap in a discrete layout), the
+    middle one is taken, so a coarse bin holds the values nearest to its reference values.
+    """
     if edges.size == 0:
         return np.empty(0, dtype=np.int64)
     cum = np.cumsum(counts)[:-1] / counts.sum()
     targets = np.arange(1, coarse_bins) / coarse_bins
-    idx = np.clip(np.searchsorted(cum, targets), 0, edges.size - 1)
-    return np.unique(idx).astype(np.int64)
+    first = np.clip(np.searchsorted(cum, targets), 0, edges.size - 1)
+    last = np.searchsorted(cum, cum[first], "right") - 1
+    return np.unique((first + last) // 2).astype(np.int64)
 
 
 def build_numeric_column(name: str, values: object, *, fine_bins: int = FINE_BINS,
                          coarse_bins: int = COARSE_BINS) -> NumericColumn:
-    """Build the reference of one numeric signal from raw values."""
+    """Build the reference of one numeric signal from raw values (in time order: the calibration
+    cuts them into contiguous chunks)."""
     arr, null_count = split_nulls(values, name)
-    finite = np.sort(arr[np.isfinite(arr)])
-    if finite.size < 2:
-        raise InvalidInputError(name, f"a numeric baseline needs >= 2 finite values, got {finite.size}")
-    edges = fit_edges(finite, fine_bins)
+    finite_mask = np.isfinite(arr)
+    finite = arr[finite_mask]
+    if finite.size < MIN_REFERENCE_VALUES:
+        raise InvalidInputError(name, f"a numeric baseline needs >= {MIN_REFERENCE_VALUES} finite values, "
+                                f"got {finite.size}")
+    order = np.argsort(finite)  # the sort, and where each value was (the calibration's chunks)
+    ordered = finite[order]
+    edges = fit_edges(ordered, fine_bins)
     edges_dtype = "float32" if finite.dtype == np.float32 else "float64"
-    binned = count_values(arr, edges)
-    coarse = _coarse_index(edges, binned.counts, coarse_bins)
-    as64 = finite.astype(np.float64)
-    std = float(np.std(as64))
+    counts = count_sorted(ordered, edges)
+    coarse = _coarse_index(edges, counts, coarse_bins)
+    as64 = ordered.astype(np.float64)
+    mean = float(np.mean(as64))
+    std = float(np.sqrt(np.mean((as64 - mean) ** 2)))
+    nan_count = int(np.count_nonzero(np.isnan(arr)))
+    posinf = int(np.count_nonzero(arr == np.inf))
+    shapes = noise.numeric_shapes(counts, edges, coarse, std)
     return NumericColumn(
-        name=name, edges=_frozen(edges), counts=_frozen(binned.counts), coarse_index=_frozen(coarse),
-        mean=float(np.mean(as64)), std=std, min=float(as64[0]), max=float(as64[-1]),
-        nan_count=binned.nan_count - null_count, posinf_count=binned.posinf_count, neginf_count=binned.neginf_count,
-        null_count=null_count, null_constants=noise.numeric_constants(binned.counts, edges, coarse, std),
-        edges_dtype=edges_dtype,
+        name=name, edges=_frozen(edges), counts=_frozen(counts), coarse_index=_frozen(coarse),
+        mean=mean, std=std, min=float(as64[0]), max=float(as64[-1]),
+        nan_count=nan_count - null_count, posinf_count=posinf,
+        neginf_count=int(arr.size - finite.size - nan_count - posinf), null_count=null_count,
+        null_constants=noise.q99_constants(shapes), edges_dtype=edges_dtype,
+        calibration=numeric_calibration(ordered, order, edges, coarse, std, shapes),
     )
 
 
 def build_categorical_column(name: str, values: object, *, max_categories: int = MAX_CATEGORIES
                              ) -> CategoricalColumn:
     """Build the reference of one categorical signal: the top ``max_categories`` classes + other."""
-    arr = np.asarray(values)
-    if arr.ndim == 1 and arr.dtype.kind in "iu":  # class indices: count numbers, not strings
-        ints, cnt = np.unique(arr, return_counts=True)
-        uniq, null_count = ints.astype(str), 0
-    else:
-        keys, null_count = category_keys(arr, name)
-        uniq, cnt = np.unique(keys, return_counts=True)
-    if uniq.size == 0:
-        raise InvalidInputError(name, "a categorical baseline needs at least one non-null value")
-    order = np.lexsort((uniq, -cnt))[:max_categories]
-    categories = tuple(str(uniq[i]) for i in order)
-    counts = count_categories(arr, categories, name).counts
-    return CategoricalColumn(name=name, categories=categories, counts=_frozen(counts), null_count=null_count,
-                             null_constants=noise.categorical_constants(counts))
+    encoded = encode_categories(values, name)
+    if encoded.codes.size < MIN_REFERENCE_VALUES:
+        raise InvalidInputError(name, f"a categorical baseline needs >= {MIN_REFERENCE_VALUES} non-null values, "
+                                f"got {encoded.codes.size}")
+    cnt = np.bincount(encoded.codes, minlength=len(encoded.keys))
+    order = np.lexsort((np.asarray(encoded.keys, dtype=str), -cnt))[:max_categories]
+    categories = tuple(encoded.keys[i] for i in order)
+    remap = np.full(len(encoded.keys), len(categories), dtype=np.int64)
+    remap[order] = np.arange(order.size)
+    codes = remap[encoded.codes]
+    counts = np.bincount(codes, minlength=len(categories) + 1).astype(np.int64)
+    shapes = noise.categorical_shapes(counts)
+    return CategoricalColumn(name=name, categories=categories, counts=_frozen(counts),
+                             null_count=encoded.null_count, null_constants=noise.q99_constants(shapes),
+                             calibration=categorical_calibration(codes, counts.size, shapes))
 
 
 def build_baseline(

@@ -110,17 +110,52 @@ def fit_edges(sorted_finite: FloatArray, n_bins: int) -> FloatArray:
     """Interior edges for ``n_bins`` reference-quantile bins over the sorted finite reference.
 
     Returns ``[prev(min), q_1, ..., q_{n_bins-1}, max]`` without duplicates, where ``q_j`` is the
-    order statistic at rank ``ceil(j * n / n_bins)``. With ties (discrete data) fewer edges remain.
+    order statistic at rank ``ceil(j * n / n_bins)``. A reference with at most ``n_bins // 4``
+    distinct values gets the discrete layout of :func:`discrete_edges` instead.
     """
     n = sorted_finite.size
     if n == 0:
         return np.empty(0, dtype=np.float64)
+    distinct = 1 + int(np.count_nonzero(sorted_finite[1:] != sorted_finite[:-1]))
+    if distinct <= max(1, n_bins // 4):
+        return discrete_edges(np.unique(sorted_finite), n_bins)
     ranks = np.ceil(np.arange(1, n_bins) * (n / n_bins)).astype(np.int64) - 1
     # just below the minimum in the data's own dtype, so float32 edges stay float32-representable
     below = float(np.nextafter(sorted_finite[0], sorted_finite.dtype.type(-np.inf)))
     inner = sorted_finite[np.clip(ranks, 0, n - 1)].astype(np.float64)
     edges = np.concatenate(([below], inner, [float(sorted_finite[-1])]))
     return np.unique(edges)
+
+
+def discrete_edges(atoms: NDArray[np.floating], n_bins: int) -> FloatArray:
+    """Edges for a reference made of a few values (counts, booleans, ratings, codes).
+
+    Each value ``a`` gets a bin of its own, ``(prev(a), a]``, and each gap between two values is cut
+    into up to 8 equal sub-bins (an even number, so that the gap's midpoint is an edge). Quantile
+    bins would put a value just above ``a`` into the next value's bin and spread it over the whole
+    gap: a Poisson feature shifted by 0.05 sigma then measured a Wasserstein of 0.55 sigma. With the
+    sub-bins, mass that moves off the reference's values is located to within 1/16 of the gap.
+    """
+    dtype = atoms.dtype
+    d = atoms.size
+    per_gap = max(1, min(8, (n_bins - 2 * d) // max(1, d - 1)))
+    per_gap -= per_gap % 2 if per_gap > 1 else 0
+    below = np.nextafter(atoms, dtype.type(-np.inf))
+    parts = [below.astype(np.float64), atoms.astype(np.float64)]
+    if per_gap > 1 and d > 1:
+        lo, hi = atoms[:-1].astype(np.float64), atoms[1:].astype(np.float64)
+        steps = np.arange(1, per_gap, dtype=np.float64) / per_gap
+        inner = (lo[:, None] + (hi - lo)[:, None] * steps[None, :]).astype(dtype).astype(np.float64)
+        # keep sub-edges strictly inside their gap (rounding to the dtype can land on an atom)
+        ok = (inner > lo[:, None]) & (inner < below[1:].astype(np.float64)[:, None])
+        parts.append(inner[ok])
+    return np.unique(np.concatenate(parts))
+
+
+def count_sorted(sorted_finite: NDArray[np.floating], edges: FloatArray) -> IntArray:
+    """Counts of already sorted finite values in the right-closed bins of ``edges`` (no second sort)."""
+    cum = np.searchsorted(sorted_finite, _edges_for_dtype(edges, sorted_finite.dtype), "right")
+    return np.diff(np.concatenate(([0], cum, [sorted_finite.size]))).astype(np.int64)
 
 
 def coarsen(counts: IntArray, layout: IntArray, target: IntArray) -> IntArray:

@@ -4,6 +4,10 @@ cross-signal steps (Benjamini-Hochberg, persistence) of :mod:`drift.compare`.
 Checks per numeric signal: ``distribution`` (the policy's effect size, p-value from the binned KS),
 ``nan_rate`` (NaN and null), ``inf_rate`` and ``out_of_range`` (finite values outside the reference
 min/max). Per categorical signal: ``distribution`` (effect size, chi-square p-value) and ``null_rate``.
+
+A constant numeric reference has no spread to measure a distance in (Wasserstein over a point is 0
+whatever the window holds), so its distribution check is the total variation from that point mass:
+the share of the window's values that differ from the constant.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from numpy.typing import NDArray
 from drift import hellinger, jensen_shannon, ks, psi, total_variation, wasserstein
 from drift.baseline import CategoricalColumn, Column, NumericColumn
 from drift.binning import coarsen, common_layout
+from drift.calibration import noise_levels
 from drift.chi_square import chi_square_test
 from drift.decision import DriftPolicy
 from drift.errors import IncompatibleBinsError
-from drift.noise import noise_floor, rate_noise_floor
+from drift.noise import rate_noise_floor
 from drift.window import WindowCounts
+
+# one-sided normal 99.9% over 99% quantile: a rate's breach level from its 99% noise floor
+_RATE_999_OVER_99 = 3.090232306167813 / 2.3263478740408408
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,9 @@ class RawCheck:
     skip: str | None = None
     detail: str = ""
     secondary: dict[str, float] = field(default_factory=dict)
+    floor: float = 0.0  # the effect floor
+    breach_level: float | None = None  # 99.9% level under no drift (noise_floor is the 99% level)
+    calibration: dict[str, float] = field(default_factory=dict)  # the baseline calibration terms used
 
 
 def _proportion_effects(ref: NDArray[np.int64], cur: NDArray[np.int64]) -> dict[str, float]:
@@ -78,27 +89,54 @@ def coarse_counts(column: NumericColumn, layout: NDArray[np.int64]) -> NDArray[n
     return coarsen(column.counts, column.full_layout, layout)
 
 
+def _constant(column: NumericColumn, window: WindowCounts) -> tuple[float, float]:
+    """Share of the window's finite values away from a constant reference, and its p-value."""
+    assert window.layout is not None
+    n_cur, n_ref = window.finite_count, column.finite_count
+    pos = int(np.searchsorted(window.layout, column.edges.size - 1))  # bin pos is (layout[pos-1], layout[pos]]
+    exact = pos < window.layout.size and (pos == 0 or window.layout[pos - 1] == column.edges.size - 2)
+    inside = int(window.counts[pos]) if exact else 0  # a layout without prev(c) cannot isolate the value
+    effect = 1.0 - inside / n_cur
+    pooled = (n_cur - inside) / (n_ref + n_cur)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_cur))
+    p_value = 0.5 * math.erfc(effect / spread / math.sqrt(2)) if spread > 0 else 1.0
+    return effect, min(1.0, max(0.0, p_value))
+
+
 def _distribution(column: Column, window: WindowCounts, policy: DriftPolicy) -> RawCheck:
     numeric = isinstance(column, NumericColumn)
-    statistic = policy.numeric_statistic if numeric else policy.categorical_statistic
+    constant = isinstance(column, NumericColumn) and column.min == column.max
+    statistic = total_variation.NAME if constant else (
+        policy.numeric_statistic if numeric else policy.categorical_statistic)
     warn, drift = policy.threshold(statistic)
     n_ref, n_cur = int(column.counts.sum()), window.finite_count
     base: dict[str, Any] = {"signal": column.name, "check": "distribution", "statistic": statistic,
-                            "warn_threshold": warn, "threshold": drift, "n_reference": n_ref, "n_current": n_cur}
+                            "warn_threshold": warn, "threshold": drift, "n_reference": n_ref, "n_current": n_cur,
+                            "floor": policy.floor(statistic)}
     if window.total_count == 0:
         return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="no_data",
                         detail="the window has no rows")
     if n_cur < policy.min_rows:
         return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="insufficient_data",
                         detail=f"{n_cur} usable values, fewer than the minimum of {policy.min_rows}")
+    if n_ref < policy.min_reference_rows:
+        return RawCheck(**base, effect=None, noise_floor=None, p_value=None, skip="insufficient_data",
+                        detail=f"the baseline has {n_ref} usable values, fewer than the minimum of "
+                               f"{policy.min_reference_rows}")
+    if isinstance(column, NumericColumn) and constant:
+        effect, p_value = _constant(column, window)
+        return RawCheck(**base, effect=effect, noise_floor=0.0, breach_level=0.0, p_value=p_value,
+                        detail=f"the baseline is the constant {column.min:g}: effect is the share of other values")
     if isinstance(column, NumericColumn):
         effects, p_value = _numeric_effects(column, window)
     else:
         effects = _proportion_effects(column.counts, window.counts)
         p_value = chi_square_test(column.counts, window.counts).p_value
-    floor = noise_floor(column.null_constants, statistic, n_ref, n_cur)
+    levels = noise_levels(column.null_constants, column.calibration, statistic, n_ref, n_cur)
     secondary = {k: v for k, v in effects.items() if k != statistic}
-    return RawCheck(**base, effect=effects[statistic], noise_floor=floor, p_value=p_value, secondary=secondary)
+    return RawCheck(**base, effect=effects[statistic], noise_floor=levels.warn, breach_level=levels.breach,
+                    p_value=p_value, secondary=secondary,
+                    calibration={"between_window_excess": levels.excess, "noise_inflation": levels.inflation})
 
 
 def _rate(signal: str, check: str, ref_events: float, ref_total: int, cur_events: int, cur_total: int,
@@ -117,8 +155,9 @@ def _rate(signal: str, check: str, ref_events: float, ref_total: int, cur_events
     spread = math.sqrt(pooled * (1 - pooled) * (1 / ref_total + 1 / cur_total))
     # one-sided two-proportion z-test: only a rise is a problem
     p_value = 0.5 * math.erfc((cur_rate - ref_rate) / spread / math.sqrt(2)) if spread > 0 else 1.0
-    return RawCheck(**base, effect=cur_rate - ref_rate + 0.0, noise_floor=rate_noise_floor(ref_rate, ref_total, cur_total),
-                    p_value=min(1.0, max(0.0, p_value)),
+    floor = rate_noise_floor(ref_rate, ref_total, cur_total)
+    return RawCheck(**base, effect=cur_rate - ref_rate + 0.0, noise_floor=floor, breach_level=floor * _RATE_999_OVER_99,
+                    p_value=min(1.0, max(0.0, p_value)), floor=policy.rate_threshold,
                     secondary={"reference_rate": ref_rate, "current_rate": cur_rate})
 
 

@@ -9,7 +9,7 @@ from a window are ``no_data`` there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drift.baseline import Baseline
@@ -27,8 +27,12 @@ class SignalResult:
 
     ``effect``, ``noise_floor``, ``p_value`` and ``p_value_adjusted`` are None (never NaN) when the
     check could not run (``status`` is then no_data or insufficient_data, ``detail`` says why).
-    ``negligible`` marks an effect at or below the warn threshold, whatever its p-value says.
-    ``breaches`` counts the windows among the last ``persistence_n`` that breached the drift threshold.
+    ``threshold`` is the level the effect had to exceed in this window to breach: the larger of the
+    effect ``floor`` and the 99.9% level under no drift for these sample sizes (calibrated on the
+    baseline); ``warn_threshold`` the same with the 99% level (``noise_floor``); ``immediate_threshold``
+    the level above which a breach is drift at once, without persistence. Without a computed window
+    (no data) they are the floor. ``negligible`` marks an effect at or below the floor, whatever its
+    p-value says. ``breaches`` counts the windows among the last ``persistence_n`` that breached.
     """
 
     signal: str
@@ -47,11 +51,15 @@ class SignalResult:
     breaches: int
     detail: str
     secondary: Mapping[str, float]
+    floor: float | None = None
+    immediate_threshold: float | None = None
+    calibration: Mapping[str, float] = field(default_factory=dict)  # between_window_excess, noise_inflation
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
         data["secondary"] = dict(self.secondary)
+        data["calibration"] = dict(self.calibration)
         return data
 
 
@@ -96,10 +104,26 @@ def _adjust(raw: list[RawCheck]) -> list[float | None]:
     return out
 
 
-def _breach(check: RawCheck, p_adj: float | None, threshold: float, policy: DriftPolicy) -> bool:
-    if check.effect is None or p_adj is None or check.noise_floor is None:
+@dataclass(frozen=True, slots=True)
+class _Levels:
+    warn: float
+    breach: float
+    immediate: float
+
+
+def _levels(check: RawCheck, policy: DriftPolicy) -> _Levels | None:
+    if check.effect is None or check.noise_floor is None or check.breach_level is None:
+        return None
+    breach = max(check.floor, check.breach_level)
+    immediate = max(check.floor, policy.immediate_factor * check.breach_level)
+    return _Levels(max(check.floor, check.noise_floor), breach, immediate)
+
+
+def _breach(check: RawCheck, p_adj: float | None, policy: DriftPolicy) -> bool:
+    levels = _levels(check, policy)
+    if levels is None or p_adj is None or check.effect is None:
         return False
-    return p_adj < policy.alpha and check.effect > threshold and check.effect > check.noise_floor
+    return p_adj < policy.alpha and check.effect > levels.breach
 
 
 def _evaluate(baseline: Baseline, window: Window, policy: DriftPolicy) -> list[tuple[RawCheck, float | None]]:
@@ -114,18 +138,24 @@ def _evaluate(baseline: Baseline, window: Window, policy: DriftPolicy) -> list[t
 
 
 def _decide(check: RawCheck, p_adj: float | None, drift_history: list[bool], policy: DriftPolicy) -> SignalResult:
+    levels = _levels(check, policy)
+    effect = check.effect
     if check.skip is not None:
         status = Status(check.skip)
     else:
-        warn = _breach(check, p_adj, check.warn_threshold, policy)
-        status = gated_status(drift_history, warn, policy)
-    negligible = check.effect is not None and check.effect <= check.warn_threshold
+        assert levels is not None and effect is not None
+        significant = p_adj is not None and p_adj < policy.alpha
+        warn = significant and effect > levels.warn
+        status = gated_status(drift_history, warn, policy, immediate=effect > levels.immediate)
+    negligible = effect is not None and effect <= check.floor
     return SignalResult(
-        signal=check.signal, check=check.check, statistic=check.statistic, effect=check.effect,
-        warn_threshold=check.warn_threshold, threshold=check.threshold, noise_floor=check.noise_floor,
+        signal=check.signal, check=check.check, statistic=check.statistic, effect=effect,
+        warn_threshold=levels.warn if levels else check.floor, threshold=levels.breach if levels else check.floor,
+        noise_floor=check.noise_floor,
         p_value=check.p_value, p_value_adjusted=p_adj, n_reference=check.n_reference,
         n_current=check.n_current, status=status, negligible=negligible,
         breaches=sum(drift_history[-policy.persistence_n:]), detail=check.detail, secondary=check.secondary,
+        floor=check.floor, immediate_threshold=levels.immediate if levels else None, calibration=check.calibration,
     )
 
 
@@ -161,7 +191,7 @@ def compare(baseline: Baseline, windows: Sequence[Window], *, policy: DriftPolic
         row: list[SignalResult] = []
         for check, p_adj in _evaluate(baseline, window, policy):
             history = histories.setdefault((check.signal, check.check), [])
-            history.append(_breach(check, p_adj, check.threshold, policy))
+            history.append(_breach(check, p_adj, policy))
             row.append(_decide(check, p_adj, history, policy))
         decided.append(tuple(row))
     return DriftReport(baseline.version, baseline.model_sha256, policy, decided[-1], tuple(decided))
@@ -177,4 +207,4 @@ def compare_values(baseline: Baseline, signals: Mapping[str, object], *,
 def decide_single(raw: Sequence[RawCheck], policy: DriftPolicy) -> tuple[SignalResult, ...]:
     """Decide one window's checks on their own (BH across them, no persistence history)."""
     checks = list(raw)
-    return tuple(_decide(c, p, [_breach(c, p, c.threshold, policy)], policy) for c, p in zip(checks, _adjust(checks)))
+    return tuple(_decide(c, p, [_breach(c, p, policy)], policy) for c, p in zip(checks, _adjust(checks)))

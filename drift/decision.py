@@ -3,14 +3,17 @@
 A check *breaches* in a window when all three hold:
 1. evidence: its p-value, Benjamini-Hochberg adjusted across all checks of that window, is below
    ``alpha`` (a p-value alone is never enough: at 1M rows KS flags a 0.01 sigma shift every time);
-2. relevance: the effect size exceeds the statistic's threshold (defaults justified in each module);
-3. beyond noise: the effect exceeds the noise floor expected under no drift at these sample sizes
-   (:mod:`drift.noise`), which matters for small windows.
-A signal's status is ``drift`` when the current window breaches the drift threshold and at least
-``persistence_m`` of the last ``persistence_n`` windows did (fewer when fewer windows were given),
-``warn`` when the current window breaches the warn threshold (or the drift threshold without
-persistence yet), else ``ok``. Windows with no rows are ``no_data``; windows with fewer than
-``min_rows`` usable rows are ``insufficient_data``. Neither is an exception, neither is "ok".
+2. relevance: the effect size exceeds the statistic's effect floor (``floors``; defaults justified
+   in each module: small enough to catch moderate drift such as 0.09 sigma or a 3-point move);
+3. beyond chance: the effect exceeds the 99.9% level of the statistic under no drift for these
+   sample sizes, calibrated on the baseline itself (:mod:`drift.calibration`: sampling noise plus
+   the between-window variation of the reference, which does not shrink with N).
+A breach whose effect is also clearly beyond chance (above ``immediate_factor`` times that 99.9%
+level) is ``drift`` at once: large effects are not delayed. A borderline breach is ``drift`` only when at least ``persistence_m`` of the last
+``persistence_n`` windows breached (fewer when fewer windows were given), else ``warn``; ``warn``
+also marks an effect above the floor and the 99% level. Windows with no rows are ``no_data``;
+windows with fewer than ``min_rows`` usable rows, or a baseline column with fewer than
+``min_reference_rows``, are ``insufficient_data``. Neither is an exception, neither is "ok".
 """
 
 from __future__ import annotations
@@ -44,18 +47,33 @@ def _default_thresholds() -> dict[str, tuple[float, float]]:
     return {name: (spec.warn_threshold, spec.drift_threshold) for name, spec in STATISTICS.items()}
 
 
+def _default_floors() -> dict[str, float]:
+    return {name: spec.effect_floor for name, spec in STATISTICS.items()}
+
+
+# A breach at 1.25 times the 99.9% level is beyond the 99.999% level of every statistic here (a
+# chi-square with 1 dof, the widest, has its 99.999% quantile at sqrt(19.5 / 10.8) = 1.34 times the
+# 99.9% one in distance terms, one with 9 dof at 1.17): not noise, so no reason to wait for a second window.
+IMMEDIATE_FACTOR = 1.25
+
+
 @dataclass(frozen=True, slots=True)
 class DriftPolicy:
     """Everything that turns statistics into statuses; every field has a justified default."""
 
     numeric_statistic: str = "wasserstein_sigma"  # Evidently's default for > 1,000 rows: an effect size
     categorical_statistic: str = "jensen_shannon"  # NannyML's and Evidently's default for classes
-    thresholds: Mapping[str, tuple[float, float]] = field(default_factory=_default_thresholds)  # warn, drift
+    # the classic fixed (warn, drift) levels of each statistic; since calibration they are reported as
+    # secondary context only, the decision uses floors and the calibrated levels
+    thresholds: Mapping[str, tuple[float, float]] = field(default_factory=_default_thresholds)
+    floors: Mapping[str, float] = field(default_factory=_default_floors)  # smallest effect that can alert
     rate_threshold: float = RATE_THRESHOLD
     alpha: float = 0.01  # BH false discovery rate per evaluation
     min_rows: int = 500  # drift-anchors.md section 5: below ~500 rows every distance is mostly noise
     persistence_m: int = 2
     persistence_n: int = 3
+    min_reference_rows: int = 100  # a baseline column with fewer values cannot say what chance looks like
+    immediate_factor: float = IMMEDIATE_FACTOR
 
     def __post_init__(self) -> None:
         for name, kind in ((self.numeric_statistic, "numeric"), (self.categorical_statistic, "categorical")):
@@ -73,6 +91,13 @@ class DriftPolicy:
             raise InvalidInputError("min_rows", "must be >= 1")
         if not 1 <= self.persistence_m <= self.persistence_n:
             raise InvalidInputError("persistence_m", "need 1 <= persistence_m <= persistence_n")
+        for name, floor in self.floors.items():
+            if not floor >= 0:
+                raise InvalidInputError(f"floors.{name}", "need a floor >= 0")
+        if self.min_reference_rows < 1:
+            raise InvalidInputError("min_reference_rows", "must be >= 1")
+        if not self.immediate_factor >= 1:
+            raise InvalidInputError("immediate_factor", "must be >= 1")
 
     def threshold(self, statistic: str) -> tuple[float, float]:
         """(warn, drift) thresholds of a statistic."""
@@ -80,6 +105,13 @@ class DriftPolicy:
             return self.thresholds[statistic]
         spec = STATISTICS[statistic]
         return spec.warn_threshold, spec.drift_threshold
+
+    def floor(self, statistic: str) -> float:
+        """The effect floor of a statistic (0 for rates and test statistics without one)."""
+        if statistic in self.floors:
+            return float(self.floors[statistic])
+        spec = STATISTICS.get(statistic)
+        return spec.effect_floor if spec is not None else 0.0
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
@@ -122,8 +154,11 @@ def persistent(breaches: Sequence[bool], m: int, n: int) -> bool:
     return sum(recent) >= min(m, len(recent))
 
 
-def gated_status(drift_breaches: Sequence[bool], warn_breach: bool, policy: DriftPolicy) -> Status:
-    """Status of the last window from its breach history."""
+def gated_status(drift_breaches: Sequence[bool], warn_breach: bool, policy: DriftPolicy,
+                 immediate: bool = False) -> Status:
+    """Status of the last window from its breach history (``immediate``: the last breach is large)."""
+    if drift_breaches and drift_breaches[-1] and immediate:
+        return Status.DRIFT
     if persistent(drift_breaches, policy.persistence_m, policy.persistence_n):
         return Status.DRIFT
     if warn_breach or (drift_breaches and drift_breaches[-1]):

@@ -17,6 +17,8 @@ NAME = "hellinger"
 # shifts H^2 ~ sum(d^2 / p) / 8 ~ the JS divergence in nats, so H ~ 0.83 * JS distance: similar scale.
 DEFAULT_THRESHOLD = 0.1
 WARN_THRESHOLD = DEFAULT_THRESHOLD
+# Effect floor of the calibrated decision: the JS floor (0.025) times sqrt(ln 2) ~ 0.83.
+EFFECT_FLOOR = 0.02
 
 
 def hellinger_distance(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:

@@ -18,6 +18,9 @@ NAME = "jensen_shannon"
 # normal score it corresponds to roughly a 0.25 sigma mean shift on deciles, well above noise at >= 500 rows.
 DEFAULT_THRESHOLD = 0.1
 WARN_THRESHOLD = DEFAULT_THRESHOLD
+# Effect floor of the calibrated decision: 0.025 is a 50/50 boolean moved by 3 points (JS ~ 0.85 x the
+# move there), or a ~0.06 sigma shift on deciles; a 0.034 boolean shift and a 0.086 binary move clear it.
+EFFECT_FLOOR = 0.025
 
 
 def _kl_to_mixture(p: NDArray[np.float64], m: NDArray[np.float64]) -> float:

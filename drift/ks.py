@@ -25,6 +25,8 @@ NAME = "ks"
 # secondary statistic here: reported next to the decision statistic, not driving it by default.
 DEFAULT_THRESHOLD = 0.1
 WARN_THRESHOLD = DEFAULT_THRESHOLD
+# Effect floor of the calibrated decision: 3% of the population on the other side of some value.
+EFFECT_FLOOR = 0.03
 
 
 def ks_statistic_binned(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:

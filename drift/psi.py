@@ -19,6 +19,9 @@ NAME = "psi"
 # population is stable, 0.1-0.25 deserves a look, above 0.25 it has shifted.
 WARN_THRESHOLD = 0.1
 DEFAULT_THRESHOLD = 0.25
+# Effect floor of the calibrated decision: the convention's "stable below 0.1" (a user choosing PSI
+# chooses its scale; the default statistics are Wasserstein and JS, whose floors are lower).
+EFFECT_FLOOR = 0.1
 _SMOOTHING = 0.5
 
 

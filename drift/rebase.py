@@ -5,7 +5,8 @@ of the baseline the counts were made over and takes its counts, non-finite count
 the window. Mean and standard deviation are computed from the bins (values at bin midpoints,
 out-of-range mass at the range ends): the standard deviation only scales the Wasserstein effect,
 and with ~1,000 quantile bins the binned value is within a fraction of a percent of the raw one.
-Noise constants are recomputed for the new counts.
+Noise constants are recomputed for the new counts; the calibration keeps the quantiles of the new
+counts but no between-window term (merged counts have no chunks to learn it from).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from drift import noise
 from drift.baseline import Baseline, CategoricalColumn, Column, NumericColumn
+from drift.calibration import uncalibrated
 from drift.errors import IncompatibleBinsError, InsufficientDataError
 from drift.window import WindowCounts
 
@@ -35,9 +37,10 @@ def _numeric(column: NumericColumn, window: WindowCounts) -> NumericColumn:
     mean = float(np.dot(weights, points))
     std = float(np.sqrt(max(0.0, np.dot(weights, (points - mean) ** 2))))
     counts.flags.writeable = False
+    shapes = noise.numeric_shapes(counts, edges, column.coarse_index, std)
     return replace(column, counts=counts, mean=mean, std=std, nan_count=window.nan_count,
                    posinf_count=window.posinf_count, neginf_count=window.neginf_count, null_count=window.null_count,
-                   null_constants=noise.numeric_constants(counts, edges, column.coarse_index, std))
+                   null_constants=noise.q99_constants(shapes), calibration=uncalibrated(shapes))
 
 
 def _categorical(column: CategoricalColumn, window: WindowCounts) -> CategoricalColumn:
@@ -45,8 +48,9 @@ def _categorical(column: CategoricalColumn, window: WindowCounts) -> Categorical
     if counts.sum() < 1:
         raise InsufficientDataError(f"baseline for {column.name}", 0, 1)
     counts.flags.writeable = False
-    return replace(column, counts=counts, null_count=window.null_count,
-                   null_constants=noise.categorical_constants(counts))
+    shapes = noise.categorical_shapes(counts)
+    return replace(column, counts=counts, null_count=window.null_count, null_constants=noise.q99_constants(shapes),
+                   calibration=uncalibrated(shapes))
 
 
 def baseline_from_windows(baseline: Baseline, window: Mapping[str, WindowCounts], *, model_sha256: str,

@@ -22,13 +22,15 @@ class StatisticSpec:
     warn_threshold: float
     drift_threshold: float
     binning: str
+    effect_floor: float = 0.0  # smallest effect the calibrated decision alerts on (0: not an effect size)
 
 
 def _spec(module: ModuleType, kinds: tuple[str, ...], binned: bool, effect: bool, binning: str) -> StatisticSpec:
     name = module.NAME
     drift = float(module.DEFAULT_THRESHOLD)
     warn = float(getattr(module, "WARN_THRESHOLD", drift))
-    return StatisticSpec(name, module.__name__, kinds, binned, effect, warn, drift, binning)
+    floor = float(getattr(module, "EFFECT_FLOOR", 0.0))
+    return StatisticSpec(name, module.__name__, kinds, binned, effect, warn, drift, binning, floor)
 
 
 _COARSE = "10 reference-quantile bins (coarsened fine edges), out-of-range folded into the end bins"

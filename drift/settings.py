@@ -8,10 +8,13 @@ alpha = 0.01                              # Benjamini-Hochberg false discovery r
 min_rows = 500
 persistence = [2, 3]                      # drift when 2 of the last 3 windows breach
 rate_threshold = 0.005                    # NaN / inf / null / out-of-range share increase
+min_reference_rows = 100                  # smaller baseline columns answer insufficient_data
 window_s = 900                            # window length the CLI and dashboard evaluate
 windows = 3                               # windows looked at (persistence history)
 [drift.thresholds]
-psi = [0.1, 0.25]                         # [warn, drift]
+psi = [0.1, 0.25]                         # [warn, drift]: classic fixed levels, reported as context
+[drift.floors]
+wasserstein_sigma = 0.05                  # smallest effect that can alert (calibrated levels on top)
 ```
 """
 
@@ -26,7 +29,7 @@ from drift.errors import InvalidInputError
 from drift.registry import STATISTICS
 
 _KEYS = {"numeric_statistic", "categorical_statistic", "alpha", "min_rows", "persistence", "rate_threshold",
-         "window_s", "windows", "thresholds"}
+         "window_s", "windows", "thresholds", "floors", "min_reference_rows"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,19 @@ def _thresholds(raw: object) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _floors(raw: object) -> dict[str, float]:
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError("drift.floors", "expected a table of statistic = floor")
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        if name not in STATISTICS:
+            raise InvalidInputError(f"drift.floors.{name}", f"unknown statistic (known: {', '.join(STATISTICS)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InvalidInputError(f"drift.floors.{name}", "expected a number >= 0")
+        out[name] = float(value)
+    return out
+
+
 def settings_from_mapping(data: Mapping[str, Any]) -> DriftSettings:
     """Validate the ``[drift]`` section; errors name the bad field (``drift.<key>``)."""
     unknown = set(data) - _KEYS
@@ -68,7 +84,7 @@ def settings_from_mapping(data: Mapping[str, Any]) -> DriftSettings:
             if not isinstance(data[key], str):
                 raise InvalidInputError(f"drift.{key}", "expected a statistic name")
             kwargs[key] = data[key]
-    for key, kind in (("alpha", float), ("rate_threshold", float), ("min_rows", int)):
+    for key, kind in (("alpha", float), ("rate_threshold", float), ("min_rows", int), ("min_reference_rows", int)):
         if key in data:
             kwargs[key] = _number(data, key, kind)
     if "persistence" in data:
@@ -78,6 +94,8 @@ def settings_from_mapping(data: Mapping[str, Any]) -> DriftSettings:
         kwargs["persistence_m"], kwargs["persistence_n"] = int(pair[0]), int(pair[1])
     if "thresholds" in data:
         kwargs["thresholds"] = {**DriftPolicy().thresholds, **_thresholds(data["thresholds"])}
+    if "floors" in data:
+        kwargs["floors"] = {**DriftPolicy().floors, **_floors(data["floors"])}
     policy = DriftPolicy(**kwargs)
     window_s = _number(data, "window_s", int) if "window_s" in data else 900
     windows = _number(data, "windows", int) if "windows" in data else max(3, policy.persistence_n)

@@ -17,6 +17,8 @@ NAME = "total_variation"
 # in probability mass terms, and above the sampling noise of a 500-row window on 10 classes (~0.04 at 99%).
 DEFAULT_THRESHOLD = 0.05
 WARN_THRESHOLD = DEFAULT_THRESHOLD
+# Effect floor of the calibrated decision: 2.5% of the mass moved (a 50/50 boolean moved by 2.5 points).
+EFFECT_FLOOR = 0.025
 
 
 def total_variation_distance(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:

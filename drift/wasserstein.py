@@ -22,6 +22,10 @@ NAME = "wasserstein_sigma"
 # flips like a coin (drift-anchors.md section 3); 0.01 sigma is ten times below, 0.5 sigma five times above.
 DEFAULT_THRESHOLD = 0.1
 WARN_THRESHOLD = DEFAULT_THRESHOLD
+# Effect floor of the calibrated decision (drift.decision): 0.05 sigma, five times the 0.01 sigma that
+# must never alert and half Evidently's 0.1, so a moderate 0.09 sigma shift (a credit limit) is caught once
+# it clears the noise of its window.
+EFFECT_FLOOR = 0.05
 
 
 def integrate_gap(gap: NDArray[np.float64], widths: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -58,10 +58,16 @@ def test_fit_edges_puts_range_ends_in_own_bins() -> None:
 
 
 def test_fit_edges_discrete_data_one_bin_per_value() -> None:
+    # Each value still has a bin of its own, (prev(v), v]; since issue 18 the gaps between values are
+    # bins too (cut in sub-bins), so a value just above 1.0 no longer lands in 2.0's bin.
     data = np.sort(np.repeat([1.0, 2.0, 5.0], [10, 500, 3]))
     edges = fit_edges(data, 1000)
-    assert edges[1:].tolist() == [1.0, 2.0, 5.0]
-    assert count_values(data, edges).counts.tolist() == [0, 10, 500, 3, 0]
+    assert {1.0, 2.0, 5.0} <= set(edges.tolist()) and edges[-1] == 5.0
+    counts = count_values(data, edges).counts
+    at = np.searchsorted(edges, [1.0, 2.0, 5.0])
+    assert counts[at].tolist() == [10, 500, 3] and counts.sum() == 513
+    assert np.all(np.isin(np.nextafter(np.array([1.0, 2.0, 5.0]), -np.inf), edges))
+    assert count_values(np.array([1.05]), edges).counts[at[0] + 1] == 1  # the gap just above 1.0
 
 
 @given(st.lists(st.integers(0, 50), min_size=2, max_size=40), st.data())
