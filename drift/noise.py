@@ -31,6 +31,10 @@ _Z99 = 2.3263478740408408
 
 SQRT_SCALED = ("ks", "wasserstein_sigma", "total_variation", "jensen_shannon", "hellinger")
 LINEAR_SCALED = ("psi",)
+# The constants each kind of column keeps (what :func:`categorical_constants` and
+# :func:`numeric_constants` return): a baseline missing one cannot be read.
+CATEGORICAL_CONSTANTS = ("psi", "jensen_shannon", "hellinger", "total_variation")
+NUMERIC_CONSTANTS = ("ks", "wasserstein_sigma", *CATEGORICAL_CONSTANTS)
 
 
 def _gaussian_gaps(probs: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.float64]:
