@@ -14,22 +14,25 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from collectors.base import CollectorContext, ProviderCheck
+from collectors.base import BaselineLookup, CollectorContext, ProviderCheck
 from collectors.local_files import plan_reads, read_lines
 from collectors.local_histograms import build_histograms
 from collectors.local_telemetry import TelemetryLineError, TelemetryRecord, parse_emf_line
+from drift.errors import DriftError
 from inferwatch.config import LocalDeploymentConfig, Settings, local_deployment
 from inferwatch.schema import CollectionBatch, Deployment, MetricPoint, deployment_id, floor_time
 from inferwatch.schema import Metric as M
 
+if TYPE_CHECKING:
+    from drift import Baseline
+
 log = logging.getLogger(__name__)
 
 MAX_WARNINGS = 20
-BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
 
 
 def telemetry_root(home: Path) -> Path:
@@ -92,7 +95,7 @@ class LocalCollector:
         if counts["late"]:
             warnings.append(f"{counts['late']} telemetry lines arrived after their step closed and were dropped")
         first = int(old_open) if old_open is not None else min((s for _, s in groups), default=new_open)
-        points, histograms = self._aggregate(groups, zero_fill=range(first, new_open, self.step_s))
+        points, histograms = self._aggregate(groups, range(first, new_open, self.step_s), self._lookup(warnings))
         return CollectionBatch(
             collector=self.name,
             deployments=tuple(self._deployment(name) for name in sorted({n for n, _ in groups} | set(self.deployments))),
@@ -102,6 +105,24 @@ class LocalCollector:
             warnings=tuple(warnings),
         )
 
+    def _lookup(self, warnings: list[str]) -> Callable[[str], tuple[str, Baseline] | None] | None:
+        """The baseline lookup, asked once per model version per run; an unreadable baseline costs
+        that model's histograms only, with one warning naming it and how to recreate it."""
+        if self.baselines is None:
+            return None
+        lookup, found = self.baselines, {}
+
+        def baseline(version: str) -> tuple[str, Baseline] | None:
+            if version not in found:
+                try:
+                    found[version] = lookup(version)
+                except DriftError as exc:
+                    found[version] = None
+                    warnings.append(f"model {version}: no prediction histograms this run: {exc}")
+            return found[version]
+
+        return baseline
+
     def _deployment(self, name: str) -> Deployment:
         known = self.deployments.get(name)
         if known is not None:
@@ -110,7 +131,7 @@ class LocalCollector:
                           name=name, service=name)
 
     def _aggregate(self, groups: Mapping[tuple[str, int], list[tuple[TelemetryRecord, str]]],
-                   zero_fill: range) -> tuple[list[MetricPoint], list[Any]]:
+                   zero_fill: range, baselines: BaselineLookup | None) -> tuple[list[MetricPoint], list[Any]]:
         points: list[MetricPoint] = []
         histograms: list[Any] = []
         for name in self.deployments:
@@ -124,7 +145,7 @@ class LocalCollector:
             dep = self._deployment(name)
             values = step_metrics([r for r, _ in items], len({i for _, i in items}))
             points += [MetricPoint(dep.id, metric, start, self.step_s, value) for metric, value in values.items()]
-            histograms += build_histograms(dep.id, start, self.step_s, [r for r, _ in items], self.baselines)
+            histograms += build_histograms(dep.id, start, self.step_s, [r for r, _ in items], baselines)
         return points, histograms
 
 

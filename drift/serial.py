@@ -17,7 +17,8 @@ def require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[ty
         raise BaselineError(f"{where}.{key}", "missing")
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise BaselineError(f"{where}.{key}", f"expected {kind}, got {type(value).__name__}")
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise BaselineError(f"{where}.{key}", f"expected {names}, got {type(value).__name__}")
     return value
 
 

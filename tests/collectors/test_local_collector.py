@@ -141,12 +141,12 @@ def test_max_overlap_counts_requests_in_flight() -> None:
 
 def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: Store) -> None:
     from drift import WindowCounts
-    from inferwatch.baselines import ensure_model_baselines
+    from inferwatch.baselines import ensure_model_baselines, latest_baseline
 
     ensure_model_baselines(store)
     f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
     write(f, "".join(emf(T0 + timedelta(seconds=s), rows=3) for s in range(20)))
-    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30, baselines=store.load_latest_baseline)
+    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30, baselines=lambda v: latest_baseline(store, v))
     run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))
     hist = {h.signal: WindowCounts.from_dict(h.counts) for h in store.load_histograms()}
     assert set(hist) == {"score", "class"}
