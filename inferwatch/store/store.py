@@ -43,6 +43,7 @@ from inferwatch.schema import (
     Metric,
     MetricPoint,
 )
+from inferwatch.store import quarantine
 from inferwatch.store import tables as t
 from inferwatch.store.engine import WRITE_OPTION, build_engine, redact
 from inferwatch.store.errors import StoreInputError, StoreUnavailableError
@@ -199,6 +200,8 @@ class Store:
             if batch.cursor is not None:
                 self.upsert(conn, t.cursors, [{"collector": batch.collector, "state": dict(batch.cursor),
                                                "updated_at": finished_s}])
+            if batch.quarantined_count:
+                quarantine.save(conn, batch.collector, batch.quarantined, batch.quarantined_count, finished_s)
             self._insert_run(conn, run)
 
     def rebuild_rollups(self) -> None:
@@ -435,6 +438,16 @@ class Store:
         with self.read() as conn:
             rows = conn.execute(stmt).mappings().all()
         return [t.run_from_row(x) for x in rows]
+
+    def load_quarantine(self, *, collector: str | None = None, limit: int = 100) -> list[quarantine.QuarantineEntry]:
+        """The newest inputs collectors set aside (a bounded sample), newest first."""
+        with self.read() as conn:
+            return quarantine.load_entries(conn, collector, limit)
+
+    def quarantine_counts(self) -> dict[str, int]:
+        """Per collector, every input it ever set aside (each counted once)."""
+        with self.read() as conn:
+            return quarantine.load_counts(conn)
 
     def load_costs(self, *, start: datetime | None = None, end: datetime | None = None) -> list[CostRecord]:
         c = t.costs
