@@ -5,6 +5,7 @@ of every file is stored, run after run."""
 from __future__ import annotations
 
 import json
+import os
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,3 +126,16 @@ def test_a_directory_named_like_a_telemetry_file_does_not_stop_the_others(tmp_pa
     store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
     run = run_one(store, LocalCollector(tmp_path, [DEP]), clock=lambda: T0)
     assert run.status == "ok" and invocations(store) == GOOD_LINES
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_as_an_escape(tmp_path: Path, store_url: str) -> None:
+    folder = tmp_path / "telemetry" / "scorer-v1"
+    folder.mkdir(parents=True)
+    name = os.fsdecode(b"i\xff.jsonl")  # undecodable bytes: a lone surrogate in Python, refused by PostgreSQL
+    (folder / name).write_text("not json\n" + good_lines())
+    store = Store.open(store_url)
+    run = run_one(store, LocalCollector(tmp_path, [DEP]), clock=lambda: T0)
+    assert run.status == "partial" and invocations(store) == GOOD_LINES
+    [entry] = store.load_quarantine()
+    assert entry.source == f"{folder}/i\\udcff.jsonl" and entry.position == 0
+    store.dispose()
