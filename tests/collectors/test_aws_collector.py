@@ -251,3 +251,22 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     assert batch.cursor["histograms_complete_until"] == int((hour + timedelta(hours=1)).timestamp())
     again = build(fn, baselines=baselines.get).collect(later + timedelta(minutes=5), batch.cursor)
     assert again.histograms == ()  # the next hour is not complete yet: no PR queries this run
+
+
+def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:
+    from drift.errors import UnreadableBaselineError
+
+    fn = "e2e-bad-baseline"
+    seed(fn)
+    put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v1"},
+               T + timedelta(seconds=3), [0.5, 0.7])
+
+    def unreadable(version: str) -> Any:
+        raise UnreadableBaselineError("bl-v1", "format: unsupported format None (expected 1)",
+                                      "inferwatch baseline create --version v1")
+
+    batch = build(fn, baselines=unreadable).collect(NOW + timedelta(minutes=6), CURSOR)
+    assert batch.histograms == ()
+    assert values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100  # the metrics still land
+    assert any("baseline bl-v1 is unreadable" in w and "inferwatch baseline create --version v1" in w
+               for w in batch.warnings), batch.warnings
