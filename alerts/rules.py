@@ -221,6 +221,8 @@ def check_drift(rule: Rule, d: Deployment, data: EvalData, now_s: int) -> Observ
     if data.drift_error is not None:
         return Observation(Outcome.ERROR, message=f"drift decision unavailable: {data.drift_error}")
     decision = (data.drift or {}).get(d.id)
+    if decision is not None and decision.error is not None:
+        return Observation(Outcome.ERROR, message=f"drift decision unavailable: {decision.error}")
     if decision is None or not decision.signals:
         return _nodata(rule)
     drifted = sorted(s for s, status in decision.signals.items() if status == "drift")

@@ -59,10 +59,12 @@ class SloDefaults:
 
 @dataclass(frozen=True, slots=True)
 class DriftDecision:
-    """The drift engine's decision for one deployment: ``status`` per signal (``drift`` fires)."""
+    """The drift engine's decision for one deployment: ``status`` per signal (``drift`` fires), or
+    ``error`` when it could not be made (its baseline is unreadable: the message names it)."""
 
     signals: Mapping[str, str]
     scores: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

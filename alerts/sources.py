@@ -29,7 +29,8 @@ def signal_key(signal: str, check: str) -> str:
 
 def load_drift(store: Store, deployments: Sequence[Deployment], now: datetime,
                rt: Runtime) -> tuple[Mapping[str, DriftDecision] | None, str | None]:
-    """The drift engine's latest decision per deployment (``[drift]`` window and policy)."""
+    """The drift engine's latest decision per deployment (``[drift]`` window and policy); a deployment
+    whose baseline is unreadable gets a decision carrying that error."""
     try:
         settings = settings_from_mapping(rt.settings.drift)
         results = load_deployment_drift(store, now, window_s=settings.window_s, n_windows=settings.windows,
@@ -37,10 +38,12 @@ def load_drift(store: Store, deployments: Sequence[Deployment], now: datetime,
     except DriftError as exc:
         return None, f"{type(exc).__name__}: {exc}"
     decisions = {}
-    for deployment, drift in results.items():
+    for deployment, drift in results.decided.items():
         signals = {signal_key(r.signal, r.check): r.status.value for r in drift.report.results}
         scores = {signal_key(r.signal, r.check): r.effect for r in drift.report.results if r.effect is not None}
         decisions[deployment] = DriftDecision(signals=signals, scores=scores)
+    for deployment, problem in results.unreadable.items():  # that deployment's drift rule errs; the others decide
+        decisions[deployment] = DriftDecision(signals={}, error=str(problem))
     return decisions, None
 
 

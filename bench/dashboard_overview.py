@@ -202,7 +202,7 @@ def collection_round(home: Path) -> dict[str, float]:
     record_window_numbers(store, Runtime.from_env({"INFERWATCH_HOME": str(home)}).settings, datetime.now(UTC))
     t2 = time.perf_counter()
     store.dispose()
-    print(f"{len(decided)} deployments: drift decided in {t1 - t0:.1f} s, window numbers kept in {t2 - t1:.2f} s")
+    print(f"{len(decided.decided)} deployments: drift decided in {t1 - t0:.1f} s, window numbers kept in {t2 - t1:.2f} s")
     return {"drift_decision_s": round(t1 - t0, 2), "window_numbers_s": round(t2 - t1, 2)}
 
 

@@ -29,7 +29,7 @@ from collectors.aws_lambda_config import (
 )
 from collectors.aws_logs import LogsReader
 from collectors.aws_logs import to_points as log_points
-from collectors.base import CollectorContext, ProviderCheck, Window, plan_window
+from collectors.base import BaselineLookup, CollectorContext, ProviderCheck, Window, plan_window
 from collectors.errors import (
     CollectorError,
     ProviderAuthError,
@@ -186,7 +186,6 @@ class AwsClients:
 
 
 HISTOGRAM_STEP_S = 3600
-BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +250,7 @@ class AwsCollector:
     def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
         plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, cw.emf_deployment(f.cfg)) for f in functions],
-                                            self.baselines)
+                                            self.baselines, warnings)
         if not queries:
             return []
         series = reader.fetch(queries, window.start, window.end, window.step_s)

@@ -22,17 +22,21 @@ What is read, per deployment (``Period`` = the collection step):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from collectors.base import BaselineLookup
 from collectors.errors import ProviderDataError
 from inferwatch.config import AwsDeploymentConfig
 from inferwatch.schema import HistogramPoint, MetricPoint
 from inferwatch.schema import Metric as M
+
+if TYPE_CHECKING:
+    from drift import Baseline
 
 MAX_QUERIES_PER_CALL = 500
 SCORE_METRIC = "PredictionScore"
@@ -258,14 +262,13 @@ class HistogramPlan:
 
 
 def plan_score_histogram(deployment: str, emf_deployment: str, model_version: str, baseline_id: str,
-                         payload: Mapping[str, Any]) -> tuple[HistogramPlan, list[MetricQuery]] | None:
+                         baseline: Baseline) -> tuple[HistogramPlan, list[MetricQuery]] | None:
     """``SampleCount`` + one ``PR(:edge)`` per cloud edge of the baseline's ``score`` column, or None
     when the baseline has no numeric score (or one with negative values, which CloudWatch cannot rank)."""
     from drift.baseline import NumericColumn
     from drift.cloud import bin_edges_for_cloud
-    from inferwatch.baselines import parsed_baseline
 
-    column = parsed_baseline(baseline_id, payload).columns.get("score")
+    column = baseline.columns.get("score")
     if not isinstance(column, NumericColumn):
         return None
     bins = bin_edges_for_cloud(column)
@@ -277,18 +280,24 @@ def plan_score_histogram(deployment: str, emf_deployment: str, model_version: st
     return plan, percentile_rank_queries(deployment, prefix, dims, SCORE_METRIC, bins.cloudwatch_edges)
 
 
-def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str]],
-                    baselines: Callable[[str], tuple[str, Mapping[str, Any]] | None] | None,
-                    ) -> tuple[list[HistogramPlan], list[MetricQuery]]:
+def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str]], baselines: BaselineLookup | None,
+                    warnings: list[str]) -> tuple[list[HistogramPlan], list[MetricQuery]]:
     """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value): every model version the
-    function published scores for (ListMetrics) that has a baseline. Nothing without a baseline lookup."""
+    function published scores for (ListMetrics) that has a readable baseline. Nothing without a
+    baseline lookup; an unreadable baseline costs its model's histograms only (a warning says so)."""
+    from drift.errors import DriftError
+
     plans: list[HistogramPlan] = []
     queries: list[MetricQuery] = []
     if baselines is None:
         return plans, queries
     for deployment, emf_name in functions:
         for version in reader.list_model_versions(emf_name):
-            found = baselines(version)
+            try:
+                found = baselines(version)
+            except DriftError as exc:
+                warnings.append(f"{deployment} model {version}: no prediction histograms: {exc}")
+                continue
             planned = plan_score_histogram(deployment, emf_name, version, *found) if found else None
             if planned is not None:
                 plans.append(planned[0])

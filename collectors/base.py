@@ -6,9 +6,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inferwatch.schema import CollectionBatch, floor_time
+
+if TYPE_CHECKING:
+    from drift import Baseline
+
+# model_version -> (baseline id, Baseline) of its newest baseline, None when it has none. A stored
+# baseline that cannot be read raises drift's UnreadableBaselineError (a DriftError): the collector
+# then skips that model's histograms with a warning, and collects everything else.
+BaselineLookup = Callable[[str], "tuple[str, Baseline] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +27,7 @@ class CollectorContext:
     home: Path
     env: Mapping[str, str] = field(default_factory=dict)
     endpoints: Mapping[str, str] = field(default_factory=dict)  # e.g. {"aws": "http://127.0.0.1:5000"}
-    # model_version -> (baseline_id, Baseline.to_dict()) of the newest baseline, for histogram bins
-    baselines: Callable[[str], tuple[str, Mapping[str, Any]] | None] | None = None
+    baselines: BaselineLookup | None = None  # the bins of prediction histograms
 
 
 class Collector(Protocol):

@@ -28,7 +28,7 @@ from typing import Any
 
 from google.api_core import retry as gretry
 
-from collectors.base import CollectorContext, ProviderCheck, Window, plan_window
+from collectors.base import BaselineLookup, CollectorContext, ProviderCheck, Window, plan_window
 from collectors.errors import CollectorError, ProviderAuthError
 from collectors.gcp_billing import (
     BigQueryBillingSource,
@@ -64,7 +64,7 @@ from collectors.gcp_run_config import (
     retired_revision,
     traffic_revisions,
 )
-from drift.baseline import Baseline, NumericColumn
+from drift.baseline import NumericColumn
 from drift.cloud import bin_edges_for_cloud
 from drift.errors import DriftError
 from drift.window import WindowCounts
@@ -81,7 +81,6 @@ BILLING_INTERVAL_S = 3600
 SCORE_SIGNAL = "score"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]$")
-BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +273,7 @@ def prediction_histograms(dists: Sequence[StepDistribution], target: Target, ste
             try:
                 if found is None:
                     raise LookupError(f"no baseline for model version {version!r}: histograms skipped")
-                column = Baseline.from_dict(found[1]).column(SCORE_SIGNAL)
+                column = found[1].column(SCORE_SIGNAL)
                 if not isinstance(column, NumericColumn):
                     raise LookupError(  # noqa: TRY004 (reported as a warning, like a missing baseline)
                         f"baseline {found[0]}: {SCORE_SIGNAL!r} is not numeric")

@@ -5,6 +5,12 @@ step keeps filling for a while). Each run re-reads the open region of every file
 steps (the current step is written while it fills and replaced as it grows) and moves each file's
 resume offset to the first line of a still-open step. Offsets are saved with the data in one
 transaction, so a run killed midway re-reads instead of losing or doubling lines.
+
+One bad line costs that line only: a line that is not well-formed telemetry, or is dated outside
+[now - max_age_s, now + max_ahead_s], is quarantined (counted once, the first ones kept with file,
+offset and reason) and never moves an offset; a file that cannot be read is skipped with a warning
+while the others land. Idle steps are written as zero traffic over at most ``lookback_s``, so memory
+follows the lines read, never the time span they claim.
 """
 
 from __future__ import annotations
@@ -12,28 +18,51 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from collectors.base import CollectorContext, ProviderCheck
-from collectors.local_files import plan_reads, read_lines
+from collectors.base import BaselineLookup, CollectorContext, ProviderCheck
+from collectors.local_files import FileState, plan_reads, read_lines
 from collectors.local_histograms import build_histograms
+from collectors.local_screen import Quarantine, TimeWindow, screen
 from collectors.local_telemetry import TelemetryLineError, TelemetryRecord, parse_emf_line
+from drift.errors import DriftError
 from inferwatch.config import LocalDeploymentConfig, Settings, local_deployment
 from inferwatch.schema import CollectionBatch, Deployment, MetricPoint, deployment_id, floor_time
 from inferwatch.schema import Metric as M
 
+if TYPE_CHECKING:
+    from drift import Baseline
+
 log = logging.getLogger(__name__)
 
-MAX_WARNINGS = 20
-BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
+MAX_LINE_BYTES = 256 * 1024  # CloudWatch Logs' limit for one event: no real EMF line is longer
+Groups = dict[tuple[str, int], list[tuple[TelemetryRecord, str]]]
 
 
 def telemetry_root(home: Path) -> Path:
     return home / "telemetry"
+
+
+def shown(path: Path) -> str:
+    """A path as text any store and terminal takes (undecodable bytes in a file name become escapes)."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one run gathers while reading the files."""
+
+    window: TimeWindow
+    old_open: int | None
+    new_open: int
+    groups: Groups = field(default_factory=lambda: defaultdict(list))
+    quarantine: Quarantine = field(default_factory=Quarantine)
+    late_count: int = 0
 
 
 class LocalCollector:
@@ -45,6 +74,9 @@ class LocalCollector:
         step_s: int = 60,
         grace_s: int = 30,
         baselines: BaselineLookup | None = None,
+        lookback_s: int = 3600,
+        max_age_s: int = 14 * 86_400,
+        max_ahead_s: int = 300,
     ) -> None:
         self.name = "local"
         self.root = telemetry_root(home)
@@ -52,55 +84,99 @@ class LocalCollector:
         self.step_s = step_s
         self.grace_s = grace_s
         self.baselines = baselines
+        self.lookback_s, self.max_age_s, self.max_ahead_s = lookback_s, max_age_s, max_ahead_s
 
     def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
         cursor = cursor or {}
         warnings: list[str] = []
         old_open = cursor.get("open_from")
-        new_open = int(floor_time(now - timedelta(seconds=self.grace_s), self.step_s).timestamp())
+        run = _Run(TimeWindow(now, self.max_age_s, self.max_ahead_s),
+                   int(old_open) if old_open is not None else None,
+                   int(floor_time(now - timedelta(seconds=self.grace_s), self.step_s).timestamp()))
         files_cursor: Mapping[str, Any] = cursor.get("files", {})
-        groups: dict[tuple[str, int], list[tuple[TelemetryRecord, str]]] = defaultdict(list)
-        counts = {"malformed": 0, "late": 0}
         new_files: dict[str, Any] = {}
         for state in plan_reads(self.root, files_cursor, warnings):
-            seen = int(files_cursor.get(state.key, {}).get("seen", 0))
-            resume, last_end = None, state.offset
-            instance = state.path.name.split(".", 1)[0]
-            for line in read_lines(state):
-                last_end = line.end
-                fresh = line.end > seen
-                try:
-                    rec = parse_emf_line(line.text)
-                except TelemetryLineError as exc:
-                    if fresh:
-                        counts["malformed"] += 1
-                        if len(warnings) < MAX_WARNINGS:
-                            warnings.append(f"{state.path}@{line.offset}: skipped malformed line: {exc}")
-                    continue
-                step = rec.timestamp_ms // 1000 // self.step_s * self.step_s
-                if resume is None and step >= new_open:
-                    resume = line.offset
-                if old_open is not None and step < int(old_open):
-                    counts["late"] += int(fresh)
-                    continue
-                groups[(rec.deployment, step)].append((rec, instance))
-            new_files[state.key] = {"path": str(state.path), "offset": resume if resume is not None else last_end,
-                                    "seen": max(seen, last_end)}
-        if counts["malformed"]:
-            log.warning("local collector skipped %d malformed telemetry lines", counts["malformed"])
-            warnings.append(f"{counts['malformed']} malformed telemetry lines skipped")
-        if counts["late"]:
-            warnings.append(f"{counts['late']} telemetry lines arrived after their step closed and were dropped")
-        first = int(old_open) if old_open is not None else min((s for _, s in groups), default=new_open)
-        points, histograms = self._aggregate(groups, zero_fill=range(first, new_open, self.step_s))
+            try:
+                new_files[state.key] = self._read_file(state, files_cursor.get(state.key, {}), run)
+            except OSError as exc:  # e.g. permissions: this file waits, the others land
+                warnings.append(f"{shown(state.path)} cannot be read, skipped this run: {exc}")
+                if state.key in files_cursor:
+                    new_files[state.key] = files_cursor[state.key]
+        summary = run.quarantine.summary()
+        if summary:
+            log.warning("local collector: %s", summary)
+            warnings.insert(0, summary)
+        if run.late_count:
+            warnings.append(f"{run.late_count} telemetry lines arrived after their step closed and were dropped")
+        points, histograms = self._aggregate(run.groups, self._zero_fill(run), self._lookup(warnings))
+        names = sorted({n for n, _ in run.groups} | set(self.deployments))
         return CollectionBatch(
-            collector=self.name,
-            deployments=tuple(self._deployment(name) for name in sorted({n for n, _ in groups} | set(self.deployments))),
-            points=tuple(points),
-            histograms=tuple(histograms),
-            cursor={"files": new_files, "open_from": new_open, "complete_until": new_open},
-            warnings=tuple(warnings),
+            collector=self.name, deployments=tuple(self._deployment(name) for name in names),
+            points=tuple(points), histograms=tuple(histograms),
+            cursor={"files": new_files, "open_from": run.new_open, "complete_until": run.new_open},
+            warnings=tuple(warnings), quarantined=tuple(run.quarantine.sample),
+            quarantined_count=run.quarantine.count,
         )
+
+    def _read_file(self, state: FileState, prior: Mapping[str, Any], run: _Run) -> dict[str, Any]:
+        """Read one file into ``run``; returns its cursor entry. Its lines join the run only once the
+        whole file has been read, so a file failing midway adds nothing (and keeps its offset)."""
+        seen = int(prior.get("seen", 0))
+        resume, last_end = None, state.offset
+        instance = state.path.name.split(".", 1)[0]
+        kept: list[tuple[int, TelemetryRecord]] = []
+        bad = Quarantine()
+        late = 0
+        for line in read_lines(state, max_line_bytes=MAX_LINE_BYTES):
+            last_end = line.end
+            fresh = line.end > seen  # counted once: a line re-read in a later run was counted then
+            try:
+                if line.oversized:
+                    raise TelemetryLineError(f"longer than {MAX_LINE_BYTES} bytes")
+                rec = parse_emf_line(line.text)
+                screen(rec, run.window)
+            except TelemetryLineError as exc:
+                if fresh:
+                    bad.add(shown(state.path), line.offset, str(exc))
+                continue
+            step = rec.timestamp_ms // 1000 // self.step_s * self.step_s
+            if resume is None and step >= run.new_open:
+                resume = line.offset
+            if run.old_open is not None and step < run.old_open:
+                late += int(fresh)
+                continue
+            kept.append((step, rec))
+        for step, rec in kept:
+            run.groups[(rec.deployment, step)].append((rec, instance))
+        run.quarantine.merge(bad)
+        run.late_count += late
+        return {"path": shown(state.path), "offset": resume if resume is not None else last_end,
+                "seen": max(seen, last_end)}
+
+    def _zero_fill(self, run: _Run) -> range:
+        """The closed steps to write as zero traffic where no line fell: since the last run (or the
+        oldest line read), but never more than ``lookback_s`` back."""
+        first = run.old_open if run.old_open is not None else min((s for _, s in run.groups), default=run.new_open)
+        earliest = run.new_open - self.lookback_s // self.step_s * self.step_s
+        return range(max(first, earliest), run.new_open, self.step_s)
+
+    def _lookup(self, warnings: list[str]) -> Callable[[str], tuple[str, Baseline] | None] | None:
+        """The baseline lookup, asked once per model version per run; an unreadable baseline costs
+        that model's histograms only, with one warning naming it and how to recreate it."""
+        if self.baselines is None:
+            return None
+        lookup, found = self.baselines, {}
+
+        def baseline(version: str) -> tuple[str, Baseline] | None:
+            if version not in found:
+                try:
+                    found[version] = lookup(version)
+                except DriftError as exc:
+                    found[version] = None
+                    warnings.append(f"model {version}: no prediction histograms this run: {exc}")
+            return found[version]
+
+        return baseline
 
     def _deployment(self, name: str) -> Deployment:
         known = self.deployments.get(name)
@@ -109,22 +185,22 @@ class LocalCollector:
         return Deployment(id=deployment_id("local", "local", name), provider="local", region="local",
                           name=name, service=name)
 
-    def _aggregate(self, groups: Mapping[tuple[str, int], list[tuple[TelemetryRecord, str]]],
-                   zero_fill: range) -> tuple[list[MetricPoint], list[Any]]:
+    def _aggregate(self, groups: Groups, zero_fill: range,
+                   baselines: BaselineLookup | None) -> tuple[list[MetricPoint], list[Any]]:
         points: list[MetricPoint] = []
         histograms: list[Any] = []
         for name in self.deployments:
+            dep_id = self._deployment(name).id
             for step in zero_fill:
                 if (name, step) not in groups:
                     start = datetime.fromtimestamp(step, tz=UTC)
-                    dep_id = self._deployment(name).id
                     points += [MetricPoint(dep_id, m, start, self.step_s, 0.0) for m in (M.INVOCATIONS, M.ROWS)]
         for (name, step), items in groups.items():
             start = datetime.fromtimestamp(step, tz=UTC)
             dep = self._deployment(name)
             values = step_metrics([r for r, _ in items], len({i for _, i in items}))
             points += [MetricPoint(dep.id, metric, start, self.step_s, value) for metric, value in values.items()]
-            histograms += build_histograms(dep.id, start, self.step_s, [r for r, _ in items], self.baselines)
+            histograms += build_histograms(dep.id, start, self.step_s, [r for r, _ in items], baselines)
         return points, histograms
 
 
@@ -177,8 +253,9 @@ def max_overlap(records: Sequence[TelemetryRecord]) -> int:
 
 def from_settings(settings: Settings, ctx: CollectorContext) -> list[LocalCollector]:
     configs = [d for d in settings.deployments if isinstance(d, LocalDeploymentConfig)]
-    return [LocalCollector(ctx.home, [local_deployment(d) for d in configs], step_s=settings.collect.step_s,
-                           baselines=ctx.baselines)]
+    c = settings.collect
+    return [LocalCollector(ctx.home, [local_deployment(d) for d in configs], step_s=c.step_s, baselines=ctx.baselines,
+                           lookback_s=c.lookback_s, max_age_s=c.max_age_s, max_ahead_s=c.max_ahead_s)]
 
 
 def check(settings: Settings, ctx: CollectorContext) -> list[ProviderCheck]:

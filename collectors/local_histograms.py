@@ -9,17 +9,15 @@ fallbacks, not the model's output, so only ``ok`` answers count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
+from collectors.base import BaselineLookup
 from collectors.local_telemetry import TelemetryRecord
 from drift import WindowCounts
 from drift.errors import DriftError
-from inferwatch.baselines import parsed_baseline
 from inferwatch.schema import HistogramPoint
 
-BaselineLookup = Callable[[str], tuple[str, Mapping[str, Any]] | None]
 SHADOW_SIGNALS = {"shadow_score": "score", "shadow_class": "class"}
 
 
@@ -55,8 +53,7 @@ def build_histograms(
         found = baselines(version)
         if found is None:
             continue
-        bid, payload = found
-        baseline = parsed_baseline(bid, payload)
+        bid, baseline = found
         for signal, values in signal_values(items).items():
             column_name = SHADOW_SIGNALS.get(signal, signal)
             if not values or column_name not in baseline.columns:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from collectors.base import Collector
 from collectors.errors import CollectorError
 from inferwatch.schema import CollectionRun
-from inferwatch.store import Store
+from inferwatch.store import Store, StoreInputError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,12 @@ def run_one(store: Store, collector: Collector, *, clock: Clock = _utcnow) -> Co
         window_start=min(starts) if starts else None, window_end=max(starts) if starts else None,
         points_written=written, warnings=tuple(batch.warnings[:50]),
     )
-    store.write_batch(batch, run)
+    try:
+        store.write_batch(batch, run)
+    except StoreInputError as exc:  # a record the store refuses: the run is recorded as failed, not raised
+        log.error("collector %s returned a record the store refuses: %s", collector.name, exc)
+        run = CollectionRun(run_id, collector.name, started, clock(), "failed", error=f"refused by the store: {exc}")
+        store.record_run(run)
     return run
 
 

@@ -156,9 +156,17 @@ def load_source_frame(url: str, at: int) -> pd.DataFrame:
         rows.append({"collector": s.collector, "state": s.state, "last_run": s.last_run,
                      "last_status": s.last_status, "last_success": s.last_success, "staleness_s": s.staleness_s,
                      "consecutive_failures": s.consecutive_failures, "last_error": s.last_error,
-                     "warnings": "; ".join(s.warnings)})
+                     "quarantined": s.quarantined_count, "warnings": "; ".join(s.warnings)})
     return pd.DataFrame(rows, columns=["collector", "state", "last_run", "last_status", "last_success",
-                                       "staleness_s", "consecutive_failures", "last_error", "warnings"])
+                                       "staleness_s", "consecutive_failures", "last_error", "quarantined",
+                                       "warnings"])
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=4, show_spinner=False)
+def load_quarantine_frame(url: str, at: int, limit: int = 200) -> pd.DataFrame:
+    """The newest inputs the collectors set aside: where each is and why."""
+    rows = [e._asdict() for e in store(url).load_quarantine(limit=limit)]
+    return pd.DataFrame(rows, columns=["collector", "source", "position", "reason", "first_seen"])
 
 
 def stale_after_s() -> float:

@@ -63,6 +63,7 @@ from drift.errors import (
     IncompatibleBinsError,
     InsufficientDataError,
     InvalidInputError,
+    UnreadableBaselineError,
 )
 from drift.rebase import baseline_from_windows
 from drift.settings import DriftSettings, settings_from_mapping
@@ -88,6 +89,7 @@ __all__ = [
     "Overlay",
     "SignalResult",
     "Status",
+    "UnreadableBaselineError",
     "VersionComparison",
     "WindowCounts",
     "agreement",

@@ -26,7 +26,16 @@ from drift.binning import count_sorted, fit_edges, split_nulls
 from drift.calibration import Calibration, categorical_calibration, numeric_calibration
 from drift.categories import encode_categories
 from drift.errors import BaselineError, InvalidInputError
-from drift.serial import float_list, read_floats, read_ints, require, restore_dtype
+from drift.serial import (
+    float_list,
+    read_constants,
+    read_count,
+    read_finite,
+    read_floats,
+    read_ints,
+    require,
+    restore_dtype,
+)
 
 FORMAT = 1
 FINE_BINS = 1000
@@ -104,25 +113,28 @@ class NumericColumn:
         edges_dtype = str(data.get("edges_dtype", "float64"))
         if edges_dtype not in ("float32", "float64"):
             raise BaselineError(f"{name}.edges_dtype", f"unknown dtype {edges_dtype!r}")
-        edges = restore_dtype(read_floats(data, "edges", name), edges_dtype)
+        edges = read_floats(data, "edges", name)
+        if edges_dtype == "float32" and np.any(np.abs(edges) > np.finfo(np.float32).max):
+            raise BaselineError(f"{name}.edges", "values beyond the float32 range of edges_dtype")
+        edges = restore_dtype(edges, edges_dtype)
         counts = read_ints(data, "counts", name)
         coarse = read_ints(data, "coarse_index", name)
-        if counts.size != edges.size + 1 or np.any(np.diff(edges) <= 0):
-            raise BaselineError(f"{name}.edges", "edges must increase and number one less than counts")
+        if edges.size == 0 or counts.size != edges.size + 1 or np.any(np.diff(edges) <= 0):
+            raise BaselineError(f"{name}.edges", "edges must be present, increase and number one less than counts")
+        if not counts.sum() > 0:
+            raise BaselineError(f"{name}.counts", "no reference values")
         if coarse.size and (np.any(np.diff(coarse) <= 0) or coarse[0] < 0 or coarse[-1] >= edges.size):
             raise BaselineError(f"{name}.coarse_index", "must be increasing edge indices")
-        constants = require(data, "null_constants", name, dict)
+        std = read_finite(data, "std", name)
+        if std < 0:
+            raise BaselineError(f"{name}.std", f"must be >= 0, got {std}")
         return cls(
             name=name, edges=_frozen(edges), counts=_frozen(counts), coarse_index=_frozen(coarse),
-            mean=float(require(data, "mean", name, (int, float))),
-            std=float(require(data, "std", name, (int, float))),
-            min=float(require(data, "min", name, (int, float))),
-            max=float(require(data, "max", name, (int, float))),
-            nan_count=int(require(data, "nan_count", name, int)),
-            posinf_count=int(require(data, "posinf_count", name, int)),
-            neginf_count=int(require(data, "neginf_count", name, int)),
-            null_count=int(require(data, "null_count", name, int)),
-            null_constants={str(k): float(v) for k, v in constants.items()},
+            mean=read_finite(data, "mean", name), std=std,
+            min=read_finite(data, "min", name), max=read_finite(data, "max", name),
+            nan_count=read_count(data, "nan_count", name), posinf_count=read_count(data, "posinf_count", name),
+            neginf_count=read_count(data, "neginf_count", name), null_count=read_count(data, "null_count", name),
+            null_constants=read_constants(data, name, noise.NUMERIC_CONSTANTS),
             edges_dtype=edges_dtype, calibration=_read_calibration(name, data),
         )
 
@@ -156,13 +168,16 @@ class CategoricalColumn:
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> CategoricalColumn:
         categories = require(data, "categories", name, list)
+        if not all(isinstance(c, str) for c in categories):
+            raise BaselineError(f"{name}.categories", "expected a list of strings")
         counts = read_ints(data, "counts", name)
-        if counts.size != len(categories) + 1 or len(set(categories)) != len(categories):
+        if not categories or counts.size != len(categories) + 1 or len(set(categories)) != len(categories):
             raise BaselineError(f"{name}.categories", "need distinct categories and one count each plus other")
-        constants = require(data, "null_constants", name, dict)
-        return cls(name=name, categories=tuple(str(c) for c in categories), counts=_frozen(counts),
-                   null_count=int(require(data, "null_count", name, int)),
-                   null_constants={str(k): float(v) for k, v in constants.items()},
+        if not counts.sum() > 0:
+            raise BaselineError(f"{name}.counts", "no reference values")
+        return cls(name=name, categories=tuple(categories), counts=_frozen(counts),
+                   null_count=read_count(data, "null_count", name),
+                   null_constants=read_constants(data, name, noise.CATEGORICAL_CONSTANTS),
                    calibration=_read_calibration(name, data))
 
 
@@ -209,9 +224,11 @@ class Baseline:
         """Rebuild from :meth:`to_dict` output; raises BaselineError naming the bad field."""
         if not isinstance(data, Mapping):
             raise BaselineError("root", f"expected a mapping, got {type(data).__name__}")
-        if data.get("format") != FORMAT:
+        if type(data.get("format")) is not int or data.get("format") != FORMAT:
             raise BaselineError("format", f"unsupported format {data.get('format')!r} (expected {FORMAT})")
         columns_raw = require(data, "columns", "baseline", dict)
+        if not columns_raw:
+            raise BaselineError("columns", "no columns")
         columns: dict[str, Column] = {}
         for name, raw in columns_raw.items():
             if not isinstance(raw, Mapping):

@@ -126,9 +126,8 @@ class Calibration:
             raise BaselineError(f"{where}.calibration", "expected {chunk_rows, statistics}")
         stats: dict[str, StatisticCalibration] = {}
         for name, raw in data["statistics"].items():
-            if (not isinstance(raw, list) or len(raw) != 8
-                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                               for v in raw) or raw[0] < 0 or raw[1] < 0 or raw[2] < 0):
+            if (not isinstance(raw, list) or len(raw) != 8 or not all(_finite_number(v) for v in raw)
+                    or raw[0] < 0 or raw[1] < 0 or raw[2] < 0):
                 raise BaselineError(f"{where}.calibration.{name}", "expected [q999, mean_square, chunks, "
                                     "sum, sum_sq, shuffled_sum, shuffled_sum_sq, scale_sum]")
             stats[str(name)] = StatisticCalibration(float(raw[0]), float(raw[1]), int(raw[2]),
@@ -137,6 +136,16 @@ class Calibration:
         if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
             raise BaselineError(f"{where}.calibration.chunk_rows", "expected a non-negative integer")
         return cls(stats, rows)
+
+
+def _finite_number(value: object) -> bool:
+    """A stored number that reads as a finite float (an integer too large for a float is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

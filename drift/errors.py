@@ -5,6 +5,7 @@ DriftError                      base: catch this at the edges (CLI, dashboard, a
  +-- InvalidInputError          bad input; ``field`` names it, ``problem`` says what is wrong
  +-- InsufficientDataError      too few rows for a statistic (``statistic``, ``n``, ``minimum``)
  +-- BaselineError              a baseline dict that cannot be read or is too large (``field``)
+ |    +-- UnreadableBaselineError  a stored baseline that cannot be read (``baseline_id``, ``remedy``)
  +-- IncompatibleBinsError      window counts not made over this baseline's bins (``signal``)
 ```
 
@@ -44,6 +45,18 @@ class BaselineError(DriftError):
         super().__init__(f"baseline {field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class UnreadableBaselineError(BaselineError):
+    """A stored baseline that cannot be read: ``baseline_id`` names it, ``problem`` says why and
+    ``remedy`` is the command that recreates it. Drift is unknown for the models it serves."""
+
+    def __init__(self, baseline_id: str, problem: str, remedy: str) -> None:
+        DriftError.__init__(self, f"baseline {baseline_id} is unreadable ({problem}): recreate it with `{remedy}`")
+        self.field = "baseline"
+        self.problem = problem
+        self.baseline_id = baseline_id
+        self.remedy = remedy
 
 
 class IncompatibleBinsError(DriftError):

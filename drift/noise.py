@@ -43,6 +43,10 @@ _TWO_SIDED = {_Z99: 2.5758293035489004, _Z999: 3.2905267314918945}
 
 SQRT_SCALED = ("ks", "wasserstein_sigma", "total_variation", "jensen_shannon", "hellinger")
 LINEAR_SCALED = ("psi",)
+# The constants each kind of column keeps (what :func:`categorical_constants` and
+# :func:`numeric_constants` return): a baseline missing one cannot be read.
+CATEGORICAL_CONSTANTS = ("psi", "jensen_shannon", "hellinger", "total_variation")
+NUMERIC_CONSTANTS = ("ks", "wasserstein_sigma", *CATEGORICAL_CONSTANTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,25 +17,66 @@ def require(data: Mapping[str, Any], key: str, where: str, kind: type | tuple[ty
         raise BaselineError(f"{where}.{key}", "missing")
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise BaselineError(f"{where}.{key}", f"expected {kind}, got {type(value).__name__}")
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise BaselineError(f"{where}.{key}", f"expected {names}, got {type(value).__name__}")
     return value
+
+
+# Counts beyond 2**53 cannot come from real data, and summing a column of them must not overflow int64.
+MAX_COUNT = 2**53
 
 
 def read_ints(data: Mapping[str, Any], key: str, where: str) -> NDArray[np.int64]:
     raw = require(data, key, where, list)
     if not set(map(type, raw)) <= {int}:  # exact type: bool (an int subclass) and floats are refused
         raise BaselineError(f"{where}.{key}", "expected a list of integers")
+    if any(not -MAX_COUNT <= v <= MAX_COUNT for v in raw):
+        raise BaselineError(f"{where}.{key}", f"values must lie within +-{MAX_COUNT}")
     arr = np.asarray(raw, dtype=np.int64).reshape(-1)
     if key == "counts" and arr.size and arr.min() < 0:
         raise BaselineError(f"{where}.{key}", "counts must be >= 0")
     return arr
 
 
+def read_count(data: Mapping[str, Any], key: str, where: str) -> int:
+    value = int(require(data, key, where, int))
+    if not 0 <= value <= MAX_COUNT:
+        raise BaselineError(f"{where}.{key}", f"must be a count in [0, {MAX_COUNT}], got {value}")
+    return value
+
+
+def read_finite(data: Mapping[str, Any], key: str, where: str) -> float:
+    value = require(data, key, where, (int, float))
+    try:
+        number = float(value)
+    except OverflowError as exc:  # an integer beyond the float range
+        raise BaselineError(f"{where}.{key}", "must be a finite number") from exc
+    if not np.isfinite(number):
+        raise BaselineError(f"{where}.{key}", f"must be a finite number, got {number}")
+    return number
+
+
+def read_constants(data: Mapping[str, Any], where: str, required: tuple[str, ...]) -> dict[str, float]:
+    """The noise constants: every ``required`` statistic present, each a finite number >= 0."""
+    raw = require(data, "null_constants", where, dict)
+    missing = [name for name in required if name not in raw]
+    if missing:
+        raise BaselineError(f"{where}.null_constants", f"missing {', '.join(missing)}")
+    out = {str(k): read_finite(raw, k, f"{where}.null_constants") for k in raw}
+    negative = sorted(k for k, v in out.items() if v < 0)
+    if negative:
+        raise BaselineError(f"{where}.null_constants", f"must be >= 0: {', '.join(negative)}")
+    return out
+
+
 def read_floats(data: Mapping[str, Any], key: str, where: str) -> NDArray[np.float64]:
     raw = require(data, key, where, list)
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
         raise BaselineError(f"{where}.{key}", "expected a list of numbers")
-    arr = np.asarray(raw, dtype=np.float64).reshape(-1)
+    try:
+        arr = np.asarray(raw, dtype=np.float64).reshape(-1)
+    except OverflowError as exc:  # an integer beyond the float range
+        raise BaselineError(f"{where}.{key}", "values must be finite") from exc
     if not np.all(np.isfinite(arr)):
         raise BaselineError(f"{where}.{key}", "values must be finite")
     return arr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from collectors.base import CollectorContext
 from collectors.registry import build_collectors
@@ -15,12 +15,17 @@ from inferwatch.runtime import Runtime
 from inferwatch.schema import CollectionRun
 from inferwatch.store import Store, StoreError
 
+if TYPE_CHECKING:
+    from drift import Baseline
+
 log = logging.getLogger(__name__)
 
 
 def collector_context(rt: Runtime, store: Store, endpoints: Mapping[str, str] | None = None) -> CollectorContext:
-    def baselines(model_version: str) -> tuple[str, Mapping[str, Any]] | None:
-        return store.load_latest_baseline(model_version)
+    from inferwatch.baselines import latest_baseline
+
+    def baselines(model_version: str) -> tuple[str, Baseline] | None:
+        return latest_baseline(store, model_version)  # an unreadable one raises, naming it: its model loses drift
 
     return CollectorContext(home=rt.home, env=rt.env, endpoints=dict(endpoints or {}), baselines=baselines)
 

@@ -60,6 +60,10 @@ class CollectSection(_Section):
     lookback_s: int = Field(3600, ge=60, le=14 * 86_400)  # how far back a first run starts
     interval_s: int = Field(60, ge=5)
     workers: int = Field(4, ge=1, le=64)
+    # Telemetry dated outside [now - max_age_s, now + max_ahead_s] is quarantined, not stored: a clock
+    # off by years must not zero-fill years of steps, nor a line dated a year ahead hold a file's offset.
+    max_age_s: int = Field(14 * 86_400, ge=3600, le=366 * 86_400)
+    max_ahead_s: int = Field(300, ge=0, le=86_400)
 
 
 class SloSection(_Section):

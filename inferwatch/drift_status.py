@@ -4,7 +4,9 @@ job and the dashboard share.
 The last ``n_windows`` windows of ``window_s`` each are merged exactly (counts add) per signal and
 compared with the baseline the counts were made over; a window without counts for a signal is an
 explicit empty window (``no_data``), never a silent "no drift". Shadow predictions are compared with
-the served ones (version against version) over the same bins.
+the served ones (version against version) over the same bins. A deployment whose baseline cannot be
+read is listed apart (:attr:`DriftLoad.unreadable`, with the baseline and how to recreate it): it
+costs that deployment's drift, and every other deployment is still decided.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from drift import (
     Baseline,
     DriftPolicy,
     DriftReport,
+    UnreadableBaselineError,
     VersionComparison,
     WindowCounts,
     compare,
@@ -28,7 +31,7 @@ from drift import (
     merge_all,
 )
 from drift.decision import Status
-from inferwatch.baselines import parsed_baseline
+from inferwatch.baselines import read_baseline
 from inferwatch.schema import HistogramPoint
 from inferwatch.schema import Metric as M
 from inferwatch.store import Store, from_epoch, to_epoch
@@ -45,6 +48,18 @@ class DeploymentDrift:
     shadow: tuple[VersionComparison, ...]  # served version against its shadow, per signal
     window_s: int
     windows_start: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DriftLoad:
+    """Drift of every deployment with histograms: decided, or not because its baseline is unreadable."""
+
+    decided: dict[str, DeploymentDrift]
+    unreadable: dict[str, UnreadableBaselineError]  # deployment -> the error naming its baseline and the remedy
+
+    @property
+    def drifted(self) -> bool:
+        return any(d.report.drifted for d in self.decided.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +85,15 @@ def record_drift(
     window_s: int = 900,
     n_windows: int = 3,
     policy: DriftPolicy | None = None,
-) -> dict[str, DeploymentDrift]:
+) -> DriftLoad:
     """Decide drift for every deployment with histograms in the lookback and keep each decision.
 
     Collection calls this once per round, so pages showing every deployment read one row each
-    instead of re-deciding from thousands of histograms (seconds at fifty deployments)."""
+    instead of re-deciding from thousands of histograms (seconds at fifty deployments). A deployment
+    whose baseline is unreadable gets no new decision (its last one expires with its lookback)."""
     results = load_drift(store, now, window_s=window_s, n_windows=n_windows, policy=policy)
     rows = []
-    for dep, d in results.items():
+    for dep, d in results.decided.items():
         flagged = sorted((r for r in d.report.results if r.status in (Status.WARN, Status.DRIFT)),
                          key=lambda r: (r.status is not Status.DRIFT, -(r.effect or 0.0) / (r.threshold or 1.0)))
         rows.append({"deployment_id": dep, "evaluated_at": to_epoch(now, "now"), "window_s": window_s,
@@ -115,24 +131,27 @@ def load_drift(
     n_windows: int = 3,
     deployments: Sequence[str] | None = None,
     policy: DriftPolicy | None = None,
-) -> dict[str, DeploymentDrift]:
+) -> DriftLoad:
     start = now - timedelta(seconds=window_s * n_windows)
     points = store.load_histograms(deployments=deployments, start=start, end=now)
     by_deployment: dict[str, list[HistogramPoint]] = defaultdict(list)
     for p in points:
         by_deployment[p.deployment].append(p)
-    out = {}
+    out = DriftLoad({}, {})
     for deployment, items in sorted(by_deployment.items()):
         bid = max(items, key=lambda p: p.start).baseline_id  # the newest baseline wins after a model change
-        payload = store.load_baseline(bid)
-        if payload is None:
+        try:
+            baseline = read_baseline(store, bid)
+        except UnreadableBaselineError as exc:
+            out.unreadable[deployment] = exc
             continue
-        baseline = parsed_baseline(bid, payload)
+        if baseline is None:
+            continue
         windows = split_windows([p for p in items if p.baseline_id == bid], now, window_s, n_windows)
         report = compare(baseline, [_with_empties(baseline, w) for w in windows], policy=policy)
         agree, paired = shadow_pairs(store, deployment, now - timedelta(seconds=window_s), now)
         shadow = _shadow_comparisons(baseline, windows[-1], policy, agree, paired)
-        out[deployment] = DeploymentDrift(deployment, bid, report, shadow, window_s, start)
+        out.decided[deployment] = DeploymentDrift(deployment, bid, report, shadow, window_s, start)
     return out
 
 

@@ -218,11 +218,22 @@ class CollectionRun:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantinedRecord:
+    """One input a collector could not use (a telemetry line, say): where it is and why it was set aside."""
+
+    source: str  # e.g. the telemetry file
+    position: int  # e.g. the byte offset of the line in it
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionBatch:
     """Everything one collector returns for one run; the store writes it in one transaction.
 
     ``cursor`` is the collector's resume state (file offsets, last complete window), saved
     atomically with the data so a run killed midway leaves neither a partial window nor a gap.
+    ``quarantined_count`` counts the inputs set aside this run, each once; ``quarantined`` keeps
+    the first of them (a bounded sample) for the operator to look at.
     """
 
     collector: str
@@ -232,6 +243,8 @@ class CollectionBatch:
     costs: tuple[CostRecord, ...] = ()
     cursor: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = ()
+    quarantined: tuple[QuarantinedRecord, ...] = ()
+    quarantined_count: int = 0
 
 
 def step_end(start: datetime, step_s: int) -> datetime:

@@ -1,4 +1,5 @@
-"""Freshness of each collector: last run, last success, staleness and errors (Sources page, banner)."""
+"""Freshness of each collector: last run, last success, staleness and errors, and how many inputs
+it quarantined (Sources page, banner)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class SourceHealth:
     consecutive_failures: int
     last_error: str | None
     warnings: tuple[str, ...]
+    quarantined_count: int = 0  # inputs it set aside, ever (each counted once); a sample is in the store
 
     @property
     def state(self) -> str:
@@ -41,6 +43,7 @@ def stale_after_s(settings: Settings) -> float:
 
 def source_health(store: Store, now: datetime, *, history: int = 500) -> list[SourceHealth]:
     runs = store.load_runs(limit=history)  # newest first
+    quarantined = store.quarantine_counts()
     by_collector: dict[str, list[CollectionRun]] = {}
     for run in runs:
         by_collector.setdefault(run.collector, []).append(run)
@@ -58,5 +61,5 @@ def source_health(store: Store, now: datetime, *, history: int = 500) -> list[So
             last_success=success.finished_at if success else None,
             staleness_s=(now - success.finished_at).total_seconds() if success else None,
             consecutive_failures=failures, last_error=next((r.error for r in items if r.error), None),
-            warnings=latest.warnings))
+            warnings=latest.warnings, quarantined_count=quarantined.get(collector, 0)))
     return out

@@ -27,7 +27,7 @@ def shadow_view(store: Store, now: datetime, window_s: int) -> dict[str, dict[st
     from inferwatch.drift_status import load_drift
 
     out: dict[str, dict[str, object]] = {}
-    for dep, d in load_drift(store, now, window_s=window_s, n_windows=1).items():
+    for dep, d in load_drift(store, now, window_s=window_s, n_windows=1).decided.items():
         view: dict[str, object] = {}
         for comparison in d.shadow:
             dist = comparison.distribution

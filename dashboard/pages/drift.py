@@ -32,8 +32,9 @@ MAX_WINDOWS = 96
 @st.cache_data(ttl=data.CACHE_TTL_S, max_entries=16, show_spinner=False)
 def load_drift_page(url: str, window_s: int, n_windows: int, deployments: tuple[str, ...], at: int,
                     drift_settings: dict[str, Any]) -> dict[str, Any]:
-    """Per deployment: the drift report (with history), window ends, last-window overlays (plain data)."""
-    from inferwatch.baselines import parsed_baseline
+    """Per deployment: the drift report (with history), window ends, last-window overlays (plain data);
+    or, when its baseline is unreadable, ``unreadable``: the message naming it and how to recreate it."""
+    from inferwatch.baselines import read_baseline
     from inferwatch.drift_status import SHADOW_OF, load_drift, split_windows
 
     now = datetime.fromtimestamp(at, tz=UTC)
@@ -41,9 +42,11 @@ def load_drift_page(url: str, window_s: int, n_windows: int, deployments: tuple[
     settings = settings_from_mapping(drift_settings)
     results = load_drift(store, now, window_s=window_s, n_windows=n_windows, deployments=list(deployments) or None,
                          policy=settings.policy)
-    out: dict[str, Any] = {}
-    for dep, d in results.items():
-        baseline = parsed_baseline(d.baseline_id, store.load_baseline(d.baseline_id))
+    out: dict[str, Any] = {dep: {"unreadable": str(exc)} for dep, exc in results.unreadable.items()}
+    for dep, d in results.decided.items():
+        baseline = read_baseline(store, d.baseline_id)
+        if baseline is None:  # removed since: the next render decides without it
+            continue
         points = [p for p in store.load_histograms(deployments=[dep], start=now - timedelta(seconds=window_s), end=now)
                   if p.baseline_id == d.baseline_id]
         last = split_windows(points, now, window_s, 1)[0]
@@ -67,6 +70,21 @@ def load_recorded(url: str, at: int) -> dict[str, dict[str, Any]]:
     from inferwatch.drift_status import load_recorded_drift
 
     return {dep: asdict(d) for dep, d in load_recorded_drift(data.store(url), datetime.fromtimestamp(at, tz=UTC)).items()}
+
+
+@st.cache_data(ttl=data.CACHE_TTL_S, max_entries=4, show_spinner=False)
+def load_unreadable_baselines(url: str, at: int) -> list[dict[str, str]]:
+    """Every stored baseline that cannot be read: its id, model, problem and the command that recreates it."""
+    from inferwatch.baselines import baseline_health
+
+    return [{"id": b.id, "model_version": b.model_version, "problem": b.error.problem, "remedy": b.error.remedy}
+            for b in baseline_health(data.store(url)) if b.error is not None]
+
+
+def render_unreadable(baselines: list[dict[str, str]]) -> None:
+    for b in baselines:
+        st.error(f"Baseline **{b['id']}** (model {b['model_version']}) is unreadable: {b['problem']}. Drift is "
+                 f"unknown for the deployments it serves. Recreate it: `{b['remedy']}`")
 
 
 def render_fleet(recorded: dict[str, dict[str, Any]], shown: list[str]) -> None:
@@ -149,6 +167,7 @@ st.caption("Are the predictions and inputs still distributed like the baseline? 
            "Benjamini-Hochberg, and persistent (m of the last n windows). p-values are shown with N.")
 
 filters = current_filters()
+render_unreadable(load_unreadable_baselines(data.store_url(), data.now_bucket()))
 try:
     drift_settings = settings_from_mapping(data.runtime().settings.drift)
 except DriftError as exc:
@@ -188,6 +207,9 @@ if deployment not in pages:
     st.stop()
 
 entry = pages[deployment]
+if "unreadable" in entry:
+    st.error(f"Drift of {deployment} is unknown: {entry['unreadable']}")
+    st.stop()
 report = entry["report"]
 results = report["results"]
 c1, c2, c3, c4 = st.columns(4)

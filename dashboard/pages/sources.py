@@ -19,9 +19,20 @@ else:
     st.dataframe(sources, hide_index=True, width="stretch", column_config={
         "staleness_s": st.column_config.NumberColumn("age of last success (s)", format="%.0f"),
         "consecutive_failures": st.column_config.NumberColumn("failures in a row"),
+        "quarantined": st.column_config.NumberColumn("quarantined inputs", format="%d"),
     })
     for _, row in sources[sources["last_error"].notna()].iterrows():
         st.error(f"**{row['collector']}**: {row['last_error']}")
+    quarantined = int(sources["quarantined"].sum())
+    if quarantined:
+        st.warning(f"{quarantined:,} inputs were quarantined: telemetry lines that are not well-formed or are "
+                   "dated outside [collect] max_age_s / max_ahead_s. They were not stored; the rest was. "
+                   "The newest are listed below.")
+        with st.expander("Quarantined inputs (newest first)"):
+            st.dataframe(data.load_quarantine_frame(data.store_url(), data.now_bucket()), hide_index=True,
+                         width="stretch", column_config={
+                             "source": "file", "position": st.column_config.NumberColumn("byte offset", format="%d"),
+                             "first_seen": st.column_config.DatetimeColumn("seen (UTC)")})
 
 st.subheader("Configuration")
 st.markdown(f"- config file: `{rt.settings.source_path or 'none (built-in local demo defaults)'}`\n"

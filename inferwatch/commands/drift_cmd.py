@@ -3,7 +3,9 @@
 `drift check` evaluates the last ``windows`` windows of ``window_s`` seconds from the histograms in
 the store (the same loader as the dashboard and the alert job) and exits 1 when any signal of any
 deployment drifts, so scripts and CI can gate on it. An empty store is reported as such (no data),
-never as "no drift".
+never as "no drift". A deployment whose baseline cannot be read is named with that baseline and the
+command that recreates it; the others are still checked, and without drift the exit code is 2 (drift
+unknown), not 0.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import typer
 
 if TYPE_CHECKING:
     from drift import SignalResult
-    from inferwatch.drift_status import DeploymentDrift
+    from inferwatch.drift_status import DeploymentDrift, DriftLoad
 
 _COLOURS = {"drift": "red", "warn": "yellow", "ok": "green", "insufficient_data": "blue", "no_data": "blue"}
 
@@ -54,9 +56,9 @@ def _print_human(results: dict[str, DeploymentDrift], show_all: bool) -> None:
                        f"  {vc.distribution.statistic} {_fmt(vc.distribution.effect)}{agree}")
 
 
-def _as_json(results: dict[str, DeploymentDrift], now: datetime) -> dict[str, Any]:
+def _as_json(results: DriftLoad, now: datetime) -> dict[str, Any]:
     deployments = []
-    for dep, d in results.items():
+    for dep, d in results.decided.items():
         entry = d.report.to_dict()
         entry.pop("history", None)
         entry.update(deployment=dep, baseline_id=d.baseline_id, window_s=d.window_s,
@@ -66,9 +68,21 @@ def _as_json(results: dict[str, DeploymentDrift], now: datetime) -> dict[str, An
                               "agreement": None if v.agreement is None else asdict(v.agreement)}
                              for v in d.shadow])
         deployments.append(entry)
-    drifted = any(d.report.drifted for d in results.values())
-    status = "drift" if drifted else ("no_data" if not results else "ok")
-    return {"evaluated_at": now.isoformat(), "status": status, "drifted": drifted, "deployments": deployments}
+    unreadable = [{"deployment": dep, "baseline_id": exc.baseline_id, "problem": exc.problem, "remedy": exc.remedy}
+                  for dep, exc in results.unreadable.items()]
+    if results.drifted:
+        status = "drift"
+    elif unreadable:
+        status = "baseline_unreadable"
+    else:
+        status = "ok" if results.decided else "no_data"
+    return {"evaluated_at": now.isoformat(), "status": status, "drifted": results.drifted,
+            "deployments": deployments, "unreadable_baselines": unreadable}
+
+
+def _print_unreadable(results: DriftLoad) -> None:
+    for dep, exc in results.unreadable.items():
+        typer.secho(f"{dep}  drift unknown: {exc}", fg=typer.colors.RED, err=True)
 
 
 def _utc(ts: datetime) -> datetime:
@@ -79,13 +93,15 @@ def _from_window(store: Any, deployment: str, start: datetime, end: datetime) ->
     """(id, Baseline, source) from a deployment's merged counts in [start, end)."""
     from drift import WindowCounts, merge_all
     from drift.rebase import baseline_from_windows
-    from inferwatch.baselines import parsed_baseline
+    from inferwatch.baselines import read_baseline
 
     points = store.load_histograms(deployments=[deployment], start=start, end=end)
     if not points:
         raise typer.BadParameter(f"no histograms for {deployment} between {start:%Y-%m-%d %H:%M} and {end:%H:%M} UTC")
     bid = max(points, key=lambda p: p.start).baseline_id
-    base = parsed_baseline(bid, store.load_baseline(bid))
+    base = read_baseline(store, bid)  # an unreadable one raises, naming it and how to recreate it
+    if base is None:
+        raise typer.BadParameter(f"the baseline of these histograms, {bid}, is no longer in the store")
     parts: dict[str, list[WindowCounts]] = {}
     for p in points:
         if p.baseline_id == bid and p.signal in base.columns:
@@ -164,14 +180,19 @@ def _register_baseline(app: typer.Typer) -> None:
 
     @baseline_app.command("list")
     def list_(ctx: typer.Context) -> None:
-        """List the baselines in the store, newest first."""
+        """List the baselines in the store, newest first; an unreadable one is named with its problem
+        and the command that recreates it."""
+        from inferwatch.baselines import baseline_health
         from inferwatch.cli import runtime
 
-        rows = runtime(ctx).open_store().list_baselines()
+        rows = baseline_health(runtime(ctx).open_store())
         if not rows:
             typer.echo("no baselines yet: run `inferwatch baseline create`")
         for r in rows:
-            typer.echo(f"{r['id']:<32} model {r['model_version']:<6} {r['created_at']:%Y-%m-%d %H:%M} UTC  {r['source']}")
+            typer.echo(f"{r.id:<32} model {r.model_version:<6} {r.created_at:%Y-%m-%d %H:%M} UTC  {r.source}")
+            if r.error is not None:
+                typer.secho(f"  UNREADABLE ({r.error.problem}): recreate it with `{r.error.remedy}`",
+                            fg=typer.colors.RED)
 
     app.add_typer(baseline_app, name="baseline")
 
@@ -190,7 +211,8 @@ def register(app: typer.Typer) -> None:
         at: Annotated[datetime | None, typer.Option(help="Evaluate as of this UTC time (default: now).")] = None,
         show_all: Annotated[bool, typer.Option("--all", help="Show every check, not only those that are not ok.")] = False,
     ) -> None:
-        """Compare the latest windows with the baselines; exit 1 when anything drifts.
+        """Compare the latest windows with the baselines; exit 1 when anything drifts, 2 when nothing
+        does but a baseline is unreadable (drift unknown for its deployments).
 
         Per signal: the effect size with its threshold and the noise floor for this many rows, the
         BH-adjusted p-value with N (marked negligible when the effect is below threshold), and a
@@ -212,12 +234,15 @@ def register(app: typer.Typer) -> None:
                              n_windows=windows or settings.windows, deployments=deployment, policy=settings.policy)
         if as_json:
             typer.echo(json.dumps(_as_json(results, now), indent=2, allow_nan=False))
-        elif not results:
+        elif not results.decided and not results.unreadable:
             typer.echo("no drift data: no histograms in the store for this period "
                        "(run `inferwatch collect`, or `inferwatch demo` for the local stack)")
         else:
-            _print_human(results, show_all)
-        if any(d.report.drifted for d in results.values()):
+            _print_human(results.decided, show_all)
+            _print_unreadable(results)
+        if results.drifted:
             raise typer.Exit(1)
+        if results.unreadable:
+            raise typer.Exit(2)
 
     app.add_typer(drift_app, name="drift")

@@ -9,7 +9,13 @@ this package (``alerts`` does, in ``inferwatch/store/alert_tables.py``) and use 
 from __future__ import annotations
 
 from inferwatch.store.engine import default_url, redact, store_url_from_env
-from inferwatch.store.errors import StoreConfigError, StoreError, StoreInputError, StoreUnavailableError
+from inferwatch.store.errors import (
+    StoreConfigError,
+    StoreDataError,
+    StoreError,
+    StoreInputError,
+    StoreUnavailableError,
+)
 from inferwatch.store.store import Store, from_epoch, to_epoch
 
 # Registers the alert job's tables on the shared metadata, so every Store.open creates them too.
@@ -18,6 +24,7 @@ from inferwatch.store import alert_tables as _alert_tables  # noqa: F401  isort:
 __all__ = [
     "Store",
     "StoreConfigError",
+    "StoreDataError",
     "StoreError",
     "StoreInputError",
     "StoreUnavailableError",

@@ -3,8 +3,9 @@
     StoreError
     ├── StoreConfigError      bad URL or unsupported backend
     ├── StoreUnavailableError the database cannot be reached, or stayed locked past the busy timeout
-    └── StoreInputError       a record or query the store refuses (also a ValueError): a naive
-                              datetime, a non-finite value, a step or resolution that does not fit
+    ├── StoreInputError       a record or query the store refuses (also a ValueError): a naive
+    │                         datetime, a non-finite value, a step or resolution that does not fit
+    └── StoreDataError        a stored row that cannot be read back (corrupted): ``table`` and ``key`` name it
 """
 
 from __future__ import annotations
@@ -30,3 +31,13 @@ class StoreInputError(StoreError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class StoreDataError(StoreError):
+    """A stored row that cannot be read back: ``table`` and ``key`` name it, ``problem`` says why."""
+
+    def __init__(self, table: str, key: str, problem: str) -> None:
+        super().__init__(f"{table} row {key}: {problem}")
+        self.table = table
+        self.key = key
+        self.problem = problem

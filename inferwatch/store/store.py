@@ -18,7 +18,9 @@ from sqlalchemy import (
     Engine,
     Select,
     Table,
+    Text,
     and_,
+    cast,
     delete,
     func,
     inspect,
@@ -41,6 +43,7 @@ from inferwatch.schema import (
     Metric,
     MetricPoint,
 )
+from inferwatch.store import quarantine
 from inferwatch.store import tables as t
 from inferwatch.store.engine import WRITE_OPTION, build_engine, redact
 from inferwatch.store.errors import StoreInputError, StoreUnavailableError
@@ -197,6 +200,8 @@ class Store:
             if batch.cursor is not None:
                 self.upsert(conn, t.cursors, [{"collector": batch.collector, "state": dict(batch.cursor),
                                                "updated_at": finished_s}])
+            if batch.quarantined_count:
+                quarantine.save(conn, batch.collector, batch.quarantined, batch.quarantined_count, finished_s)
             self._insert_run(conn, run)
 
     def rebuild_rollups(self) -> None:
@@ -382,17 +387,36 @@ class Store:
         return [t.histogram_from_row(r) for r in rows]
 
     def load_baseline(self, baseline_id: str) -> dict[str, Any] | None:
-        with self.read() as conn:
-            row = conn.execute(select(t.baselines.c.payload).where(t.baselines.c.id == baseline_id)).first()
-        return dict(row[0]) if row else None
+        """The baseline's payload, None when there is none; :class:`StoreDataError` when the stored
+        payload is not a JSON object (a corrupted row), so one bad row never fails a whole read."""
+        text = self.load_baseline_text(baseline_id)
+        return t.baseline_payload(baseline_id, text) if text is not None else None
 
-    def load_latest_baseline(self, model_version: str) -> tuple[str, dict[str, Any]] | None:
+    def load_baseline_text(self, baseline_id: str) -> str | None:
+        """The payload exactly as stored (JSON text, or whatever a corruption left), None when there is none."""
         b = t.baselines
-        stmt = (select(b.c.id, b.c.payload).where(b.c.model_version == model_version)
+        with self.read() as conn:
+            row = conn.execute(select(cast(b.c.payload, Text)).where(b.c.id == baseline_id)).first()
+        return None if row is None else str(row[0])
+
+    def latest_baseline_id(self, model_version: str) -> str | None:
+        """The id of the newest baseline of ``model_version``."""
+        b = t.baselines
+        stmt = (select(b.c.id).where(b.c.model_version == model_version)
                 .order_by(b.c.created_at.desc(), b.c.id.desc()).limit(1))
         with self.read() as conn:
-            row = conn.execute(stmt).first()
-        return (row[0], dict(row[1])) if row else None
+            return conn.execute(stmt).scalar()
+
+    def load_latest_baseline(self, model_version: str) -> tuple[str, dict[str, Any]] | None:
+        """(id, payload) of the newest baseline of ``model_version``; a corrupted payload raises
+        :class:`StoreDataError` (never an older one in its place: it bins with other edges)."""
+        bid = self.latest_baseline_id(model_version)
+        payload = self.load_baseline(bid) if bid is not None else None
+        return (bid, payload) if bid is not None and payload is not None else None
+
+    def has_baseline(self, baseline_id: str) -> bool:
+        with self.read() as conn:
+            return conn.execute(select(t.baselines.c.id).where(t.baselines.c.id == baseline_id)).first() is not None
 
     def list_baselines(self) -> list[dict[str, Any]]:
         b = t.baselines
@@ -414,6 +438,16 @@ class Store:
         with self.read() as conn:
             rows = conn.execute(stmt).mappings().all()
         return [t.run_from_row(x) for x in rows]
+
+    def load_quarantine(self, *, collector: str | None = None, limit: int = 100) -> list[quarantine.QuarantineEntry]:
+        """The newest inputs collectors set aside (a bounded sample), newest first."""
+        with self.read() as conn:
+            return quarantine.load_entries(conn, collector, limit)
+
+    def quarantine_counts(self) -> dict[str, int]:
+        """Per collector, every input it ever set aside (each counted once)."""
+        with self.read() as conn:
+            return quarantine.load_counts(conn)
 
     def load_costs(self, *, start: datetime | None = None, end: datetime | None = None) -> list[CostRecord]:
         c = t.costs

@@ -45,7 +45,8 @@ from inferwatch.schema import (
     HistogramPoint,
     MetricPoint,
 )
-from inferwatch.store.errors import StoreInputError
+from inferwatch.store.engine import load_json
+from inferwatch.store.errors import StoreDataError, StoreInputError
 
 metadata = MetaData()
 
@@ -209,6 +210,18 @@ def point_row(p: MetricPoint) -> dict[str, Any]:
 
 def _point_name(p: MetricPoint) -> str:
     return f"metric point {p.deployment} {p.metric} at {p.start.isoformat()}"
+
+
+def baseline_payload(baseline_id: str, text: str | None) -> dict[str, Any]:
+    """A baseline's payload read as text and decoded here, so that a corrupted row (not JSON, or
+    JSON that is not an object) raises :class:`StoreDataError` naming it instead of failing the read."""
+    try:
+        payload = load_json(text) if text is not None else None
+    except (ValueError, RecursionError) as exc:
+        raise StoreDataError("baselines", baseline_id, f"payload is not JSON ({exc})") from exc
+    if not isinstance(payload, dict):
+        raise StoreDataError("baselines", baseline_id, f"payload is not a JSON object but {type(payload).__name__}")
+    return payload
 
 
 def histogram_row(h: HistogramPoint) -> dict[str, Any]:

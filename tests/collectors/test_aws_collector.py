@@ -16,9 +16,8 @@ from collectors.aws import AwsCollector, check, from_settings
 from collectors.base import CollectorContext
 from collectors.runner import run_one
 from drift import WindowCounts
-from drift.baseline import NumericColumn, build_baseline
+from drift.baseline import Baseline, NumericColumn, build_baseline
 from drift.cloud import bin_edges_for_cloud
-from inferwatch.baselines import parsed_baseline
 from inferwatch.config import parse_settings
 from inferwatch.schema import CollectionBatch, Metric
 from inferwatch.store import Store
@@ -218,29 +217,29 @@ def test_a_denied_collection_is_recorded_and_writes_nothing(door: Any, tmp_path:
     assert len(rows) == len({(p.deployment, p.start) for p in rows}) == 2 * 20  # two deployments, 20 steps
 
 
-def score_baseline(version: str) -> tuple[str, dict[str, Any]]:
+def score_baseline(version: str) -> tuple[str, Baseline]:
     reference = np.random.default_rng(7).beta(5, 2, size=5000)
     baseline = build_baseline({"score": reference}, categorical=[], model_sha256="ab" * 32, version=version)
-    return f"bl-{version}", baseline.to_dict()
+    return f"bl-{version}", baseline
 
 
 def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binning(door: Any) -> None:
     fn = "e2e-hist"
     seed(fn)
-    bid, payload = score_baseline("v1")
+    bid, baseline = score_baseline("v1")
     current = np.round(np.random.default_rng(11).beta(4, 2, size=300), 3)  # shifted, with ties
     put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v1"},
                T + timedelta(seconds=3), [float(v) for v in current])
     put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v0"},
                T + timedelta(seconds=3), [0.5])  # a version without a baseline: no histogram
-    baselines = {"v1": (bid, payload)}
+    baselines = {"v1": (bid, baseline)}
     later = NOW + timedelta(minutes=6)  # an hour is read once it ended lateness_s (5 min) ago
     batch = build(fn, baselines=baselines.get).collect(later, CURSOR)
     [hist] = batch.histograms  # per complete hour: ~200 metrics per call, so not per step
     hour = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
     assert (hist.deployment, hist.signal, hist.start, hist.step_s, hist.baseline_id) == (
         f"aws:{REGION}:{fn}", "score", hour, 3600, bid)
-    column = parsed_baseline(bid, payload).column("score")
+    column = baseline.column("score")
     assert isinstance(column, NumericColumn)
     bins = bin_edges_for_cloud(column)
     cloud = WindowCounts.from_dict(hist.counts)
@@ -252,3 +251,22 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     assert batch.cursor["histograms_complete_until"] == int((hour + timedelta(hours=1)).timestamp())
     again = build(fn, baselines=baselines.get).collect(later + timedelta(minutes=5), batch.cursor)
     assert again.histograms == ()  # the next hour is not complete yet: no PR queries this run
+
+
+def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:
+    from drift.errors import UnreadableBaselineError
+
+    fn = "e2e-bad-baseline"
+    seed(fn)
+    put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v1"},
+               T + timedelta(seconds=3), [0.5, 0.7])
+
+    def unreadable(version: str) -> Any:
+        raise UnreadableBaselineError("bl-v1", "format: unsupported format None (expected 1)",
+                                      "inferwatch baseline create --version v1")
+
+    batch = build(fn, baselines=unreadable).collect(NOW + timedelta(minutes=6), CURSOR)
+    assert batch.histograms == ()
+    assert values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100  # the metrics still land
+    assert any("baseline bl-v1 is unreadable" in w and "inferwatch baseline create --version v1" in w
+               for w in batch.warnings), batch.warnings

@@ -3,7 +3,7 @@ bounds are the baseline's cloud bounds, read through the real client and stand-i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -67,10 +67,8 @@ def seed_predictions(standin: GcpStandIn, revision: str, version: str, values: n
 
 
 def lookup(baseline: Baseline) -> Any:
-    payload: Mapping[str, Any] = baseline.to_dict()
-
-    def find(version: str) -> tuple[str, Mapping[str, Any]] | None:
-        return ("baseline-v1", payload) if version == "v1" else None
+    def find(version: str) -> tuple[str, Baseline] | None:
+        return ("baseline-v1", baseline) if version == "v1" else None
 
     return find
 

@@ -104,13 +104,19 @@ def test_rotation_keeps_the_offset_of_the_renamed_file(tmp_path: Path, store: St
     assert total(store, Metric.INVOCATIONS) == 7
 
 
-def test_malformed_lines_are_counted_and_skipped(tmp_path: Path, store: Store) -> None:
+def test_malformed_lines_are_quarantined_once(tmp_path: Path, store: Store) -> None:
     f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
     write(f, emf(T0) + "not json\n" + '{"_aws": {"Timestamp": 1}, "Status": "weird"}\n' + emf(T0))
-    run = run_one(store, collector(tmp_path), clock=lambda: T0 + timedelta(minutes=3))
+    c = collector(tmp_path)
+    run = run_one(store, c, clock=lambda: T0 + timedelta(seconds=50))
     assert run.status == "partial"
-    assert any("2 malformed" in w for w in run.warnings)
+    assert run.warnings[0].startswith("2 telemetry lines quarantined")
+    run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))  # re-reads the open step: no second count
     assert total(store, Metric.INVOCATIONS) == 2
+    assert store.quarantine_counts() == {"local": 2}
+    entries = sorted(store.load_quarantine(), key=lambda e: e.position)
+    assert [(e.source, e.position) for e in entries] == [(str(f), len(emf(T0))), (str(f), len(emf(T0)) + 9)]
+    assert entries[0].reason.startswith("not JSON") and "Status" in entries[1].reason
 
 
 def test_idle_closed_steps_are_written_as_zero_traffic(tmp_path: Path, store: Store) -> None:
@@ -141,12 +147,12 @@ def test_max_overlap_counts_requests_in_flight() -> None:
 
 def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: Store) -> None:
     from drift import WindowCounts
-    from inferwatch.baselines import ensure_model_baselines
+    from inferwatch.baselines import ensure_model_baselines, latest_baseline
 
     ensure_model_baselines(store)
     f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
     write(f, "".join(emf(T0 + timedelta(seconds=s), rows=3) for s in range(20)))
-    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30, baselines=store.load_latest_baseline)
+    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30, baselines=lambda v: latest_baseline(store, v))
     run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))
     hist = {h.signal: WindowCounts.from_dict(h.counts) for h in store.load_histograms()}
     assert set(hist) == {"score", "class"}

@@ -78,3 +78,20 @@ def test_filled_store_shows_overlay_time_series_table_and_shadow(home: Path) -> 
     at.selectbox(key="drift_signal").set_value("feature:mean radius").run()
     assert not at.exception, at.exception
     assert "feature:mean radius" in at.get("plotly_chart")[0].proto.spec
+
+
+def test_an_unreadable_baseline_is_named_with_how_to_recreate_it(home: Path) -> None:
+    from sqlalchemy import text
+
+    store, _ = fill_shifted(home)
+    bid = model_baseline("v1")[0]
+    with store.write() as conn:  # a corrupted row, as a bad migration or a hand edit leaves it
+        conn.execute(text("UPDATE baselines SET payload = '{\"format\": 1}' WHERE id = :id"), {"id": bid})
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any(f"Baseline **{bid}** (model v1) is unreadable" in e and "`inferwatch baseline create --version v1`" in e
+               for e in errors), errors
+    assert any(e.startswith(f"Drift of {DEP} is unknown: baseline {bid} is unreadable") for e in errors), errors

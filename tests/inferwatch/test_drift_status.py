@@ -21,8 +21,8 @@ def test_recorded_decisions_are_what_the_overview_shows_until_they_age_out(home:
     live = record_drift(store, now, window_s=900, n_windows=3)
     recorded = load_recorded_drift(store, now)
     assert set(recorded) == {DEP}
-    assert recorded[DEP].status == live[DEP].report.status.value == "drift"
-    distribution = live[DEP].report.result("feature:mean radius").to_dict()
+    assert recorded[DEP].status == live.decided[DEP].report.status.value == "drift"
+    distribution = live.decided[DEP].report.result("feature:mean radius").to_dict()
     assert recorded[DEP].signals[0]["signal"] == "feature:mean radius"  # the worst (effect over threshold) first
     assert {k: distribution[k] for k in ("signal", "check", "statistic", "effect", "threshold", "status")} \
         in recorded[DEP].signals
