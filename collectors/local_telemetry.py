@@ -45,6 +45,7 @@ class TelemetryRecord:
     shadow_latency_ms: float | None = None
     shadow_status: str | None = None
     error_type: str | None = None
+    prewarmed: bool = False  # served by warm capacity (an instance started ahead of traffic)
 
 
 def parse_emf_line(line: str | bytes) -> TelemetryRecord:
@@ -89,6 +90,7 @@ def parse_emf_line(line: str | bytes) -> TelemetryRecord:
         shadow_latency_ms=_num(doc, "ShadowLatencyMs") if "ShadowLatencyMs" in doc else None,
         shadow_status=str(doc["ShadowStatus"]) if "ShadowStatus" in doc else None,
         error_type=str(doc["ErrorType"]) if "ErrorType" in doc else None,
+        prewarmed=bool(_num(doc, "Prewarmed", default=0.0)),
     )
 
 
