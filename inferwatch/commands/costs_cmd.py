@@ -98,8 +98,10 @@ def _print_advice(result: AdviceResult) -> None:
     for column in ("Deployment", "Advice", "Saves/month", "Latency", "Cold starts", "Confidence", "Evidence"):
         table.add_column(column, justify="right" if column == "Saves/month" else "left")
     for a in result.advice:
-        table.add_row(a.deployment, f"{a.summary} ({a.current} -> {a.proposed})", f"${a.monthly_saving_usd:,.2f}",
-                      a.latency_effect, a.cold_start_effect, a.confidence, "\n".join(e.render() for e in a.evidence))
+        change = f" ({a.current} -> {a.proposed})" if a.proposed != "-" else ""
+        saving = f"{'-' if a.monthly_saving_usd < 0 else ''}${abs(a.monthly_saving_usd):,.2f}"
+        table.add_row(a.deployment, a.summary + change, saving, a.latency_effect, a.cold_start_effect, a.confidence,
+                      "\n".join(e.render() for e in a.evidence))
     Console().print(table)
 
 

@@ -118,3 +118,16 @@ def test_the_current_week_s_report_prices_the_minutes_it_holds_and_agrees_with_a
     assert [a.monthly_saving_usd for a in report.advice] == pytest.approx(
         [a.monthly_saving_usd for a in advice.advice])
     assert row.top_saving_usd == pytest.approx(2 * 0.5 * SECONDS_PER_MONTH * X86_PC, rel=1e-6)
+
+
+def test_minutes_of_data_are_low_confidence_however_clear(store: Store) -> None:
+    """A demo minutes old: its spillover and its arm64 twin are measured, but over minutes, not days."""
+    x86, arm = lam("scorer", pc=1, service="scorer"), lam("scorer-arm", service="scorer", architecture="arm64")
+    write(store, [x86, arm], minutes(x86.id, {"invocations_count": 5000, "duration_sum_ms": 5000 * 50.0,
+                                              "provisioned_concurrency_count": 1, "provisioned_spillover_count": 500,
+                                              "provisioned_utilization_ratio": 1.0}, 30)
+          + minutes(arm.id, {"invocations_count": 5000, "duration_sum_ms": 5000 * 40.0}, 30))
+    result = load_advice(store, T0 - WEEK, T0 + timedelta(minutes=30), CAT, step_s=60)
+    raise_, switch = (next(a for a in result.advice if a.kind == kind) for kind in ("warm_capacity", "architecture"))
+    assert raise_.action == "raise" and switch.proposed == "arm64"
+    assert raise_.confidence == switch.confidence == "low"

@@ -60,7 +60,7 @@ def test_a_fresh_demo_has_advice_of_every_kind_with_evidence_and_dollars(demo_ho
     assert {a.deployment for a in memory} >= {REPORTS, SCORER_V1} and all(a.proposed == "128 MB" for a in memory)
     assert any(a.kind == "architecture" and a.proposed == "arm64" for a in result.advice)
     for a in result.advice:
-        assert a.evidence and a.confidence in ("low", "medium")  # minutes of data: never high
+        assert a.evidence and a.confidence == "low"  # minutes of data
         assert a.action == "info" or a.monthly_saving_usd != 0
 
 
