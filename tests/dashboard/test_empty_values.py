@@ -11,6 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import charts
+from inferwatch.schema import CollectionRun
+from inferwatch.sources import source_health
+from inferwatch.store import Store
 from tests.costs.report_store import fixed_store
 from tests.dashboard.test_overview import APP, fill
 
@@ -42,6 +45,15 @@ def test_missing_values_in_the_costs_tables_show_a_dash(home: Path) -> None:
     rows = next(df for df in at.dataframe if "prev_cost_usd" in df.value.columns)
     assert rows.value["prev_cost_usd"].isna().any() and rows.value["billed_usd"].isna().any()
     assert [df.proto.placeholder for df in at.dataframe] == ["—"] * len(at.dataframe)
+
+
+def test_a_collection_newer_than_the_page_s_rounded_time_is_zero_seconds_old(home: Path) -> None:
+    fill(home)
+    store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
+    just_now = datetime.now(UTC)
+    store.record_run(CollectionRun("fresh", "local", just_now, just_now, "ok"))
+    (health,) = source_health(store, just_now - timedelta(seconds=30))  # the page rounds its time down
+    assert health.staleness_s == 0.0
 
 
 def test_the_deployment_header_of_a_deployment_without_memory_has_no_nan(home: Path) -> None:
