@@ -189,16 +189,17 @@ class LocalCollector:
                    baselines: BaselineLookup | None) -> tuple[list[MetricPoint], list[Any]]:
         points: list[MetricPoint] = []
         histograms: list[Any] = []
-        for name in self.deployments:
-            dep_id = self._deployment(name).id
+        for name, dep in self.deployments.items():
             for step in zero_fill:
                 if (name, step) not in groups:
                     start = datetime.fromtimestamp(step, tz=UTC)
-                    points += [MetricPoint(dep_id, m, start, self.step_s, 0.0) for m in (M.INVOCATIONS, M.ROWS)]
+                    idle = {M.INVOCATIONS: 0.0, M.ROWS: 0.0, **warm_capacity_metrics((), dep)}
+                    points += [MetricPoint(dep.id, m, start, self.step_s, v) for m, v in idle.items()]
         for (name, step), items in groups.items():
             start = datetime.fromtimestamp(step, tz=UTC)
             dep = self._deployment(name)
-            values = step_metrics([r for r, _ in items], len({i for _, i in items}))
+            records = [r for r, _ in items]
+            values = {**step_metrics(records, len({i for _, i in items})), **warm_capacity_metrics(records, dep)}
             points += [MetricPoint(dep.id, metric, start, self.step_s, value) for metric, value in values.items()]
             histograms += build_histograms(dep.id, start, self.step_s, [r for r, _ in items], baselines)
         return points, histograms
@@ -238,6 +239,25 @@ def step_metrics(records: Sequence[TelemetryRecord], instances: int) -> dict[str
         out[M.SHADOW_COUNT] = float(rows)
         out[M.SHADOW_AGREEMENT] = float(sum(a * n for a, n in paired) / rows)
     return out
+
+
+def warm_capacity_metrics(records: Sequence[TelemetryRecord], deployment: Deployment) -> dict[str, float]:
+    """Lambda's provisioned-concurrency metrics of one step for a deployment that keeps warm instances
+    (the emulator's ``min_instances``, whose invocations carry ``Prewarmed``); nothing for one that does not.
+
+    Utilisation is the most requests in flight at once on the warm instances over their request slots
+    (``min_instances x concurrency``); invocations served by instances started on demand spilled over.
+    """
+    warm = deployment.min_instances
+    if warm <= 0:
+        return {}
+    served_warm = [r for r in records if r.prewarmed]
+    slots = warm * max(deployment.concurrency, 1)
+    return {
+        M.PROVISIONED_CONCURRENCY: float(warm),
+        M.PROVISIONED_UTILIZATION: min(1.0, max_overlap(served_warm) / slots),
+        M.PROVISIONED_SPILLOVER: float(len(records) - len(served_warm)),
+    }
 
 
 def max_overlap(records: Sequence[TelemetryRecord]) -> int:

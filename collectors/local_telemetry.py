@@ -63,6 +63,7 @@ class TelemetryRecord:
     shadow_latency_ms: float | None = None
     shadow_status: str | None = None
     error_type: str | None = None
+    prewarmed: bool = False  # served by warm capacity (an instance started ahead of traffic)
 
 
 def parse_emf_line(line: str | bytes) -> TelemetryRecord:
@@ -111,6 +112,7 @@ def parse_emf_line(line: str | bytes) -> TelemetryRecord:
         shadow_latency_ms=_num(doc, "ShadowLatencyMs", maximum=MAX_DURATION_MS) if "ShadowLatencyMs" in doc else None,
         shadow_status=_opt_str(doc, "ShadowStatus"),
         error_type=_opt_str(doc, "ErrorType"),
+        prewarmed=bool(_num(doc, "Prewarmed", default=0.0, maximum=1.0)),
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 
@@ -75,6 +76,9 @@ class AdvicePolicy:
     cold_start_rate_slo: float = 0.10
     min_saving_usd: float = 0.01  # advice saving less than this per month is not worth a line
     switch_margin: float = 0.05  # a billing mode must be this much cheaper to be advised
+    # Less metrics than this (two 1-minute steps) is too little to extrapolate a month from; more, and
+    # the advice says how sure it is (confidence low below a day of data).
+    min_observed_s: float = 120.0
 
     def __post_init__(self) -> None:
         for name in ("reduce_below_utilization", "target_utilization", "utilization_quantile",
@@ -82,8 +86,9 @@ class AdvicePolicy:
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"AdvicePolicy.{name} must be within (0, 1], got {value!r}")
-        if self.memory_headroom < 0:
-            raise ValueError(f"AdvicePolicy.memory_headroom must be >= 0, got {self.memory_headroom!r}")
+        for name in ("memory_headroom", "min_observed_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"AdvicePolicy.{name} must be >= 0, got {getattr(self, name)!r}")
 
 
 def confidence_from_period(period_s: float, *, observations: float) -> str:
@@ -141,9 +146,101 @@ def advise(
             out += advise_architecture(u, items, catalogue, policy)
         elif u.deployment.provider == "gcp":
             out += advise_cloud_run(u, catalogue, policy)
-    out = [a for a in out if a.action == "info" or a.action == "raise" or
-           abs(a.monthly_saving_usd) >= policy.min_saving_usd]
+    out = [a for a in out if worth_a_line(a, policy)]
     return sorted(out, key=lambda a: (-a.monthly_saving_usd, a.deployment, a.kind))
+
+
+def worth_a_line(a: Advice, policy: AdvicePolicy) -> bool:
+    """Information and raises always are (they buy latency, not savings); the rest must move the
+    monthly bill by at least the policy's minimum."""
+    return a.action in ("info", "raise") or abs(a.monthly_saving_usd) >= policy.min_saving_usd
+
+
+NO_DATA, TOO_LITTLE_DATA, BELOW_MINIMUM = "no_data", "too_little_data", "below_minimum"
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceResult:
+    """The advice over one window, or exactly why there is none."""
+
+    start: datetime  # where the metrics begin within the window asked for (its start when there are none)
+    end: datetime  # the end asked for (exclusive)
+    advice: tuple[Advice, ...]
+    reason: str | None  # None when there is advice, else NO_DATA, TOO_LITTLE_DATA or BELOW_MINIMUM
+    explanation: str  # the reason as one sentence with its numbers ("" when there is advice)
+
+    @property
+    def observed_s(self) -> float:
+        return max((self.end - self.start).total_seconds(), 0.0)
+
+    @property
+    def window_label(self) -> str:
+        """``2026-12-06 23:30 to 23:35 UTC (5 minutes of metrics)``."""
+        last = f"{self.end:%H:%M}" if self.start.date() == self.end.date() else f"{self.end:%Y-%m-%d %H:%M}"
+        held = "" if self.reason == NO_DATA else f" ({_duration(self.observed_s)} of metrics)"
+        return f"{self.start:%Y-%m-%d %H:%M} to {last} UTC{held}"
+
+
+def advise_window(
+    usages: Sequence[Usage],
+    catalogue: PriceCatalogue,
+    policy: AdvicePolicy | None = None,
+    *,
+    start: datetime,
+    end: datetime,
+    memory_options: Mapping[str, Sequence[tuple[float, float, str]]] | None = None,
+) -> AdviceResult:
+    """:func:`advise` over the window [start, end), saying why when it has nothing to say.
+
+    Parameters
+    ----------
+    usages
+        Usage of each priced deployment over the window (``period_s`` = its length).
+    catalogue
+        Prices.
+    policy
+        Thresholds, including the least window worth advising on and the least saving worth a line.
+    start, end
+        The window: from where its metrics begin to its end.
+    memory_options
+        As for :func:`advise`.
+
+    Returns
+    -------
+    AdviceResult
+    """
+    policy = policy or AdvicePolicy()
+    observed_s = (end - start).total_seconds()
+    if not usages:
+        return AdviceResult(start, end, (), NO_DATA, "no deployment has priced metrics in the window")
+    if observed_s < policy.min_observed_s:
+        return AdviceResult(start, end, (), TOO_LITTLE_DATA,
+                            f"the window holds {_duration(observed_s)} of metrics; advice needs at least "
+                            f"{_duration(policy.min_observed_s)}")
+    if sum(u.invocations for u in usages) <= 0 and not any(u.provisioned_concurrency > 0 for u in usages):
+        return AdviceResult(start, end, (), TOO_LITTLE_DATA,
+                            f"no deployment was invoked in the {_duration(observed_s)} of metrics")
+    advice = advise(usages, catalogue, replace(policy, min_saving_usd=0.0), memory_options=memory_options)
+    kept = tuple(a for a in advice if worth_a_line(a, policy))
+    if kept:
+        return AdviceResult(start, end, kept, None, "")
+    smaller = len(advice)
+    return AdviceResult(start, end, (), BELOW_MINIMUM,
+                        f"nothing to change saves at least ${policy.min_saving_usd:,.2f} a month over "
+                        f"{_duration(observed_s)} of metrics from {_count(len(usages), 'deployment')}"
+                        + (f" ({_count(smaller, 'smaller saving')} left out)" if smaller else ""))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 2 * 86_400:
+        return f"{seconds / 86_400:.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
 
 
 def top_advice(advice: Sequence[Advice]) -> dict[str, Advice]:

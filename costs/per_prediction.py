@@ -133,7 +133,23 @@ def _aligned(deployment: str, step_s: int, metrics: _Columns) -> Series:
     return Series(deployment, step_s, stamps, values)
 
 
-def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalogue) -> CostArrays:
+TimeWindow = tuple[datetime, datetime]  # [start, end)
+
+
+def covered_s(series: Series, window: TimeWindow | None = None) -> FloatArray:
+    """Seconds of each step of ``series`` that lie inside ``window`` (whole steps without one). Warm
+    capacity and idle instances are billed by time: a roll-up step that the window only partly covers
+    (the hour a demo started in, today in the current week) held them for that part only."""
+    whole = np.full(series.ts.shape, float(series.step_s))
+    if window is None:
+        return whole
+    lo, hi = window[0].timestamp(), window[1].timestamp()
+    inside = np.minimum(series.ts + series.step_s, hi) - np.maximum(series.ts, lo)
+    return np.asarray(np.clip(inside, 0.0, whole), dtype=np.float64)
+
+
+def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalogue, *,
+                 window: TimeWindow | None = None) -> CostArrays:
     """Price every step of one deployment's series.
 
     Parameters
@@ -144,6 +160,9 @@ def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalog
         Its metrics (sums, maxima and means per step as :data:`inferwatch.schema.AGGREGATION`).
     catalogue
         Prices.
+    window
+        The time the series stands for: time-billed capacity (provisioned concurrency, idle and
+        active instances) is priced for the part of each step inside it (see :func:`covered_s`).
 
     Returns
     -------
@@ -166,16 +185,17 @@ def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalog
         if not np.all(memory > 0):
             raise DeploymentConfigError(f"{deployment.id}: memory_mb is unknown, so its cost cannot be computed",
                                         deployment=deployment.id, field="memory_mb")
+    seconds = covered_s(series, window)
     if deployment.provider in ("aws", "local"):
-        return _price_lambda(deployment, series, catalogue, memory)
+        return _price_lambda(deployment, series, catalogue, memory, seconds)
     if deployment.provider == "gcp":
-        return _price_cloud_run(deployment, series, catalogue, memory)
+        return _price_cloud_run(deployment, series, catalogue, memory, seconds)
     raise UnknownPriceError(f"{deployment.id}: no prices for provider {deployment.provider!r}",
                             provider=deployment.provider, key="provider")
 
 
 def _price_lambda(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
-                  memory: FloatArray) -> CostArrays:
+                  memory: FloatArray, seconds: FloatArray) -> CostArrays:
     region = deployment.region if deployment.provider == "aws" else None
     prices = catalogue.lambda_prices(deployment.architecture, region)
     inv = series.get(_INVOCATIONS)
@@ -188,16 +208,16 @@ def _price_lambda(deployment: Deployment, series: Series, catalogue: PriceCatalo
     share = np.where(has_pc, np.clip((inv - spill) / np.where(inv > 0, inv, 1.0), 0.0, 1.0), 0.0)
     utilization = np.where(pc > 0, series.get(_UTIL), 1.0)  # no PC: nothing idle
     return lambda_cost_arrays(prices, memory_mb=memory, invocations=inv, billed_duration_ms=billed_ms,
-                              init_ms=series.get(_INIT), provisioned_concurrency=pc, period_s=float(series.step_s),
+                              init_ms=series.get(_INIT), provisioned_concurrency=pc, period_s=seconds,
                               provisioned_share=share, provisioned_utilization=utilization)
 
 
 def _price_cloud_run(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
-                     memory: FloatArray) -> CostArrays:
+                     memory: FloatArray, seconds: FloatArray) -> CostArrays:
     tier = catalogue.cloud_run_tier(deployment.region)
     vcpu = deployment.cpu or catalogue.gcp_cloud_run.default_vcpu
-    idle_s = series.get(_IDLE) * series.step_s
-    active_s = series.get(_ACTIVE) * series.step_s
+    idle_s = series.get(_IDLE) * seconds
+    active_s = series.get(_ACTIVE) * seconds
     billable = series.values.get(_BILLABLE)
     if billable is None:
         serving = active_s
@@ -228,7 +248,8 @@ def _windows(series: Series, costs: CostArrays, rollup_s: int | None) -> list[Co
 
 
 def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoint] | Sequence[Series],
-                   catalogue: PriceCatalogue, *, rollup_s: int | None = None) -> CostEstimate:
+                   catalogue: PriceCatalogue, *, rollup_s: int | None = None,
+                   window: TimeWindow | None = None) -> CostEstimate:
     """Price every step of every known deployment in ``points``.
 
     Parameters
@@ -242,6 +263,8 @@ def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoi
         Prices.
     rollup_s
         When given, windows are summed into steps of this length (86400: daily).
+    window
+        The time the points stand for, when their first or last step is only partly covered.
 
     Returns
     -------
@@ -257,7 +280,7 @@ def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoi
             unpriced.setdefault(series.deployment, "no deployment configuration in the store")
             continue
         try:
-            costs = price_series(deployment, series, catalogue)
+            costs = price_series(deployment, series, catalogue, window=window)
         except (DeploymentConfigError, UnknownPriceError, ValueError) as exc:
             unpriced.setdefault(series.deployment, str(exc))
             continue

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from costs.advice import Advice, top_advice
-from costs.per_prediction import CostWindow, Series, estimate_costs, reconcile
+from costs.per_prediction import CostWindow, Series, TimeWindow, estimate_costs, reconcile
 from costs.pricing import CostBreakdown, PriceCatalogue
 from costs.report_html import render_html
 from costs.report_markdown import render_markdown
@@ -53,6 +53,7 @@ def build_weekly_report(
     *,
     cost_records: Iterable[CostRecord] = (),
     advice: Sequence[Advice] = (),
+    windows: tuple[TimeWindow | None, TimeWindow | None] = (None, None),
 ) -> WeeklyReport:
     """Build the report of one ISO week.
 
@@ -71,14 +72,17 @@ def build_weekly_report(
         Billed costs of the week, reconciled per deployment where present.
     advice
         Advice computed over the week; the biggest saving per deployment is shown.
+    windows
+        The part of this week and of the week before that the points stand for (from where their
+        metrics begin; this week until now), so capacity billed by time is priced for that part only.
 
     Returns
     -------
     WeeklyReport
         Empty rows when no deployment had data in either week (an explicit empty state).
     """
-    now = estimate_costs(deployments, this_week, catalogue, rollup_s=86_400)
-    before = estimate_costs(deployments, previous_week, catalogue, rollup_s=86_400)
+    now = estimate_costs(deployments, this_week, catalogue, rollup_s=86_400, window=windows[0])
+    before = estimate_costs(deployments, previous_week, catalogue, rollup_s=86_400, window=windows[1])
     daily = list(now.windows)
     by_dep: dict[str, list[CostWindow]] = defaultdict(list)
     for w in now.windows:

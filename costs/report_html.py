@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from datetime import timedelta
 
 import plotly.graph_objects as go
 from jinja2 import Environment, select_autoescape
@@ -104,13 +105,25 @@ def _series(report: WeeklyReport) -> tuple[dict[str, str], dict[str, list[tuple[
     return names, cost, per_1k
 
 
+DAY_MS = 86_400_000
+
+
+def _week_axis(fig: go.Figure, report: WeeklyReport) -> go.Figure:
+    """One tick per day and the whole week shown, however many days have data: with a single day
+    plotly would zoom a date axis into milliseconds (ticks such as 23:59:59.999)."""
+    half_day = timedelta(hours=12)
+    fig.update_xaxes(type="date", range=[report.week.start - half_day, report.week.end - half_day],
+                     dtick=DAY_MS, tickformat="%a %d %b")
+    return fig
+
+
 def daily_cost_figure(report: WeeklyReport) -> go.Figure:
     """Stacked daily cost per deployment (names HTML-escaped: plotly renders a subset of HTML)."""
     names, cost, _ = _series(report)
-    fig = go.Figure([go.Bar(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v])
-                     for k, v in sorted(cost.items())])
+    fig = go.Figure([go.Bar(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v],
+                            width=0.8 * DAY_MS) for k, v in sorted(cost.items())])
     fig.update_layout(barmode="stack", yaxis_title="USD per day", height=380, margin={"t": 20})
-    return fig
+    return _week_axis(fig, report)
 
 
 def cost_per_1k_figure(report: WeeklyReport) -> go.Figure:
@@ -119,7 +132,7 @@ def cost_per_1k_figure(report: WeeklyReport) -> go.Figure:
     fig = go.Figure([go.Scatter(name=names.get(k, html.escape(k)), x=[d for d, _ in v], y=[c for _, c in v],
                                 mode="lines+markers") for k, v in sorted(per_1k.items())])
     fig.update_layout(yaxis_title="USD per 1,000 predictions", height=380, margin={"t": 20})
-    return fig
+    return _week_axis(fig, report)
 
 
 def _charts(report: WeeklyReport) -> dict[str, str]:

@@ -148,17 +148,17 @@ def advise_architecture(u: Usage, usages: Sequence[Usage], catalogue: PriceCatal
         return []
     change = then_usd / now_usd - 1.0
     latency = twin.avg_duration_ms / u.avg_duration_ms - 1.0
-    p95 = ""
-    if u.latency_p95_ms and twin.latency_p95_ms:
-        p95 = f"; p95 {u.latency_p95_ms:,.1f} ms -> {twin.latency_p95_ms:,.1f} ms"
+    p95 = (f"; p95 {u.latency_p95_ms:,.1f} ms -> {twin.latency_p95_ms:,.1f} ms"
+           if u.latency_p95_ms and twin.latency_p95_ms else "")
     enough = min(u.invocations, twin.invocations) >= 1000
+    confidence = "low" if u.period_s < 86_400 else "high" if enough else "medium"  # under a day: low
     return [Advice(
         d.id, "architecture", "switch",
         f"{other_arch} (measured on {twin.deployment.id}) changes cost per invocation by {change:+.0%} "
         f"with {latency:+.0%} duration: price-performance {-change:.0%} better",
         d.architecture, other_arch, (now_usd - then_usd) * u.invocations * u.monthly_factor + warm_saving,
         f"average duration {u.avg_duration_ms:,.1f} ms -> {twin.avg_duration_ms:,.1f} ms ({latency:+.0%}){p95}",
-        "init time measured separately; not compared", "high" if enough else "medium",
+        "init time measured separately; not compared", confidence,
         (Evidence(f"avg duration {d.architecture}", u.avg_duration_ms, "ms"),
          Evidence(f"avg duration {other_arch}", twin.avg_duration_ms, "ms"),
          Evidence(f"cost per invocation {d.architecture}", now_usd, "USD"),

@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from costs.errors import CostError
 from costs.formulas import CostArrays
-from costs.per_prediction import COST_METRICS, Series, group_series, price_series
+from costs.per_prediction import COST_METRICS, Series, TimeWindow, covered_s, group_series, price_series
 from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue
 from inferwatch.schema import Deployment, MetricPoint
 from inferwatch.schema import Metric as _M
@@ -81,6 +82,7 @@ def summarize_usage(
     *,
     period_s: float,
     detail: Iterable[MetricPoint] | Sequence[Series] | None = None,
+    window: TimeWindow | None = None,
 ) -> list[Usage]:
     """One :class:`Usage` per deployment that has points and can be priced.
 
@@ -97,6 +99,9 @@ def summarize_usage(
     detail
         Finer points (e.g. hourly while ``points`` are daily) of :data:`DETAIL_METRICS`, for the
         distributions (utilisation, concurrency, active instances), latency weights and bursts.
+    window
+        The [start, end) the points stand for, when their first or last step is only partly covered
+        (see :func:`costs.per_prediction.covered_s`).
 
     Returns
     -------
@@ -114,10 +119,11 @@ def summarize_usage(
         if deployment is None:
             continue
         try:
-            costs = price_series(deployment, series, catalogue)
+            costs = price_series(deployment, series, catalogue, window=window)
         except (CostError, ValueError):
             continue
-        out.append(_usage(deployment, series, costs, period_s, fine.get(series.deployment, series)))
+        seconds = covered_s(series, window)
+        out.append(_usage(deployment, series, costs, period_s, fine.get(series.deployment, series), seconds))
     return out
 
 
@@ -126,7 +132,8 @@ def _present(series: Series, metric: str) -> tuple[float, ...]:
     return tuple(arr[~np.isnan(arr)].tolist()) if arr is not None else ()
 
 
-def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fine: Series) -> Usage:
+def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fine: Series,
+           seconds: npt.NDArray[np.float64]) -> Usage:
     invocations = series.total(_M.INVOCATIONS.value)
     duration = series.total(_M.DURATION_SUM.value) or series.total(_M.BILLED_DURATION_SUM.value)
     pc_values = _present(series, _M.PROVISIONED_CONCURRENCY.value)
@@ -140,8 +147,8 @@ def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fi
         init_ms=series.total(_M.INIT_SUM.value), cold_starts=series.total(_M.COLD_STARTS.value),
         spillover=series.total(_M.PROVISIONED_SPILLOVER.value),
         billable_instance_s=series.total(_M.BILLABLE_INSTANCE_TIME.value),
-        idle_instance_s=series.total(_M.INSTANCES_IDLE.value) * series.step_s,
-        active_instance_s=series.total(_M.INSTANCES_ACTIVE.value) * series.step_s,
+        idle_instance_s=float((series.get(_M.INSTANCES_IDLE.value) * seconds).sum()),
+        active_instance_s=float((series.get(_M.INSTANCES_ACTIVE.value) * seconds).sum()),
         memory_max_used_mb=max(memory_used) if memory_used else None,
         provisioned_concurrency=pc,
         utilization=_present(fine, _M.PROVISIONED_UTILIZATION.value) if pc > 0 else (),

@@ -90,7 +90,8 @@ def _raise(u: Usage, prices: LambdaArchPrices, memory: float) -> Advice:
     duration_saving = spill_gb_s_month * (prices.duration_usd_per_gb_s - prices.provisioned_duration_usd_per_gb_s)
     init_saving = u.init_ms / 1000.0 * memory / MB_PER_GB * prices.duration_usd_per_gb_s * u.monthly_factor
     extra = provisioned_monthly_usd(prices, level=level - pc, memory_mb=memory)
-    confidence = "high" if spill_share >= 0.01 and u.period_s >= 86_400 else "medium"
+    # Under a day of data is low confidence, however clear the spillover (as for every other advice).
+    confidence = "low" if u.period_s < 86_400 else "high" if spill_share >= 0.01 else "medium"
     return Advice(
         u.deployment.id, "warm_capacity", "raise",
         f"{u.spillover:,.0f} invocations ({spill_share:.1%}) spilled over provisioned concurrency {pc:g}: "

@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -29,15 +30,22 @@ LABELS: Mapping[str, str] = {
     "memory_max_used_mb": "memory used (max)", "memory_configured_mb": "memory configured",
 }
 CONFIG = {"displaylogo": False, "responsive": True}
+MISSING = "—"  # what an empty table cell shows (st.dataframe's placeholder; its default is "None")
 
 
 TimeRange = tuple[datetime, datetime]
 
 
+LONE_POINT_PAD = timedelta(minutes=30)  # either side of a time chart whose points all share one instant
+
+
 def base_layout(fig: go.Figure, *, title: str, y_title: str, height: int = 320,
                 x_range: TimeRange | None = None) -> go.Figure:
     """``x_range``: the picked time range, so the axis spans it whatever the data covers (a single
-    step would otherwise be zoomed into millisecond ticks, and a gap at the end would be hidden)."""
+    step would otherwise be zoomed into millisecond ticks, and a gap at the end would be hidden).
+    Without one, a time axis whose points all sit at one instant spans half an hour either side."""
+    if x_range is None and (lone := lone_instant(fig)) is not None:
+        x_range = (lone - LONE_POINT_PAD, lone + LONE_POINT_PAD)
     if x_range is not None:
         fig.update_xaxes(range=list(x_range), type="date")
     fig.update_layout(title={"text": title, "x": 0, "font": {"size": 15}}, height=height,
@@ -45,6 +53,16 @@ def base_layout(fig: go.Figure, *, title: str, y_title: str, height: int = 320,
                       legend={"orientation": "h", "y": -0.2}, template="plotly_white")
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
     return fig
+
+
+def lone_instant(fig: go.Figure) -> datetime | None:
+    """The x of a chart whose x values are all times and all the same instant, else None (categories
+    and numbers are left to plotly)."""
+    values = [v for trace in fig.data for v in (() if getattr(trace, "x", None) is None else trace.x)]
+    if not values or not all(isinstance(v, datetime | np.datetime64) for v in values):
+        return None
+    instants = set(pd.to_datetime(pd.Series(values), utc=True))
+    return next(iter(instants)).to_pydatetime() if len(instants) == 1 else None
 
 
 def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = None,
@@ -96,6 +114,11 @@ def format_ms(value: float | None) -> str:
 
 def format_pct(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value * 100:.2f}%"
+
+
+def format_mb(value: float | None) -> str:
+    """A memory size; "memory unknown" when the deployment has none configured (pandas holds it as NaN)."""
+    return "memory unknown" if value is None or pd.isna(value) else f"{value:,.0f} MB"
 
 
 def format_usd(value: float | None, digits: int = 4) -> str:

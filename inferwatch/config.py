@@ -135,13 +135,18 @@ DeploymentConfig = Annotated[
 
 
 def default_local_deployments() -> list[DeploymentConfig]:
-    """The demo: v1 stable (shadow-scoring v2) and v2 as a 10% canary of the same service."""
+    """The demo: v1 stable (shadow-scoring v2) and v2 as a 10% canary of the same service, and a
+    reports service. Each gives the cost advice something real to find: v1 keeps one warm instance
+    that the scorer's bursts of traffic spill over, v2 runs on arm64 next to v1 on x86_64, reports-v1
+    keeps three warm instances it hardly uses, and all three are given far more memory than they use."""
     return [
         LocalDeploymentConfig(provider="local", name="scorer-v1", service="scorer", model_version="v1",
-                              role=Role.STABLE, traffic_weight=0.9, shadow_version="v2"),
+                              role=Role.STABLE, traffic_weight=0.9, shadow_version="v2", min_instances=1),
         LocalDeploymentConfig(provider="local", name="scorer-v2", service="scorer", model_version="v2",
                               role=Role.CANARY, traffic_weight=0.1, architecture="arm64",
                               fault_slow_rate=0.03, fault_slow_ms=120.0, fault_error_rate=0.005),
+        LocalDeploymentConfig(provider="local", name="reports-v1", service="reports", model_version="v1",
+                              min_instances=3),
     ]
 
 

@@ -76,7 +76,7 @@ def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] =
             echo(f"emulator up: {', '.join(s.name for s in emulator_services(rt))} (home {rt.home})")
             loaders = []
             for svc in emulator_services(rt):
-                profile = load_profile(options)
+                profile = load_profile(options, DEMO_TRAFFIC.get(svc.name, ServiceTraffic()))
                 thread = threading.Thread(target=_load, args=(emu.service_url(svc.name), profile, stop, report, run_load),
                                           name=f"load-{svc.name}", daemon=True)
                 thread.start()
@@ -101,16 +101,36 @@ def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] =
 DRIFTED_FEATURES = ("mean radius", "mean texture", "worst area")
 
 
-def load_profile(options: DemoOptions) -> Any:
+@dataclass(frozen=True)
+class ServiceTraffic:
+    """How one demo service's traffic differs from the steady ``rate_rps``."""
+
+    rate_share: float = 1.0  # of DemoOptions.rate_rps
+    burst_every_s: float | None = None  # plus burst_size requests at once this often
+    burst_size: int = 0
+
+
+# The scorer also gets ten requests at once every 20 s (a client fanning out a batch): more than its
+# one warm instance holds, so warm capacity spills over. The reports service gets a quarter of the rate,
+# far below the three warm instances it keeps. Services not named here get the steady rate.
+DEMO_TRAFFIC: dict[str, ServiceTraffic] = {
+    "scorer": ServiceTraffic(burst_every_s=20.0, burst_size=10),
+    "reports": ServiceTraffic(rate_share=0.25),
+}
+
+
+def load_profile(options: DemoOptions, traffic: ServiceTraffic | None = None) -> Any:
     """Traffic of the demo: small batches, a few malformed requests, and a shift of three input
     features after ``drift_after_s`` (so the drift page has something real to find)."""
     from reference_service.loadgen import MAX_DURATION_S, DriftSpec, LoadProfile
 
+    traffic = traffic or ServiceTraffic()
     drift = (DriftSpec(after_s=options.drift_after_s, features=DRIFTED_FEATURES, shift_sd=1.0)
              if options.drift_after_s is not None else None)
-    return LoadProfile(rate_per_s=options.rate_rps, duration_s=min(options.duration_s or MAX_DURATION_S, MAX_DURATION_S),
+    return LoadProfile(rate_per_s=options.rate_rps * traffic.rate_share,
+                       duration_s=min(options.duration_s or MAX_DURATION_S, MAX_DURATION_S),
                        rows_min=1, rows_max=8, malformed_fraction=options.malformed_fraction, drift=drift,
-                       seed=options.seed)
+                       seed=options.seed, burst_every_s=traffic.burst_every_s, burst_size=traffic.burst_size)
 
 
 def _load(url: str, profile: Any, stop: threading.Event, report: DemoReport, run_load: Callable[..., Any]) -> None:

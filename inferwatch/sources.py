@@ -59,7 +59,9 @@ def source_health(store: Store, now: datetime, *, history: int = 500) -> list[So
         out.append(SourceHealth(
             collector=collector, last_run=latest.finished_at, last_status=latest.status,
             last_success=success.finished_at if success else None,
-            staleness_s=(now - success.finished_at).total_seconds() if success else None,
+            # A run that finished after ``now`` (a page's time, rounded down so its cache can be shared)
+            # is fresh, not -1 s old.
+            staleness_s=max((now - success.finished_at).total_seconds(), 0.0) if success else None,
             consecutive_failures=failures, last_error=next((r.error for r in items if r.error), None),
             warnings=latest.warnings, quarantined_count=quarantined.get(collector, 0)))
     return out

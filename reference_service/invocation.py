@@ -176,7 +176,7 @@ class Service:
             rows=rows, scores=capped_scores(prediction.scores) if prediction is not None else (),
             classes=capped_classes(prediction.labels) if prediction is not None else (),
             input_summary=summary, input_summary_rows=len(next(iter(summary.values()))) if summary else 0,
-            error_type=error_type, shadow=shadow)
+            error_type=error_type, shadow=shadow, prewarmed=s.prewarmed)
 
     def _emit(self, code: int, body: dict[str, Any], record: InvocationRecord,
               failure: BaseException | None = None) -> Reply:

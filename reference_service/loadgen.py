@@ -2,7 +2,9 @@
 
 Arrivals are a Poisson process at ``rate_per_s``: the send times are drawn up front from exponential gaps,
 never from the answers, so a slow service sees the queue build up as it would in production (a closed
-loop would slow down with the service and hide its latency). Each request carries 1..n rows sampled from
+loop would slow down with the service and hide its latency). Optionally ``burst_size`` more requests
+arrive at once every ``burst_every_s`` seconds (a client fanning out a batch), which is what makes
+warm capacity spill over. Each request carries 1..n rows sampled from
 the model's held-out inputs (``reference_service/model/heldout_<version>.npz``) plus Gaussian noise; after
 ``drift.after_s`` seconds the chosen features are shifted by ``drift.shift_sd`` standard deviations. A share
 ``malformed_fraction`` of requests is broken on purpose (bad JSON, wrong row length, NaN, strings, missing
@@ -77,6 +79,8 @@ class LoadProfile:
     seed: int = 0
     max_in_flight: int = 32  # arrivals beyond this many outstanding requests are counted as skipped
     timeout_s: float = 15.0  # per request, client side
+    burst_every_s: float | None = None  # also send ``burst_size`` requests at once every this many seconds
+    burst_size: int = 0
 
     def __post_init__(self) -> None:
         _finite("rate_per_s", self.rate_per_s, 1e-3, 10_000.0)
@@ -90,6 +94,11 @@ class LoadProfile:
         if not 1 <= self.max_in_flight <= 1024:
             raise LoadGenError("max_in_flight", f"{self.max_in_flight!r} is outside [1, 1024]")
         _finite("timeout_s", self.timeout_s, 0.01, 900.0)
+        if self.burst_every_s is not None:
+            _finite("burst_every_s", self.burst_every_s, 0.1, MAX_DURATION_S)
+            if isinstance(self.burst_size, bool) or not 1 <= self.burst_size <= self.max_in_flight:
+                raise LoadGenError("burst_size", f"{self.burst_size!r} is outside [1, max_in_flight "
+                                                 f"{self.max_in_flight}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,39 +278,54 @@ def run_load(target_url: str, profile: LoadProfile, stop_event: threading.Event 
     workers = [_Worker(target, profile.timeout_s, jobs, slots, tally) for _ in range(profile.max_in_flight)]
     for worker in workers:
         worker.start()
-    sent = rows_sent = malformed_sent = drifted_sent = skipped = 0
-    limit = math.inf if profile.max_requests is None else profile.max_requests
+    counts = Counter[str]()
     start = time.monotonic()
-    next_at = maker.rng.exponential(1.0 / profile.rate_per_s)
     try:
-        while sent + skipped < limit and next_at < profile.duration_s:
-            if stop.wait(max(0.0, next_at - (time.monotonic() - start))):
-                break
-            body, malformed, drifted, rows = maker.make(next_at)
-            next_at += maker.rng.exponential(1.0 / profile.rate_per_s)
-            if not slots.acquire(blocking=False):
-                skipped += 1  # open loop: never wait for the service, count the arrival as lost
-                continue
-            jobs.put((body, malformed))
-            sent, rows_sent = sent + 1, rows_sent + rows
-            malformed_sent, drifted_sent = malformed_sent + int(malformed), drifted_sent + int(drifted)
+        _send_arrivals(profile, maker, stop, start, jobs, slots, counts)
     finally:
         for _ in workers:
             jobs.put(None)
         for worker in workers:
             worker.join()
     outcomes = {name: tally.outcomes.get(name, 0) for name in OUTCOMES}
-    outcomes["skipped"] = skipped
+    outcomes["skipped"] = counts["skipped"]
     latencies = np.asarray(tally.latencies_ms)
     p50, p95 = (None, None) if latencies.size == 0 else (
         float(np.percentile(latencies, 50)), float(np.percentile(latencies, 95)))
     return LoadResult(
-        sent_count=sent, rows_sent_count=rows_sent, malformed_sent_count=malformed_sent,
-        drifted_sent_count=drifted_sent, outcomes=outcomes, malformed_rejected_count=tally.malformed_rejected,
+        sent_count=counts["sent"], rows_sent_count=counts["rows"], malformed_sent_count=counts["malformed"],
+        drifted_sent_count=counts["drifted"], outcomes=outcomes, malformed_rejected_count=tally.malformed_rejected,
         valid_rejected_count=tally.valid_rejected, by_deployment=dict(tally.by_deployment),
         cold_start_count=tally.cold, latency_ms_p50=p50, latency_ms_p95=p95,
         elapsed_s=time.monotonic() - start,
     )
+
+
+def _send_arrivals(profile: LoadProfile, maker: _BodyMaker, stop: threading.Event, start: float,
+                   jobs: queue.Queue[tuple[bytes, bool] | None], slots: threading.Semaphore,
+                   counts: Counter[str]) -> None:
+    """Queue the Poisson arrivals (and the bursts) at their times until duration, max_requests or stop."""
+    limit = math.inf if profile.max_requests is None else profile.max_requests
+    next_at = maker.rng.exponential(1.0 / profile.rate_per_s)
+    next_burst = profile.burst_every_s if profile.burst_every_s is not None else math.inf
+    while counts["sent"] + counts["skipped"] < limit and min(next_at, next_burst) < profile.duration_s:
+        at = min(next_at, next_burst)
+        if stop.wait(max(0.0, at - (time.monotonic() - start))):
+            return
+        burst = next_burst <= next_at
+        if burst:
+            next_burst += profile.burst_every_s or math.inf
+        for _ in range(profile.burst_size if burst else 1):
+            if counts["sent"] + counts["skipped"] >= limit:
+                return
+            body, malformed, drifted, rows = maker.make(at)
+            if not burst:
+                next_at += maker.rng.exponential(1.0 / profile.rate_per_s)
+            if not slots.acquire(blocking=False):
+                counts["skipped"] += 1  # open loop: never wait for the service, count the arrival as lost
+                continue
+            jobs.put((body, malformed))
+            counts.update(sent=1, rows=rows, malformed=int(malformed), drifted=int(drifted))
 
 
 def _rows(text: str) -> tuple[int, int]:

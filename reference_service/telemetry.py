@@ -72,6 +72,7 @@ class InvocationRecord:
     input_summary_rows: int = 0
     error_type: str | None = None
     shadow: ShadowOutcome | None = None
+    prewarmed: bool = False  # served by an instance started ahead of traffic (warm capacity)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -163,6 +164,8 @@ def _properties(r: InvocationRecord) -> dict[str, Any]:
             doc["ShadowAgree"] = s.agree
     if r.error_type is not None and r.status != "ok":
         doc["ErrorType"] = r.error_type
+    if r.prewarmed:
+        doc["Prewarmed"] = 1
     return doc
 
 
@@ -207,6 +210,7 @@ def parse_line(line: str | bytes) -> InvocationRecord:
         max_memory_used_mb=d["MaxMemoryUsedMb"], rows=d["Rows"], scores=tuple(d["PredictionScore"]),
         classes=tuple(d["PredictedClass"]), input_summary=d.get("InputSummary"),
         input_summary_rows=d.get("InputSummaryRows", 0), error_type=d.get("ErrorType"), shadow=shadow,
+        prewarmed=bool(d.get("Prewarmed", 0)),
     )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from alerts import outbox
-from dashboard import data
+from dashboard import charts, data
 from inferwatch.store import Store
 
 CACHE_TTL_S = 15
@@ -99,16 +99,16 @@ def render_alerts() -> None:
     if active.empty:
         st.success("Nothing is firing or pending.")
     else:
-        st.dataframe(active, hide_index=True, width="stretch",
+        st.dataframe(active, hide_index=True, width="stretch", placeholder=charts.MISSING,
                      column_config={"since": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
     st.subheader("Outbox and dead letters")
     if box.empty:
         st.caption("Every notification was delivered.")
     else:
-        st.dataframe(box, hide_index=True, width="stretch")
+        st.dataframe(box, hide_index=True, width="stretch", placeholder=charts.MISSING)
         st.caption("Dead letters are kept; requeue one with `inferwatch alerts outbox --retry ID`.")
     st.subheader("History")
-    st.dataframe(history, hide_index=True, width="stretch")
+    st.dataframe(history, hide_index=True, width="stretch", placeholder=charts.MISSING)
 
 
 render_alerts()

@@ -18,13 +18,14 @@ import streamlit as st
 _PAGES = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _PAGES]
 
-from costs.advice import AdvicePolicy
+from costs.advice import AdvicePolicy, AdviceResult
 from costs.errors import CostError
-from costs.loading import load_weekly_report
+from costs.loading import advice_end, load_advice, load_weekly_report
 from costs.per_prediction import by_version
 from costs.pricing import load_catalogue
 from costs.report import IsoWeek, WeeklyReport, render_csv, render_detail_csv, render_html, render_markdown
 from costs.report_html import cost_per_1k_figure, daily_cost_figure
+from dashboard import charts
 from inferwatch.runtime import Runtime
 from inferwatch.store import StoreError
 
@@ -46,22 +47,27 @@ def _runtime() -> Runtime:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
-def load_report(store_url: str, week_label: str, at: int) -> tuple[WeeklyReport, pd.DataFrame]:
-    """The week's report and its cost per prediction per service@version and day (``at`` ages the cache)."""
+def load_report(store_url: str, week_label: str, at: int) -> tuple[WeeklyReport, pd.DataFrame, AdviceResult]:
+    """The week's report, its cost per prediction per service@version and day, and the advice over
+    the week until the last complete collection step, from ``inferwatch advise``'s own function
+    (``at`` is now, to a minute: it ages the cache)."""
     rt = _runtime()
     store = rt.open_store()
+    week = IsoWeek.parse(week_label)
     try:
         catalogue = load_catalogue(rt.settings.prices)
         policy = AdvicePolicy(cold_start_rate_slo=rt.settings.slo.cold_start_rate)
-        report = load_weekly_report(store, IsoWeek.parse(week_label), catalogue,
-                                    step_s=rt.settings.collect.step_s, policy=policy)
+        step_s = rt.settings.collect.step_s
+        end = min(week.end, advice_end(datetime.fromtimestamp(at, tz=UTC), step_s))
+        report = load_weekly_report(store, week, catalogue, step_s=step_s, policy=policy, now=end)
+        advice = load_advice(store, week.start, max(end, week.start), catalogue, step_s=step_s, policy=policy)
         versions = by_version(report.daily, store.load_deployments(), step_s=86_400)
     finally:
         store.dispose()
     frame = pd.DataFrame([{"version": w.key, "day": w.start.date(), "cost_usd": w.cost.total_usd,
                            "predictions": w.rows, "cost_per_1k_usd": (1000 * w.cost.total_usd / w.rows)
                            if w.rows > 0 else None} for w in versions])
-    return report, frame
+    return report, frame, advice
 
 
 def _rows(report: WeeklyReport) -> pd.DataFrame:
@@ -69,8 +75,8 @@ def _rows(report: WeeklyReport) -> pd.DataFrame:
         "deployment": r.deployment, "version": r.model_version, "cost_usd": r.cost_usd,
         "prev_cost_usd": r.prev_cost_usd, "delta_pct": r.delta_pct, "predictions": r.predictions,
         "cost_per_1k_usd": r.cost_per_1k_usd, "idle_usd": r.cost.idle_usd, "billed_usd": r.billed_usd,
-        "gap_usd": r.gap_usd, "status": r.status, "top_advice": r.top_advice,
-        "saves_per_month_usd": r.top_saving_usd} for r in report.rows])
+        "gap_usd": r.gap_usd, "status": r.status, "top_advice": r.top_advice or None,
+        "saves_per_month_usd": r.top_saving_usd if r.top_advice else None} for r in report.rows])
 
 
 def _file(report: WeeklyReport, render: Callable[[WeeklyReport], str]) -> Callable[[], str]:
@@ -90,19 +96,23 @@ def _downloads(report: WeeklyReport) -> None:
                                key=f"download-{suffix}", icon=":material/download:")
 
 
-def _advice(report: WeeklyReport) -> None:
+def _advice(result: AdviceResult, week_label: str) -> None:
     st.subheader("Advice")
-    if not report.advice:
-        st.caption("No advice for this week: nothing to change, or too little data.")
+    if result.reason:
+        st.info(f"No advice for {week_label} ({result.window_label}): {result.explanation}.",
+                icon=":material/lightbulb:")
         return
-    for i, a in enumerate(report.advice):
+    st.caption(f"From the metrics of {result.window_label}, extrapolated to a month; `inferwatch advise` "
+               "prints the same.")
+    for i, a in enumerate(result.advice):
         saving = (f"saves ${a.monthly_saving_usd:,.2f}/month" if a.monthly_saving_usd > 0 else
                   f"costs ${-a.monthly_saving_usd:,.2f}/month" if a.monthly_saving_usd < 0 else "information")
         with st.expander(f"{a.deployment} — {a.summary} ({saving}, {a.confidence} confidence)"):
             st.markdown(f"**Change:** {a.current} → {a.proposed}")
             st.markdown(f"**Latency:** {a.latency_effect}  \n**Cold starts:** {a.cold_start_effect}")
             st.dataframe(pd.DataFrame([{"evidence": e.name, "value": e.value, "unit": e.unit}
-                                       for e in a.evidence]), hide_index=True, key=f"evidence-{i}")
+                                       for e in a.evidence]), hide_index=True, key=f"evidence-{i}",
+                         placeholder=charts.MISSING)
 
 
 st.title("Costs and advice")
@@ -122,7 +132,7 @@ week_label = st.selectbox("Week", weeks, index=weeks.index(linked), key="costs-w
 st.query_params["week"] = week_label
 try:
     rt = _runtime()
-    report, versions = load_report(rt.store_url, week_label, int(now.timestamp()) // CACHE_TTL_S * CACHE_TTL_S)
+    report, versions, advice = load_report(rt.store_url, week_label, int(now.timestamp()) // CACHE_TTL_S * CACHE_TTL_S)
 except (CostError, StoreError) as exc:
     st.error(f"Costs are unavailable: {exc}", icon=":material/error:")
     st.stop()
@@ -147,7 +157,7 @@ st.plotly_chart(daily_cost_figure(report), config=CHART_CONFIG, key="costs-daily
 st.plotly_chart(cost_per_1k_figure(report), config=CHART_CONFIG, key="costs-per-1k")
 
 st.subheader("Deployments")
-st.dataframe(_rows(report), hide_index=True, width="stretch", key="costs-rows", column_config={
+st.dataframe(_rows(report), hide_index=True, width="stretch", key="costs-rows", placeholder=charts.MISSING, column_config={
     "cost_usd": st.column_config.NumberColumn("cost (USD)", format="%.4f"),
     "prev_cost_usd": st.column_config.NumberColumn("previous week", format="%.4f"),
     "delta_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
@@ -158,11 +168,11 @@ st.dataframe(_rows(report), hide_index=True, width="stretch", key="costs-rows", 
     "saves_per_month_usd": st.column_config.NumberColumn("saves / month", format="%.2f")})
 
 st.subheader("Cost per prediction by version")
-st.dataframe(versions, hide_index=True, width="stretch", key="costs-versions", column_config={
+st.dataframe(versions, hide_index=True, width="stretch", key="costs-versions", placeholder=charts.MISSING, column_config={
     "cost_usd": st.column_config.NumberColumn("cost (USD)", format="%.4f"),
     "cost_per_1k_usd": st.column_config.NumberColumn("per 1,000 (USD)", format="%.5f")})
 
-_advice(report)
+_advice(advice, week_label)
 if report.unpriced:
     st.warning("Not priced: " + "; ".join(f"{d} ({why})" for d, why in report.unpriced))
 

@@ -22,7 +22,7 @@ chosen = st.selectbox("Deployment", choices, index=choices.index(wanted) if want
 st.query_params["d"] = chosen
 info = deployments[deployments["id"] == chosen].iloc[0]
 st.caption(f"{info['provider']} · service {info['service']} · model {info['model_version'] or '—'} · role {info['role']} · "
-           f"{info['memory_mb'] or '—'} MB · {info['architecture']}")
+           f"{charts.format_mb(info['memory_mb'])} · {info['architecture']}")
 
 GROUPS = {
     "latency": ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"),

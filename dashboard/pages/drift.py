@@ -94,7 +94,7 @@ def render_fleet(recorded: dict[str, dict[str, Any]], shown: list[str]) -> None:
              "decided": r["evaluated_at"], "windows": f"{r['n_windows']} x {r['window_s'] // 60} min"}
             for d in shown if (r := recorded.get(d))]
     st.subheader("Every deployment: the latest decision")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="drift_fleet",
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder=charts.MISSING, key="drift_fleet",
                  column_config={"decided": st.column_config.DatetimeColumn("decided at (UTC)", format="HH:mm:ss")})
 
 
@@ -235,7 +235,7 @@ else:
 render_effect_over_time(entry, signal, check, key=f"drift-time-{deployment}-{signal}-{check}")
 
 st.subheader("Every signal, largest effect first")
-st.dataframe(signal_table(results), hide_index=True, width="stretch", column_config={
+st.dataframe(signal_table(results), hide_index=True, width="stretch", placeholder=charts.MISSING, column_config={
     "effect": st.column_config.NumberColumn(format="%.4f"), "threshold": st.column_config.NumberColumn(format="%.4f"),
     "noise_floor": st.column_config.NumberColumn("noise floor", format="%.4f"),
     "effect / threshold": st.column_config.ProgressColumn(min_value=0.0, max_value=2.0, format="%.2f"),

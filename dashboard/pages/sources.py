@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import charts, data
 from inferwatch.store import redact
 
 st.title("Sources")
@@ -16,7 +16,7 @@ if sources.empty:
     st.info("No collection has run yet. `inferwatch demo` collects every 10 s; against your clouds, schedule "
             "`inferwatch collect` (e.g. every 5 minutes) and check credentials with `inferwatch config check`.")
 else:
-    st.dataframe(sources, hide_index=True, width="stretch", column_config={
+    st.dataframe(sources, hide_index=True, width="stretch", placeholder=charts.MISSING, column_config={
         "staleness_s": st.column_config.NumberColumn("age of last success (s)", format="%.0f"),
         "consecutive_failures": st.column_config.NumberColumn("failures in a row"),
         "quarantined": st.column_config.NumberColumn("quarantined inputs", format="%d"),
@@ -40,4 +40,4 @@ st.markdown(f"- config file: `{rt.settings.source_path or 'none (built-in local 
             f"- collection step: {rt.settings.collect.step_s} s, re-read lateness {rt.settings.collect.lateness_s} s")
 deployments = [{"provider": d.provider, "deployment": getattr(d, "name", None) or getattr(d, "function", None)
                 or getattr(d, "service_name", None), "role": d.role.value} for d in rt.settings.deployments]
-st.dataframe(deployments, hide_index=True, width="stretch")
+st.dataframe(deployments, hide_index=True, width="stretch", placeholder=charts.MISSING)

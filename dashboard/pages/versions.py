@@ -29,7 +29,7 @@ for service in services:
     total = table["invocations"].sum()
     table["traffic_share"] = table["invocations"] / total if total else 0.0
     st.dataframe(table[["deployment", "role", "model_version", "invocations", "traffic_share", "p50_ms", "p99_ms",
-                        "error_rate", "cold_start_rate", "shadow_agreement"]], hide_index=True, width="stretch",
+                        "error_rate", "cold_start_rate", "shadow_agreement"]], hide_index=True, width="stretch", placeholder=charts.MISSING,
                  column_config={"traffic_share": st.column_config.NumberColumn("traffic share", format="percent"),
                                 "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
                                 "cold_start_rate": st.column_config.NumberColumn("cold starts", format="percent"),

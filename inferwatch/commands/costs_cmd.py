@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from costs.advice import Advice, AdvicePolicy
+from costs.advice import AdvicePolicy, AdviceResult
 from costs.errors import CostError, ReportInputError
 from costs.pricing import PriceCatalogue, load_catalogue
 from costs.report import IsoWeek, WeeklyReport, render_csv, render_detail_csv, render_html, render_markdown
@@ -91,16 +91,18 @@ def _memory_options(specs: Sequence[str]) -> dict[str, list[tuple[float, float, 
     return out
 
 
-def _print_advice(advice: Sequence[Advice]) -> None:
+def _print_advice(result: AdviceResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Inferwatch advice", show_lines=True)
-    for column in ("Deployment", "Advice", "Saves/month", "Latency", "Cold starts", "Confidence"):
+    table = Table(title=f"Inferwatch advice, {result.window_label}", show_lines=True)
+    for column in ("Deployment", "Advice", "Saves/month", "Latency", "Cold starts", "Confidence", "Evidence"):
         table.add_column(column, justify="right" if column == "Saves/month" else "left")
-    for a in advice:
-        table.add_row(a.deployment, a.summary, f"${a.monthly_saving_usd:,.2f}", a.latency_effect,
-                      a.cold_start_effect, a.confidence)
+    for a in result.advice:
+        change = f" ({a.current} -> {a.proposed})" if a.proposed != "-" else ""
+        saving = f"{'-' if a.monthly_saving_usd < 0 else ''}${abs(a.monthly_saving_usd):,.2f}"
+        table.add_row(a.deployment, a.summary + change, saving, a.latency_effect, a.cold_start_effect, a.confidence,
+                      "\n".join(e.render() for e in a.evidence))
     Console().print(table)
 
 
@@ -111,31 +113,35 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the advice as JSON.")] = False,
         days: Annotated[int, typer.Option(min=1, max=90, help="Look-back window in days.")] = 7,
         until: Annotated[datetime | None, typer.Option(
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"], help="End of the window, UTC (default: this hour).")] = None,
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"],
+            help="End of the window, UTC (default: the end of the last complete collection step).")] = None,
         power_tuning: Annotated[list[str] | None, typer.Option(
             help="DEPLOYMENT_ID=FILE: an AWS Lambda Power Tuning result JSON for that deployment.")] = None,
     ) -> None:
         """Cost advice with evidence, monthly saving, latency/cold-start effect and confidence."""
-        from costs.loading import load_advice
+        from costs.loading import advice_end, load_advice
         from inferwatch.cli import runtime
 
         rt = runtime(ctx)
         try:
             catalogue, policy = catalogue_and_policy(rt)
             options = _memory_options(power_tuning or [])
-            end = until.replace(tzinfo=UTC) if until else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+            step_s = rt.settings.collect.step_s
+            end = until.replace(tzinfo=UTC) if until else advice_end(datetime.now(UTC), step_s)
             store = rt.open_store()
-            advice = load_advice(store, end - timedelta(days=days), end, catalogue,
-                                 step_s=rt.settings.collect.step_s, policy=policy, memory_options=options)
+            result = load_advice(store, end - timedelta(days=days), end, catalogue, step_s=step_s, policy=policy,
+                                 memory_options=options)
         except CostError as exc:
             typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from exc
         if as_json:
-            typer.echo(json.dumps([a.as_dict() for a in advice], indent=2))
-        elif not advice:
-            typer.echo(f"No advice: no deployment had priced metrics in the last {days} days.")
+            typer.echo(json.dumps([a.as_dict() for a in result.advice], indent=2))
+            if result.reason:
+                typer.echo(f"No advice ({result.reason}): {result.explanation}.", err=True)
+        elif result.reason:
+            typer.echo(f"No advice over {result.window_label}: {result.explanation}.")
         else:
-            _print_advice(advice)
+            _print_advice(result)
 
     report_app = typer.Typer(help="Cost reports.", no_args_is_help=True)
 
@@ -148,7 +154,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the weekly cost report: per deployment cost, predictions, cost per 1,000, week-over-week
         change, idle cost and top advice; CSV safe for spreadsheets, HTML self-contained."""
-        from costs.loading import load_weekly_report
+        from costs.loading import advice_end, load_weekly_report
         from inferwatch.cli import runtime
         from inferwatch.paths import os_problem, usable_folder
 
@@ -161,7 +167,8 @@ def register(app: typer.Typer) -> None:
             iso = IsoWeek.parse(week) if week else last_complete_week(now)
             formats = parse_formats(fmt)
             store = rt.open_store()
-            report = load_weekly_report(store, iso, catalogue, step_s=rt.settings.collect.step_s, policy=policy)
+            report = load_weekly_report(store, iso, catalogue, step_s=rt.settings.collect.step_s, policy=policy,
+                                        now=advice_end(now, rt.settings.collect.step_s))
             paths = write_report_files(report, out_dir, formats, generated_at=now)
         except OSError as exc:  # the folder was usable, a file in it was not (read-only, full, a folder)
             raise PathError(what, exc.filename or out_dir, os_problem(exc)) from exc

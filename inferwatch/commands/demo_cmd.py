@@ -19,8 +19,9 @@ def register(app: typer.Typer) -> None:
         malformed: Annotated[float, typer.Option(help="Share of malformed requests (answered 400).", min=0, max=1)] = 0.02,
     ) -> None:
         """Start the local demo stack: the reference ONNX function in an emulator (v1 stable with a v2 canary,
-        each instance a real process with real cold starts), a load generator, collection every 10 s into
-        the store, the alert job every minute into the file sink, and the dashboard.
+        and a reports service keeping warm instances it hardly uses; each instance a real process with real
+        cold starts), a load generator, collection every 10 s into the store, the alert job every minute
+        into the file sink, and the dashboard.
 
         Everything it starts stops on Ctrl-C or at the end of --duration. Then try
         `inferwatch status`, `inferwatch drift check`, `inferwatch advise`, `inferwatch report weekly`.

@@ -318,6 +318,21 @@ class Store:
         return [(dep, metric, int(bucket), finalize(metric, float(total), float(peak), int(n)))
                 for dep, metric, bucket, total, peak, n in buckets]
 
+    def metric_span(self, *, metrics: Sequence[str], start: datetime, end: datetime,
+                    step_s: int = 60) -> tuple[datetime, datetime] | None:
+        """The start of the first and the end of the last ``step_s`` step with a point of any of
+        ``metrics`` in [start, end), or None: the part of a window that holds data (two index seeks in
+        time order, however long the window)."""
+        lo, hi = to_epoch(start, "start"), to_epoch(end, "end")
+        mp = t.metric_points.c
+        where = (*t.filters(t.metric_points, None, metrics, step_s), *t.span(mp.ts, lo, hi))
+        with self.read() as conn:
+            first = conn.execute(select(mp.ts).where(*where).order_by(mp.ts).limit(1)).scalar()
+            last = conn.execute(select(mp.ts).where(*where).order_by(mp.ts.desc()).limit(1)).scalar()
+        if first is None or last is None:
+            return None
+        return from_epoch(int(first)), from_epoch(int(last) + step_s)
+
     def window_aggregates(
         self,
         *,

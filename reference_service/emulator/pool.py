@@ -253,7 +253,9 @@ class DeploymentPool:
 
     def _scale_down(self, now: float) -> None:
         with self._cond:
-            ready = [i for i in self._instances if i.state is InstanceState.READY]
+            # Prewarmed instances are the warm capacity (Lambda's provisioned environments): only those
+            # started on demand expire, so telemetry's Prewarmed flag keeps meaning warm capacity.
+            ready = [i for i in self._instances if i.state is InstanceState.READY and not i.prewarmed]
             surplus = len(self._instances) - self.config.min_instances
             idle = sorted(
                 (i for i in ready if i.in_flight == 0 and now - i.last_used >= self.config.keep_alive_s),

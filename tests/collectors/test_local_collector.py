@@ -21,13 +21,15 @@ DEP = Deployment(id="local:local:scorer-v1", provider="local", region="local", n
 
 
 def emf(ts: datetime, *, latency: float = 5.0, status: str = "ok", cold: int = 0, rows: int = 1,
-        deployment: str = "scorer-v1") -> str:
+        deployment: str = "scorer-v1", prewarmed: bool = False) -> str:
     doc = {"_aws": {"Timestamp": int(ts.timestamp() * 1000), "CloudWatchMetrics": [{
         "Namespace": "Inferwatch", "Dimensions": [["Deployment"]], "Metrics": [{"Name": "LatencyMs"}]}]},
         "Deployment": deployment, "ModelVersion": "v1", "Role": "stable", "RequestId": "r",
         "Status": status, "LatencyMs": latency, "ColdStart": cold, "InitMs": 800.0 if cold else 0.0,
         "MemoryMb": 512, "MaxMemoryUsedMb": 120.0, "Rows": rows, "PredictionScore": [0.9] * rows,
         "PredictedClass": [1] * rows}
+    if prewarmed:
+        doc["Prewarmed"] = 1
     return json.dumps(doc) + "\n"
 
 
@@ -143,6 +145,35 @@ def test_max_overlap_counts_requests_in_flight() -> None:
             [(0, 100), (10, 100), (20, 5), (150, 10)]]
     assert max_overlap(recs) == 3
     assert step_metrics(recs, 1)[Metric.CONCURRENCY_MAX] == 3
+
+
+def test_warm_instances_become_provisioned_concurrency_metrics(tmp_path: Path, store: Store) -> None:
+    """Two warm instances of two request slots each: the most in flight on them over 4 slots is the
+    utilisation, invocations served on demand spilled over, and an idle step still holds the capacity."""
+    warm = Deployment(id="local:local:warm", provider="local", region="local", name="warm", service="warm",
+                      memory_mb=512, concurrency=2, min_instances=2)
+    d = tmp_path / "telemetry" / "warm"
+    # three overlapping requests on the warm instances, then two on an instance started on demand
+    write(d / "w1.jsonl", "".join(emf(T0 + timedelta(milliseconds=ms), latency=100.0, deployment="warm",
+                                      prewarmed=True) for ms in (0, 10, 20)))
+    write(d / "o1.jsonl", emf(T0 + timedelta(milliseconds=30), latency=100.0, deployment="warm", cold=1)
+          + emf(T0 + timedelta(seconds=5), deployment="warm"))
+    c = LocalCollector(tmp_path, [warm, DEP], step_s=60, grace_s=30)
+    run_one(store, c, clock=lambda: T0 + timedelta(seconds=70))
+    run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))
+
+    def at(minute: int) -> dict[str, float]:
+        start = T0 + timedelta(minutes=minute)
+        return {p.metric: p.value for p in store.load_metrics(deployments=[warm.id], start=start,
+                                                              end=start + timedelta(minutes=1))}
+
+    busy, idle = at(0), at(1)
+    assert busy[Metric.PROVISIONED_CONCURRENCY] == 2 and busy[Metric.PROVISIONED_UTILIZATION] == 0.75
+    assert busy[Metric.PROVISIONED_SPILLOVER] == 2 and busy[Metric.INVOCATIONS] == 5
+    assert idle[Metric.PROVISIONED_CONCURRENCY] == 2 and idle[Metric.PROVISIONED_UTILIZATION] == 0
+    assert idle[Metric.INVOCATIONS] == 0 and idle[Metric.PROVISIONED_SPILLOVER] == 0
+    # a deployment without warm instances reports none of these
+    assert not [p for p in store.load_metrics(deployments=[DEP.id]) if p.metric.startswith("provisioned")]
 
 
 def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: Store) -> None:

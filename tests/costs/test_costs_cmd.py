@@ -6,13 +6,17 @@ import csv
 import hashlib
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from inferwatch.cli import app
-from tests.costs.report_store import fixed_store
+from inferwatch.schema import MetricPoint, floor_time
+from inferwatch.store import Store
+from tests.costs.builders import T0, lam
+from tests.costs.report_store import fixed_store, write
 
 RUNNER = CliRunner()
 
@@ -67,3 +71,57 @@ def test_advise_json(env: Path) -> None:
     assert table.exit_code == 0 and "Inferwatch advice" in table.output and "$87.60" in table.output
     bad = RUNNER.invoke(app, ["advise", "--power-tuning", "nofile"])
     assert bad.exit_code == 2 and "DEPLOYMENT_ID=FILE" in bad.output
+
+
+def _minutes(deployment: str, values: dict[str, float], n: int) -> list[MetricPoint]:
+    return [MetricPoint(deployment, metric, T0 + timedelta(minutes=i), 60, float(value))
+            for i in range(n) for metric, value in values.items()]
+
+
+@pytest.mark.parametrize(("minutes", "values", "says"), [
+    (0, {}, "no deployment has priced metrics in the window"),
+    (1, {"invocations_count": 100, "duration_sum_ms": 500.0},
+     "the window holds 60 seconds of metrics; advice needs at least 2 minutes"),
+    (30, {"invocations_count": 1, "duration_sum_ms": 1.0, "memory_max_used_mb": 90.0},
+     ("nothing to change saves at least $0.01 a month over 30 minutes of metrics from 1 deployment "
+      "(1 smaller saving left out)")),
+], ids=["no-data", "too-little-data", "below-minimum"])
+def test_advise_says_why_there_is_no_advice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minutes: int,
+                                            values: dict[str, float], says: str) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'why.db'}")
+    d = lam("scorer", memory_mb=128)
+    write(store, [d], _minutes(d.id, values, minutes))
+    store.dispose()
+    monkeypatch.setenv("INFERWATCH_STORE_URL", f"sqlite:///{tmp_path / 'why.db'}")
+    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    until = (T0 + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    result = RUNNER.invoke(app, ["advise", "--until", until])
+    assert result.exit_code == 0, result.output
+    assert says in " ".join(result.output.split())
+    assert result.output.startswith("No advice over ")
+    as_json = RUNNER.invoke(app, ["advise", "--json", "--until", until])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
+    assert says in " ".join(as_json.stderr.split())
+
+
+def test_advise_ends_its_window_at_the_last_complete_step_not_the_hour(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store minutes old has advice without --until (main's window ended at the start of the hour)."""
+    start = floor_time(datetime.now(UTC), 60) - timedelta(minutes=5)  # five minutes and the open one
+    store = Store.open(f"sqlite:///{tmp_path / 'young.db'}")
+    d = lam("young", pc=3, memory_mb=512)
+    write(store, [d], [MetricPoint(d.id, metric, start + timedelta(minutes=i), 60, value) for i in range(6)
+                       for metric, value in (("invocations_count", 60.0), ("duration_sum_ms", 120.0),
+                                             ("provisioned_concurrency_count", 3.0),
+                                             ("provisioned_utilization_ratio", 0.1))])
+    store.dispose()
+    monkeypatch.setenv("INFERWATCH_STORE_URL", f"sqlite:///{tmp_path / 'young.db'}")
+    monkeypatch.setenv("INFERWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("INFERWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = RUNNER.invoke(app, ["advise", "--json"])
+    assert result.exit_code == 0, result.output
+    kinds = {(a["kind"], a["action"]) for a in json.loads(result.stdout)}
+    assert ("warm_capacity", "reduce") in kinds and ("idle_cost", "info") in kinds

@@ -88,7 +88,7 @@ def test_collect_and_status_on_a_fresh_home(home: Path) -> None:
     result = runner.invoke(app, ["status", "--json"])
     assert result.exit_code == 0
     ids = {d["deployment"] for d in json.loads(result.output)["deployments"]}
-    assert ids == {"local:local:scorer-v1", "local:local:scorer-v2"}
+    assert ids == {"local:local:scorer-v1", "local:local:scorer-v2", "local:local:reports-v1"}
 
 
 def test_config_check_reports_the_local_provider(home: Path) -> None:

@@ -12,8 +12,8 @@ from inferwatch.errors import ConfigError
 
 def test_no_file_gives_the_local_demo() -> None:
     settings = load_settings(None, env={})
-    assert [d.name for d in settings.deployments] == ["scorer-v1", "scorer-v2"]
-    assert {d.role.value for d in settings.deployments} == {"stable", "canary"}
+    assert [d.name for d in settings.deployments] == ["scorer-v1", "scorer-v2", "reports-v1"]
+    assert [d.role.value for d in settings.deployments] == ["stable", "canary", "stable"]
 
 
 @pytest.mark.parametrize(("raw", "field"), [

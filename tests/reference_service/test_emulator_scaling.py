@@ -157,6 +157,7 @@ def test_min_instances_are_prewarmed_and_never_scaled_away(tmp_path: Path) -> No
     assert {i.instance_id for i in later.instances} == {i.instance_id for i in booted.instances}
     lines = _telemetry(tmp_path, "warm")
     assert len(lines) == 1 and lines[0]["ColdStart"] == 0 and lines[0]["InitMs"] == 0
+    assert lines[0]["Prewarmed"] == 1  # served by warm capacity, which the local collector prices
 
 
 def test_cold_starts_in_telemetry_equal_instances_started(tmp_path: Path) -> None:
@@ -172,6 +173,11 @@ def test_cold_starts_in_telemetry_equal_instances_started(tmp_path: Path) -> Non
     assert sum(line["ColdStart"] for line in lines) == stats.cold_start_count == 3
     assert stats.instances_started_count == stats.cold_start_count + stats.prewarmed_count == 4
     assert len(list((tmp_path / "telemetry" / "count").glob("*.jsonl"))) == 4  # one file per instance
+    # The prewarmed instance served 2 + 2 of them; the three started on demand, the rest (spillover).
+    for path in (tmp_path / "telemetry" / "count").glob("*.jsonl"):
+        docs = [json.loads(line) for line in path.read_text().splitlines()]
+        assert {d.get("Prewarmed", 0) for d in docs} == {1 - sum(d["ColdStart"] for d in docs)}
+    assert sum(line.get("Prewarmed", 0) for line in lines) == 4
 
 
 def test_an_instance_over_its_memory_is_oom_killed(tmp_path: Path) -> None:

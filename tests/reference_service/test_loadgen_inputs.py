@@ -46,7 +46,9 @@ def test_run_load_refuses_remote_targets_before_sending() -> None:
     [({"rate_per_s": 0.0}, "rate_per_s"), ({"duration_s": float("inf")}, "duration_s"),
      ({"rows_min": 3, "rows_max": 2}, "rows_min"), ({"malformed_fraction": 1.5}, "malformed_fraction"),
      ({"max_in_flight": 0}, "max_in_flight"), ({"max_requests": -1}, "max_requests"),
-     ({"noise_sd": float("nan")}, "noise_sd")],
+     ({"noise_sd": float("nan")}, "noise_sd"), ({"burst_every_s": 0.0, "burst_size": 2}, "burst_every_s"),
+     ({"burst_every_s": 1.0, "burst_size": 0}, "burst_size"),
+     ({"burst_every_s": 1.0, "burst_size": 33, "max_in_flight": 32}, "burst_size")],
 )
 def test_bad_profiles_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(LoadGenError) as info:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reference_service.emulator import DeploymentConfig, Emulator, ServiceConfig
+from reference_service.emulator import DeploymentConfig, Emulator, FaultConfig, ServiceConfig
 from reference_service.emulator.inputs import InputSampler
 from reference_service.loadgen import DriftSpec, LoadProfile, LoadResult, main, run_load
 
@@ -94,6 +94,22 @@ def test_stop_event_ends_the_run_early(tmp_path: Path) -> None:
     assert result.outcomes["ok"] == result.sent_count
 
 
+def test_bursts_send_that_many_requests_at_once(tmp_path: Path) -> None:
+    """The demo's fan-out: with the Poisson rate negligible, only the bursts arrive, each at one instant,
+    and beyond one warm instance's slots they spill over to instances started on demand."""
+    slow = FaultConfig(slow_rate=1.0, slow_ms=300.0)  # so the requests of a burst overlap on any machine
+    services = [ServiceConfig("svc", (DeploymentConfig("burst", min_instances=1, concurrency=2, faults=slow),))]
+    profile = LoadProfile(rate_per_s=0.001, duration_s=1.6, burst_every_s=0.5, burst_size=6, seed=3)
+    with Emulator(tmp_path, services) as emu:
+        result = run_load(emu.service_url("svc"), profile)
+        stats = emu.stats().deployment("burst")
+    assert result.sent_count == 18 and result.outcomes["ok"] == 18, result  # at 0.5, 1.0 and 1.5 s
+    lines = _telemetry(tmp_path, "burst")
+    assert len(lines) == 18
+    # the warm instance holds 2 of each burst at most; the others were started on demand for the first
+    assert sum(line.get("Prewarmed", 0) for line in lines) <= 6 and stats.cold_start_count >= 2
+
+
 def test_an_unreachable_target_counts_connection_errors(tmp_path: Path) -> None:
     import socket
 
@@ -103,6 +119,8 @@ def test_an_unreachable_target_counts_connection_errors(tmp_path: Path) -> None:
     result = run_load(f"http://127.0.0.1:{port}/predict", LoadProfile(rate_per_s=100, duration_s=5, max_requests=10))
     assert result.outcomes["connection_error"] == result.sent_count == 10
     assert result.latency_ms_p50 is None  # nothing answered: an explicit empty state, not NaN
+    bursts = LoadProfile(rate_per_s=0.001, duration_s=5, burst_every_s=0.2, burst_size=4, max_requests=6)
+    assert run_load(f"http://127.0.0.1:{port}/predict", bursts).sent_count == 6  # stops mid-burst
 
 
 def test_cli_prints_the_result_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

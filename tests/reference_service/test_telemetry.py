@@ -57,6 +57,13 @@ def test_lines_parse_back_to_the_values_that_produced_them(status: str, latency:
     assert parse_line(encode_line(record)) == record
 
 
+def test_warm_capacity_invocations_say_so_and_others_leave_it_out() -> None:
+    warm = _record(cold_start=0, init_ms=0.0, prewarmed=True)
+    assert emf_document(warm)["Prewarmed"] == 1 and parse_line(encode_line(warm)) == warm
+    assert "Prewarmed" not in emf_document(_record())
+    assert parse_line(encode_line(_record())).prewarmed is False
+
+
 def test_status_flags_mirror_status() -> None:
     for status in STATUSES:
         doc = emf_document(_record(status=status, error_type=None if status == "ok" else "X"))

@@ -51,6 +51,24 @@ def test_duplicate_keys_inside_one_batch_keep_the_last(store: Store) -> None:
     assert [p.value for p in store.load_metrics(start=T0)] == [2.0]
 
 
+def test_metric_span_is_where_a_window_s_data_begins_and_ends(store: Store) -> None:
+    points = tuple(MetricPoint("local:a:x", metric, T0 + timedelta(minutes=m), 60, 1.0)
+                   for metric, m in (("memory_max_used_mb", 3), ("invocations_count", 5), ("invocations_count", 9)))
+    store.write_batch(CollectionBatch("c", points=points), run_record("c"))
+    week = (T0 - timedelta(days=7), T0 + timedelta(days=1))
+
+    def minute(m: int) -> datetime:
+        return T0 + timedelta(minutes=m)
+
+    assert store.metric_span(metrics=["invocations_count"], start=week[0], end=week[1]) == (minute(5), minute(10))
+    assert store.metric_span(metrics=["invocations_count", "memory_max_used_mb"], start=week[0],
+                             end=week[1]) == (minute(3), minute(10))
+    assert store.metric_span(metrics=["invocations_count"], start=minute(6), end=week[1]) == (minute(9), minute(10))
+    assert store.metric_span(metrics=["invocations_count"], start=week[0], end=minute(9)) == (minute(5), minute(6))
+    assert store.metric_span(metrics=["invocations_count"], start=week[0], end=minute(5)) is None
+    assert store.metric_span(metrics=["invocations_count"], start=week[0], end=week[1], step_s=3600) is None
+
+
 def test_round_trips(store: Store) -> None:
     dep = Deployment("aws:eu-west-1:scorer:live", "aws", "eu-west-1", "scorer:live", "scorer", model_version="v2",
                      role="canary", traffic_weight=0.1, memory_mb=1024, timeout_s=3.0, provisioned_concurrency=2,
