@@ -14,6 +14,7 @@ from inferwatch.store.store import Store, from_epoch, to_epoch
 
 # Registers the alert job's tables on the shared metadata, so every Store.open creates them too.
 from inferwatch.store import alert_tables as _alert_tables  # noqa: F401  isort: skip
+from inferwatch.store.meta import load_store_id  # isort: skip  (store_meta, on the shared metadata)
 
 __all__ = [
     "Store",
@@ -23,6 +24,7 @@ __all__ = [
     "StoreUnavailableError",
     "default_url",
     "from_epoch",
+    "load_store_id",
     "redact",
     "store_url_from_env",
     "to_epoch",

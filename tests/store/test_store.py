@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,20 @@ def test_a_store_from_an_earlier_version_gets_the_current_indexes(store_url: str
     assert store.count("metric_points") == len(DEPLOYMENTS) * len(METRICS)
     Store.open(store_url).dispose()  # opening an upgraded store again changes nothing
     store.dispose()
+
+
+def test_the_store_id_is_made_once_and_kept(store: Store, store_url: str, tmp_path: Path) -> None:
+    from inferwatch.store import load_store_id
+
+    first = load_store_id(store)
+    assert len(first) == 32 and int(first, 16) >= 0
+    reopened = Store.open(store_url)
+    try:
+        assert load_store_id(reopened) == first == load_store_id(store)
+    finally:
+        reopened.dispose()
+    other = Store.open(f"sqlite:///{tmp_path}/other.db")
+    try:
+        assert load_store_id(other) != first
+    finally:
+        other.dispose()
