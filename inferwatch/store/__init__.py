@@ -8,7 +8,7 @@ this package (``alerts`` does, in ``inferwatch/store/alert_tables.py``) and use 
 
 from __future__ import annotations
 
-from inferwatch.store.engine import default_url, redact, store_url_from_env
+from inferwatch.store.engine import default_url, parse_store_url, redact, store_url_from_env
 from inferwatch.store.errors import StoreConfigError, StoreError, StoreInputError, StoreUnavailableError
 from inferwatch.store.store import Store, from_epoch, to_epoch
 
@@ -25,6 +25,7 @@ __all__ = [
     "default_url",
     "from_epoch",
     "load_store_id",
+    "parse_store_url",
     "redact",
     "store_url_from_env",
     "to_epoch",

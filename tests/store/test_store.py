@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,7 +18,7 @@ from inferwatch.schema import (
     Metric,
     MetricPoint,
 )
-from inferwatch.store import Store, StoreConfigError, StoreInputError, StoreUnavailableError
+from inferwatch.store import Store, StoreConfigError, StoreInputError, StoreUnavailableError, parse_store_url
 from tests.store.store_worker import DEPLOYMENTS, METRICS, run_record, step_batch, value_of
 
 T0 = datetime(2026, 2, 1, 12, tzinfo=UTC)
@@ -157,6 +158,29 @@ def test_unusable_urls_raise_store_errors(tmp_path: object) -> None:
     with pytest.raises(StoreUnavailableError, match="unavailable") as info:
         Store.open("postgresql+psycopg://nobody:secret-pw@/none?host=/nonexistent-socket-dir")
     assert "secret-pw" not in str(info.value)
+    assert "\n" not in str(info.value)  # libpq's hints join the reason's one line
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("postgresql://h:abc/db", "not a SQLAlchemy URL"),  # a port that is not a number
+    ("sqlite+pysqlcipher:///x.db", "driver 'sqlite+pysqlcipher' is not supported"),  # not installed
+    ("postgresql+psycopg2://h/db", "driver 'postgresql+psycopg2' is not supported"),
+    ("sqlite://", "sqlite:///PATH"),  # in memory: every connection its own empty database
+    ("sqlite:///x.db?timeout=abc", "sqlite:///PATH"),
+    ("sqlite:///x\u0000.db", "NUL"),
+])
+def test_urls_that_would_fail_at_the_first_connection_are_refused_before(url: str, problem: str) -> None:
+    """Each of these got past the URL check and then failed with a traceback (or a warning)."""
+    with pytest.raises(StoreConfigError, match=re.escape(problem)):
+        parse_store_url(url)
+    with pytest.raises(StoreConfigError, match=re.escape(problem)):
+        Store.open(url)
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreConfigError, match="cannot make the folder"):
+        Store.open(f"sqlite:///{tmp_path / 'file' / 'sub' / 'x.db'}")
 
 
 def test_context_manager_disposes(store_url: str) -> None:
