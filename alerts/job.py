@@ -39,7 +39,7 @@ from alerts.outbox import (
     record_run,
     save_evaluation,
 )
-from alerts.settings import AlertSettings, parse_alert_settings
+from alerts.settings import AlertSettings
 from inferwatch.errors import ConfigError
 from inferwatch.runtime import Runtime
 from inferwatch.store import Store, StoreError, load_store_id
@@ -63,7 +63,8 @@ def _utcnow() -> datetime:
 
 
 def load_settings(rt: Runtime) -> AlertSettings:
-    return parse_alert_settings(rt.settings.alerts, rt.settings.notifiers)
+    """``[alerts]`` and ``[notifiers]``, validated when the Runtime was made (as for every verb)."""
+    return rt.sections.alerts
 
 
 def build_notifiers(settings: AlertSettings, rt: Runtime) -> dict[str, Notifier]:
