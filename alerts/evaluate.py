@@ -91,7 +91,7 @@ class Transition:
 class Notification:
     """One alert's news: ``status`` is firing, resolved, nodata, error or flapping."""
 
-    key: str  # fingerprint:sequence, stable across retries: receivers deduplicate on it
+    key: str  # fingerprint:sequence, unique in one store; messages prefix the store's id (alerts.outbox)
     fingerprint: str
     rule: str
     entity: str

@@ -39,10 +39,10 @@ from alerts.outbox import (
     record_run,
     save_evaluation,
 )
-from alerts.settings import AlertSettings, parse_alert_settings
+from alerts.settings import AlertSettings
 from inferwatch.errors import ConfigError, PathError
 from inferwatch.runtime import Runtime
-from inferwatch.store import Store, StoreError
+from inferwatch.store import Store, StoreError, load_store_id
 
 log = logging.getLogger("inferwatch.alerts")
 
@@ -63,7 +63,8 @@ def _utcnow() -> datetime:
 
 
 def load_settings(rt: Runtime) -> AlertSettings:
-    return parse_alert_settings(rt.settings.alerts, rt.settings.notifiers)
+    """``[alerts]`` and ``[notifiers]``, validated when the Runtime was made (as for every verb)."""
+    return rt.sections.alerts
 
 
 def build_notifiers(settings: AlertSettings, rt: Runtime) -> dict[str, Notifier]:
@@ -143,7 +144,8 @@ def _evaluate_and_deliver(store: Store, rt: Runtime, settings: AlertSettings, no
     now_s = int(now.timestamp())
     data = load_data(store, rt, settings, now)
     evaluation = evaluate(settings.rules, data, load_states(store), now, settings.policy)
-    messages = build_messages(evaluation.notifications, routes(settings, notifiers), now_s)
+    messages = build_messages(evaluation.notifications, routes(settings, notifiers), now_s,
+                              store_id=load_store_id(store))
     counts: dict[str, int] = {"rules": len(settings.rules), "alerts": len(evaluation.states),
                               **_state_counts([s.state for s in evaluation.states.values()]),
                               "rule_errors": evaluation.errors, "notifications": len(evaluation.notifications),

@@ -178,24 +178,34 @@ def default_file_path(home: Path) -> Path:
     return home / "alerts" / "notifications.jsonl"
 
 
-def _env(env: Mapping[str, str], name: str, var: str) -> str:
+def _env(env: Mapping[str, str], name: str, key: str, var: str) -> str:
     value = env.get(var)
     if not value:
-        raise AlertConfigError(f"notifiers.{name}: environment variable {var} is not set", field=f"notifiers.{name}")
+        field = f"notifiers.{name}.{key}"
+        raise AlertConfigError(f"{field}: environment variable {var[:80]} is not set", field=field)
     return value
+
+
+def _email(name: str, config: EmailNotifierConfig, env: Mapping[str, str]) -> EmailNotifier:
+    try:  # the CA file is read here, once: a missing or unreadable one is a configuration error
+        return EmailNotifier(name, config, username=env.get(config.username_env) or None,
+                             password=env.get(config.password_env) or None)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        field = f"notifiers.{name}.ca_file"
+        raise AlertConfigError(f"{field}: cannot load {str(config.ca_file)[:200]!r}: {type(exc).__name__}: "
+                               f"{getattr(exc, 'strerror', None) or exc}", field=field) from exc
 
 
 def build_notifier(name: str, config: Any, env: Mapping[str, str], home: Path) -> Notifier:
     """One notifier from its validated config, its secrets from ``env``."""
     if isinstance(config, SlackNotifierConfig):
-        return SlackNotifier(name, _env(env, name, config.url_env), timeout_s=config.timeout)
+        return SlackNotifier(name, _env(env, name, "url_env", config.url_env), timeout_s=config.timeout)
     if isinstance(config, WebhookNotifierConfig):
         secret = env.get(config.secret_env) if config.secret_env else None
-        return WebhookNotifier(name, _env(env, name, config.url_env), secret=secret or None,
+        return WebhookNotifier(name, _env(env, name, "url_env", config.url_env), secret=secret or None,
                                timeout_s=config.timeout)
     if isinstance(config, EmailNotifierConfig):
-        return EmailNotifier(name, config, username=env.get(config.username_env) or None,
-                             password=env.get(config.password_env) or None)
+        return _email(name, config, env)
     if isinstance(config, FileNotifierConfig):
         if config.path == "-":
             return FileNotifier(name, None)

@@ -5,6 +5,11 @@ with stable ids. The store functions persist state, history and messages in ONE 
 before anything is sent, then track delivery: retried with exponential back-off on later runs,
 dead-lettered after ``max_attempts`` or ``dead_letter_after``. Delivery is at-least-once; the id
 (also each alert's ``key``) lets receivers drop a repeat after a run died between send and record.
+
+Ids and keys start from the store's random id (:func:`inferwatch.store.load_store_id`): alert
+fingerprints and sequences restart at 1 in every store, so without it a staging and a production
+home paging one receiver would send the same ids and the receiver would drop real pages as repeats.
+A retry re-sends the stored row, id and payload unchanged.
 """
 
 from __future__ import annotations
@@ -53,14 +58,17 @@ def iso(epoch_s: int) -> str:
     return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _item(n: Notification) -> dict[str, Any]:
-    return {"key": n.key, "fingerprint": n.fingerprint, "rule": n.rule, "entity": n.entity,
+def _item(n: Notification, store_id: str) -> dict[str, Any]:
+    return {"key": f"{store_id}:{n.key}", "fingerprint": n.fingerprint, "rule": n.rule, "entity": n.entity,
             "severity": n.severity, "status": n.status, "repeat": n.repeat, "summary": n.summary,
             "value": n.value, "labels": dict(n.labels), "since": iso(n.since_s), "at": iso(n.at_s)}
 
 
-def build_messages(notifications: Sequence[Notification], routes: Sequence[Route], now_s: int) -> list[OutboxMessage]:
-    """One message per (receiver, deployment) holding that run's news for it, problems first."""
+def build_messages(notifications: Sequence[Notification], routes: Sequence[Route], now_s: int, *,
+                   store_id: str) -> list[OutboxMessage]:
+    """One message per (receiver, deployment) holding that run's news for it, problems first. The id
+    depends on the store, the receiver and the notifications only: evaluating the same news again
+    in one store gives the same id (the outbox keeps one row), another store never does."""
     out: list[OutboxMessage] = []
     for route in routes:
         groups: dict[str, list[Notification]] = defaultdict(list)
@@ -70,10 +78,11 @@ def build_messages(notifications: Sequence[Notification], routes: Sequence[Route
         for entity in sorted(groups):
             items = sorted(groups[entity], key=lambda n: (n.status not in PROBLEM_STATUSES, n.rule))
             keys = "\x00".join(sorted(n.key for n in items))
-            msg_id = hashlib.sha256(f"{route.receiver}\x00{keys}".encode()).hexdigest()[:32]
+            msg_id = hashlib.sha256(f"{store_id}\x00{route.receiver}\x00{keys}".encode()).hexdigest()[:32]
             status = "firing" if any(n.status in PROBLEM_STATUSES for n in items) else "resolved"
             payload = {"id": msg_id, "source": "inferwatch", "receiver": route.receiver, "group": entity,
-                       "status": status, "created_at": iso(now_s), "alerts": [_item(n) for n in items]}
+                       "status": status, "created_at": iso(now_s),
+                       "alerts": [_item(n, store_id) for n in items]}
             out.append(OutboxMessage(msg_id, route.receiver, entity, now_s, payload, next_attempt_at_s=now_s))
     return out
 

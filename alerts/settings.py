@@ -4,6 +4,7 @@ name the bad field (``alerts.rules[2].window``). Durations are seconds or ``"30s
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import tomllib
@@ -12,7 +13,16 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from alerts.errors import AlertConfigError
 from alerts.evaluate import Policy
@@ -20,31 +30,75 @@ from alerts.rules import KIND_VARIABLES, MissingData, OnError, Rule, Severity
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 _SECRET_KEYS = ("url", "password", "secret", "token", "webhook_url")
+# No alert setting means anything beyond a year, and every time computed from one (a back-off, a
+# next attempt) then stays a small integer that any store column holds.
+MAX_DURATION_S = 366 * 86_400
+# Summaries are one line of a page; width and precision beyond this are a typo (or a way to make
+# every evaluation build a gigabyte string).
+MAX_SUMMARY_CHARS = 1000
+_MAX_FORMAT_DIGITS = 3
 
 
 def parse_duration(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a duration such as 300, '5m', '1h'")  # noqa: TRY004 (pydantic)
     if isinstance(value, int | float):
-        return int(value)
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration (use seconds or a number with s, m, h or d)")
-    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a duration (use a finite number of seconds)")
+        seconds = int(value)
+    else:
+        match = re.fullmatch(r"\s*(\d{1,12})\s*([smhd]?)\s*", str(value))
+        if not match:
+            raise ValueError(f"{str(value)[:80]!r} is not a duration (use seconds or a number with s, m, h or d)")
+        seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"{value!r:.80} is longer than the longest duration allowed, 366d")
+    return seconds
 
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+
+# What a kind's variables hold when a summary is formatted (the rest are numbers): a template is
+# tried on these at load, so it cannot fail at evaluation time.
+_TEXT_VARIABLES = frozenset({"entity", "window", "short_window", "signals", "last_error"})
+
+
+def check_summary(summary: str, kind: str) -> None:
+    """Refuse a template that names what the kind does not offer, reaches into attributes or
+    items (``{value.__class__}``), nests fields in a format spec, or would not format."""
+    allowed = set(KIND_VARIABLES[kind])
+    try:
+        parsed = list(string.Formatter().parse(summary))
+    except ValueError as exc:
+        raise ValueError(f"not a valid template: {exc}") from exc
+    for _, name, spec, _ in parsed:
+        if name is None:
+            continue
+        if name not in allowed:
+            base = re.split(r"[.\[]", name, maxsplit=1)[0]
+            if base in allowed:
+                raise ValueError(f"uses {{{name}}}: name a variable, without attributes or items")
+            raise ValueError(f"uses {{{name}}}; a {kind} rule offers {', '.join(sorted(allowed))}")
+        if spec and ("{" in spec or re.search(rf"\d{{{_MAX_FORMAT_DIGITS + 1},}}", spec)):
+            raise ValueError(f"the format {{{name}:{spec}}} is not allowed (no nested fields, "
+                             f"at most {_MAX_FORMAT_DIGITS} digits of width or precision)")
+    sample = {v: ("text" if v in _TEXT_VARIABLES else 0.5) for v in allowed}
+    try:
+        summary.format_map(sample)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ValueError(f"does not format: {exc}") from exc
 
 
 class RuleConfig(_Model):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     kind: Literal[tuple(KIND_VARIABLES)]  # type: ignore[valid-type]
     severity: Severity = Severity.TICKET
-    summary: str = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=MAX_SUMMARY_CHARS)
     window: Duration = Field(300, ge=60, le=7 * 86_400)
     for_: Duration = Field(0, ge=0, alias="for")
     keep_firing_for: Duration = Field(0, ge=0)
@@ -65,16 +119,14 @@ class RuleConfig(_Model):
             raise ValueError("a burn_rate rule needs factor and short_window")
         if self.short_window is not None and self.short_window >= self.window:
             raise ValueError("short_window must be shorter than window")
-        allowed = set(KIND_VARIABLES[self.kind])
-        try:
-            names = {f for _, f, _, _ in string.Formatter().parse(self.summary) if f is not None}
-        except ValueError as exc:
-            raise ValueError(f"summary is not a valid template: {exc}") from exc
-        for name in names:
-            base = re.split(r"[.\[]", name, maxsplit=1)[0]
-            if base not in allowed:
-                raise ValueError(f"summary uses {{{base}}}; a {self.kind} rule offers {', '.join(sorted(allowed))}")
         return self
+
+    @field_validator("summary")
+    @classmethod
+    def _summary(cls, summary: str, info: ValidationInfo) -> str:
+        if "kind" in info.data:  # else kind is refused on its own
+            check_summary(summary, info.data["kind"])
+        return summary
 
     def to_rule(self) -> Rule:
         return Rule(name=self.name, kind=self.kind, severity=self.severity, summary=self.summary,
@@ -151,6 +203,14 @@ NotifierConfig = Annotated[
 class _Notifiers(_Model):
     notifiers: dict[str, NotifierConfig]
 
+    @field_validator("notifiers")
+    @classmethod
+    def _names(cls, value: dict[str, NotifierConfig]) -> dict[str, NotifierConfig]:
+        for name in value:  # a name is a receiver in every message and outbox row
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+                raise ValueError(f"notifier name {name[:80]!r}: use 1 to 64 letters, digits, '_', '.' or '-'")
+        return value
+
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
@@ -200,7 +260,10 @@ def default_rules() -> tuple[Rule, ...]:
 def parse_alert_settings(alerts: Mapping[str, Any], notifiers: Mapping[str, Any]) -> AlertSettings:
     """Validate ``[alerts]`` and ``[notifiers]``; user rules replace default rules of the same name."""
     raw = dict(alerts)
-    user_rules = parse_rules(list(raw.pop("rules", [])), "alerts.rules")
+    rules = raw.pop("rules", [])
+    if not isinstance(rules, list):
+        raise AlertConfigError("alerts.rules: expected an array of tables ([[alerts.rules]])", field="alerts.rules")
+    user_rules = parse_rules(rules, "alerts.rules")
     try:
         section = AlertsSection.model_validate(raw)
     except ValidationError as exc:

@@ -12,9 +12,7 @@ from datetime import datetime, timedelta
 from alerts.series import DriftDecision
 from costs.errors import CostError
 from costs.loading import window_costs
-from costs.pricing import load_catalogue
 from drift.errors import DriftError
-from drift.settings import settings_from_mapping
 from inferwatch.drift_status import load_drift as load_deployment_drift
 from inferwatch.runtime import Runtime
 from inferwatch.schema import Deployment, floor_time
@@ -32,7 +30,7 @@ def load_drift(store: Store, deployments: Sequence[Deployment], now: datetime,
     """The drift engine's latest decision per deployment (``[drift]`` window and policy); a deployment
     whose baseline is unreadable gets a decision carrying that error."""
     try:
-        settings = settings_from_mapping(rt.settings.drift)
+        settings = rt.sections.drift
         results = load_deployment_drift(store, now, window_s=settings.window_s, n_windows=settings.windows,
                                         deployments=[d.id for d in deployments], policy=settings.policy)
     except DriftError as exc:
@@ -54,7 +52,7 @@ def load_cost_per_prediction(store: Store, deployments: Sequence[Deployment], no
     step_s = rt.settings.collect.step_s
     try:
         totals = window_costs(store, deployments, end - timedelta(seconds=window_s), end,
-                              load_catalogue(rt.settings.prices), step_s=step_s,
+                              rt.sections.prices, step_s=step_s,
                               resolution_s=max(COST_RESOLUTION_S, step_s))
     except CostError as exc:
         return None, f"{type(exc).__name__}: {exc}"

@@ -28,7 +28,7 @@ BILLING_MODES = ("request", "instance")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # a price of inf is no price
 
 
 class DurationTier(_Model):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
+from inferwatch.errors import ConfigError
 from inferwatch.runtime import Runtime
 
 HELP = """Watch ONNX models served from AWS Lambda, Google Cloud Run and a local emulator.
@@ -74,10 +76,16 @@ def _root(
 
 
 def runtime(ctx: typer.Context) -> Runtime:
-    """The Runtime for a command: explicit --config/--home beat the environment."""
+    """The Runtime for a command: explicit --config/--home beat the environment. Every verb gets
+    it here, so a config any part of Inferwatch refuses stops every verb the same way: one line
+    naming the field, exit 2."""
     root = ctx.find_root()
     opts = root.obj or {}
-    return Runtime.from_env(config=opts.get("config"), home=opts.get("home"))
+    try:
+        return Runtime.from_env(config=opts.get("config"), home=opts.get("home"))
+    except ConfigError as exc:
+        typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
 
 
 def _register_all() -> None:
@@ -94,14 +102,15 @@ def _register_all() -> None:
 _register_all()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script; ``argv`` (default: the command line) lets tests run it in-process."""
     from collectors.errors import CollectorError
     from inferwatch.errors import InferwatchError
     from inferwatch.paths import os_problem
     from inferwatch.store import StoreError
 
     try:
-        app()
+        app(args=None if argv is None else list(argv))
     except (InferwatchError, StoreError, CollectorError) as exc:
         typer.secho(f"inferwatch: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)

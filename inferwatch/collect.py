@@ -57,11 +57,10 @@ def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:
     and the Drift page's summary read these decisions). A failure is logged, never fatal: the
     collected data is already safe, and the next round tries again."""
     from drift import DriftError
-    from drift.settings import settings_from_mapping
     from inferwatch.drift_status import record_drift
 
     try:
-        settings = settings_from_mapping(rt.settings.drift)
+        settings = rt.sections.drift
         record_drift(store, now, window_s=settings.window_s, n_windows=settings.windows, policy=settings.policy)
     except (DriftError, StoreError) as exc:
         log.warning("drift was not decided after this collection: %s", exc)

@@ -6,6 +6,7 @@ With no file, the local demo deployments are the default, so ``inferwatch demo``
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -40,7 +41,8 @@ Name = Annotated[str, AfterValidator(_valid_name)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan parse as TOML floats but are no setting's value (an SLO of inf never breaches).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StoreSection(_Section):
@@ -69,7 +71,7 @@ class CollectSection(_Section):
 class SloSection(_Section):
     p99_ms: float = Field(250.0, gt=0)
     availability: float = Field(0.999, gt=0, lt=1)
-    cold_start_rate: float = Field(0.10, ge=0, le=1)
+    cold_start_rate: float = Field(0.10, gt=0, le=1)  # advice compares rates with it: 0 would refuse every one
 
 
 class DashboardSection(_Section):
@@ -218,16 +220,25 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
         raise ConfigError(f"config file {path} does not exist", path=str(path)) from exc
     except IsADirectoryError as exc:
         raise ConfigError(f"config file {path} is a folder, not a file", path=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror or exc}", path=str(path)) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path}: not UTF-8 text (byte {exc.start})", path=str(path)) from exc
+        byte = exc.object[exc.start]
+        raise ConfigError(f"{path}: not UTF-8: byte 0x{byte:02x} at offset {exc.start} cannot be decoded "
+                          "(save the file as UTF-8)", path=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}", path=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from exc
+    except RecursionError as exc:  # tomllib recurses once per level of nested arrays and tables
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply", path=str(path)) from exc
     return parse_settings(raw, source=str(path))
 
 
 def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Settings:
+    """Validate a parsed config. Non-finite numbers are refused anywhere in it, in the sections the
+    domain packages validate later too: no setting means anything with inf or nan."""
+    bad = _non_finite(raw, "")
+    if bad is not None:
+        raise ConfigError(f"{source}: {bad}: must be a finite number", field=bad, path=source)
     try:
         return Settings.model_validate({**raw, "source_path": source})
     except ValidationError as exc:
@@ -235,6 +246,23 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
         field = _field_path(first["loc"])
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {field}: {first['msg']}{more}", field=field, path=source) from exc
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The dotted path of the first inf or nan in a parsed TOML document, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "<config>"
+    if isinstance(value, Mapping):
+        items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for child_path, child in items:
+        found = _non_finite(child, child_path)
+        if found is not None:
+            return found
+    return None
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inferwatch.config import Settings, config_path_from_env, home_from_env, load_settings
+from inferwatch.errors import ConfigError
 from inferwatch.paths import usable_folder
-from inferwatch.store import Store, store_url_from_env
+from inferwatch.sections import Sections, validate_sections
+from inferwatch.store import Store, StoreConfigError, parse_store_url, store_url_from_env
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,12 @@ class Runtime:
     home: Path
     store_url: str = field(repr=False)  # may carry a password from the environment
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # [drift], [alerts], [notifiers] and [prices] parsed by their packages. Made here, so no Runtime
+    # exists for a config any part of Inferwatch would refuse (inferwatch/sections.py says why).
+    sections: Sections = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sections", validate_sections(self.settings))
 
     @classmethod
     def from_env(
@@ -38,6 +46,12 @@ class Runtime:
         home = usable_folder(home or home_from_env(env), what=what)
         settings = load_settings(config or config_path_from_env(env), env)
         url = env.get("INFERWATCH_STORE_URL") or settings.store.url or store_url_from_env(home, {})
+        try:
+            parse_store_url(url)
+        except StoreConfigError as exc:
+            source = settings.source_path or "<config>"
+            where = "INFERWATCH_STORE_URL" if env.get("INFERWATCH_STORE_URL") else f"{source}: store.url"
+            raise ConfigError(f"{where}: {exc}", field=where.rpartition(": ")[2], path=source) from exc
         return cls(settings=settings, home=home, store_url=url, env=dict(env))
 
     def open_store(self) -> Store:

@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from collectors.base import ProviderCheck
+    from inferwatch.runtime import Runtime
+
+
+def notifier_check(rt: Runtime) -> ProviderCheck:
+    """Can the alert job build its notifiers here: environment variables set, CA files readable.
+    `inferwatch alerts run` refuses to start without them, with the same message."""
+    from alerts.errors import AlertConfigError
+    from alerts.job import build_notifiers
+    from collectors.base import ProviderCheck
+
+    try:
+        notifiers = build_notifiers(rt.sections.alerts, rt)
+    except AlertConfigError as exc:
+        return ProviderCheck("alerts", "notifiers", False, str(exc))
+    return ProviderCheck("alerts", "notifiers", True, f"notifiers ready: {', '.join(sorted(notifiers))}")
+
+
+def store_check(rt: Runtime) -> ProviderCheck:
+    """Does the store answer (every verb but this one needs it)."""
+    from sqlalchemy import text
+
+    from collectors.base import ProviderCheck
+    from inferwatch.store import Store, StoreError, redact
+
+    url = redact(rt.store_url)
+    try:
+        with Store.open(rt.store_url, create=False) as store, store.read() as conn:
+            conn.execute(text("SELECT 1"))
+    except StoreError as exc:
+        return ProviderCheck("store", url, False, str(exc))
+    return ProviderCheck("store", url, True, f"{url} answers")
 
 
 def register(app: typer.Typer) -> None:
@@ -16,13 +50,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ) -> None:
-        """Validate inferwatch.toml (errors name the bad field), then report per provider whether
-        credentials are found, the API answers and the permissions suffice. No tracebacks."""
+        """Validate inferwatch.toml as every command does (errors name the bad field, exit 2), then
+        report per provider whether credentials are found, the API answers and the permissions
+        suffice, whether the alert job's notifiers have their environment, and whether the store
+        answers (exit 1 when one does not). No tracebacks."""
         from collectors.checks import check_providers
         from inferwatch.cli import runtime
 
         rt = runtime(ctx)
-        results = check_providers(rt)
+        results = [*check_providers(rt), notifier_check(rt), store_check(rt)]
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
         else:

@@ -13,7 +13,7 @@ import typer
 
 from costs.advice import AdvicePolicy, AdviceResult
 from costs.errors import CostError, ReportInputError
-from costs.pricing import PriceCatalogue, load_catalogue
+from costs.pricing import PriceCatalogue
 from costs.report import IsoWeek, WeeklyReport, render_csv, render_detail_csv, render_html, render_markdown
 from inferwatch.errors import PathError
 from inferwatch.runtime import Runtime
@@ -68,7 +68,7 @@ def parse_formats(value: str) -> list[str]:
 
 
 def catalogue_and_policy(rt: Runtime) -> tuple[PriceCatalogue, AdvicePolicy]:
-    return load_catalogue(rt.settings.prices), AdvicePolicy(cold_start_rate_slo=rt.settings.slo.cold_start_rate)
+    return rt.sections.prices, AdvicePolicy(cold_start_rate_slo=rt.settings.slo.cold_start_rate)
 
 
 def last_complete_week(now: datetime) -> IsoWeek:

@@ -218,17 +218,11 @@ def register(app: typer.Typer) -> None:
         BH-adjusted p-value with N (marked negligible when the effect is below threshold), and a
         status: ok, warn, drift (m of the last n windows), insufficient_data or no_data.
         """
-        from drift import DriftError
-        from drift.settings import settings_from_mapping
         from inferwatch.cli import runtime
         from inferwatch.drift_status import load_drift
 
-        rt = runtime(ctx)
-        try:
-            settings = settings_from_mapping(rt.settings.drift)
-        except DriftError as exc:
-            typer.secho(f"inferwatch: invalid [drift] settings: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from exc
+        rt = runtime(ctx)  # a bad [drift] section stops here, as for every verb
+        settings = rt.sections.drift
         now = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or datetime.now(UTC)
         results = load_drift(rt.open_store(), now, window_s=window_s or settings.window_s,
                              n_windows=windows or settings.windows, deployments=deployment, policy=settings.policy)

@@ -8,7 +8,7 @@ this package (``alerts`` does, in ``inferwatch/store/alert_tables.py``) and use 
 
 from __future__ import annotations
 
-from inferwatch.store.engine import default_url, redact, store_url_from_env
+from inferwatch.store.engine import default_url, parse_store_url, redact, store_url_from_env
 from inferwatch.store.errors import (
     StoreConfigError,
     StoreDataError,
@@ -20,6 +20,7 @@ from inferwatch.store.store import Store, from_epoch, to_epoch
 
 # Registers the alert job's tables on the shared metadata, so every Store.open creates them too.
 from inferwatch.store import alert_tables as _alert_tables  # noqa: F401  isort: skip
+from inferwatch.store.meta import load_store_id  # isort: skip  (store_meta, on the shared metadata)
 
 __all__ = [
     "Store",
@@ -30,6 +31,8 @@ __all__ = [
     "StoreUnavailableError",
     "default_url",
     "from_epoch",
+    "load_store_id",
+    "parse_store_url",
     "redact",
     "store_url_from_env",
     "to_epoch",

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
@@ -32,7 +32,7 @@ def redact(url: str) -> str:
     """The URL with its password hidden, for logs and the dashboard."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<unparseable store url>"
 
 
@@ -46,27 +46,46 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def build_engine(url: str) -> Engine:
+# The drivers installed with Inferwatch; any other would fail on import, at the first connection.
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+
+
+def parse_store_url(url: str) -> URL:
+    """The parsed URL of a store Inferwatch can open; :class:`StoreConfigError` for anything else,
+    before anything connects (``Runtime`` checks it when a command starts)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise StoreConfigError(f"store URL is not a SQLAlchemy URL: {redact(url)}", url=redact(url)) from exc
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise StoreConfigError(f"store driver {parsed.drivername!r} is not supported (use sqlite:///PATH or "
+                               "postgresql://...)", url=redact(url))
+    if "\x00" in url:
+        raise StoreConfigError("store URL contains a NUL character", url=redact(url))
+    if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"
+                                                  or parsed.query or parsed.host):
+        # In memory, every connection would see its own empty database; query options are ignored.
+        raise StoreConfigError(f"a SQLite store URL is sqlite:///PATH, got {redact(url)}", url=redact(url))
+    return parsed
+
+
+def build_engine(url: str) -> Engine:
+    parsed = parse_store_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    if parsed.get_backend_name() == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json)
-    raise StoreConfigError(
-        f"store backend {parsed.get_backend_name()!r} is not supported (use sqlite or postgresql)",
-        url=redact(url),
-    )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json)
 
 
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreConfigError(f"cannot make the folder of the SQLite store {redact(url)}: "
+                                   f"{exc.strerror or exc}", url=redact(url)) from exc
     # NullPool: every connection is fresh, so forked processes and threads never share one.
     engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False},
                            json_deserializer=load_json)

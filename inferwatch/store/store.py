@@ -482,7 +482,7 @@ class Store:
 
 def _reason(exc: OperationalError | PoolTimeoutError) -> str:
     orig = getattr(exc, "orig", None)
-    return str(orig if orig is not None else exc).strip()
+    return " ".join(str(orig if orig is not None else exc).split())  # one line: libpq puts hints on their own
 
 
 __all__ = ["Metric", "Store", "from_epoch", "to_epoch"]

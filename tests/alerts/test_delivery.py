@@ -85,6 +85,38 @@ def test_webhook_down_slow_failing_then_up_delivers_each_once_and_resolves(tmp_p
     assert {b["group"] for b in bodies.values()} == {DEP.id}  # grouped per deployment
 
 
+def test_two_homes_paging_one_receiver_never_share_an_id_and_retries_keep_theirs(
+        tmp_path: Path, hook: WebhookReceiver) -> None:
+    """Staging and production see the same problem at the same time and page one receiver that
+    drops repeats by id: each home's messages and alert keys are its own; a retry keeps its id."""
+    homes = [tmp_path / "staging", tmp_path / "production"]
+    runtimes = []
+    for folder in homes:
+        folder.mkdir()
+        rt = webhook_runtime(folder, hook)
+        bad_then_good(rt.open_store())
+        runtimes.append(rt)
+    hook.start()
+    hook.mode = "fail"
+    clock = Clock(T0)
+    assert [run_once(rt, clock=clock).exit_code for rt in runtimes] == [EXIT_PARTIAL] * 2
+    queued = [{m.id for m in load_outbox(rt.open_store(), status="pending")} for rt in runtimes]
+    assert queued[0] and queued[1] and not queued[0] & queued[1]
+    first_tries = len(hook.received)
+    assert {r.id for r in hook.received} == queued[0] | queued[1]
+    hook.mode = "up"
+    clock.advance(minutes=10)
+    assert [run_once(rt, clock=clock).exit_code for rt in runtimes] == [EXIT_OK] * 2
+    retried = [r.id for r in hook.received[first_tries:]]
+    assert queued[0] | queued[1] <= set(retried)  # the retry of each failed message kept its id
+    assert all(r.body["id"] == r.id for r in hook.received)
+    delivered = [{m.id for m in load_outbox(rt.open_store(), status="delivered")} for rt in runtimes]
+    assert not delivered[0] & delivered[1]
+    keys = [{a["key"] for r in hook.received if r.id in ids for a in r.body["alerts"]} for ids in delivered]
+    assert keys[0] and keys[1] and not keys[0] & keys[1]
+    assert len(hook.unique()) == len(delivered[0] | delivered[1])  # the receiver drops no real page
+
+
 def test_throttled_receiver_is_retried_no_sooner_than_retry_after(tmp_path: Path, hook: WebhookReceiver) -> None:
     rt = webhook_runtime(tmp_path, hook)
     store = rt.open_store()

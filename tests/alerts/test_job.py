@@ -14,6 +14,7 @@ import pytest
 from alerts.job import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_TEMPFAIL, main, run_once
 from alerts.lock import job_lock
 from alerts.outbox import count_outbox, load_events, load_outbox, load_runs, load_states
+from inferwatch.errors import ConfigError
 from inferwatch.store import Store
 from tests.alerts.builders import DEP, T0, Clock, fill_store, runtime, traffic_points
 
@@ -61,12 +62,12 @@ def test_dry_run_saves_and_sends_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "alerts" / "notifications.jsonl").exists()
 
 
-def test_config_error_exits_2_naming_the_field(tmp_path: Path) -> None:
-    rt = runtime(tmp_path, {"alerts": {"rules": [{"name": "X", "kind": "error_rate", "summary": "s", "window": "1q"}]}})
-    result = run_once(rt)
-    assert result.exit_code == EXIT_CONFIG
-    assert result.message.startswith("configuration error: alerts.rules[0].window: '1q' is not a duration")
-    assert "\n" not in result.message
+def test_config_error_refuses_the_runtime_naming_the_field(tmp_path: Path) -> None:
+    """[alerts] is validated when the Runtime is made, as for every verb (main() exits 2, below)."""
+    with pytest.raises(ConfigError) as info:
+        runtime(tmp_path, {"alerts": {"rules": [{"name": "X", "kind": "error_rate", "summary": "s", "window": "1q"}]}})
+    assert str(info.value).startswith("test.toml: alerts.rules[0].window: '1q' is not a duration")
+    assert info.value.field == "alerts.rules[0].window" and "\n" not in str(info.value)
 
 
 def test_an_unusable_home_exits_2_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,7 +78,17 @@ def test_an_unusable_home_exits_2_in_one_line(capsys: pytest.CaptureFixture[str]
 def test_missing_secret_exits_2_naming_the_variable(tmp_path: Path) -> None:
     result = run_once(runtime(tmp_path, {"notifiers": {"ops": {"type": "webhook"}}}))
     assert (result.exit_code, result.message) == (
-        EXIT_CONFIG, "configuration error: notifiers.ops: environment variable INFERWATCH_WEBHOOK_URL is not set")
+        EXIT_CONFIG, "configuration error: notifiers.ops.url_env: environment variable INFERWATCH_WEBHOOK_URL is not set")
+
+
+def test_an_email_ca_file_that_cannot_be_loaded_exits_2_naming_it(tmp_path: Path) -> None:
+    """The CA file is read when the notifier is built: a missing one was a FileNotFoundError traceback."""
+    raw = {"notifiers": {"mail": {"type": "email", "host": "127.0.0.1", "sender": "a@example.com",
+                                  "to": ["b@example.com"], "ca_file": str(tmp_path / "missing-ca.pem")}}}
+    result = run_once(runtime(tmp_path, raw))
+    assert result.exit_code == EXIT_CONFIG
+    assert result.message.startswith("configuration error: notifiers.mail.ca_file: cannot load ")
+    assert "\n" not in result.message
 
 
 def test_lock_held_exits_75(tmp_path: Path) -> None:

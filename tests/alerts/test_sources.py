@@ -1,5 +1,5 @@
 """The drift and cost rules on real inputs: a baseline and drifted histograms in the store, costly
-Lambda traffic priced by costs/, and a broken [drift] section that puts the drift rule in Error."""
+Lambda traffic priced by costs/, and drift that cannot be decided, which puts the drift rule in Error."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from alerts.job import EXIT_OK, EXIT_PARTIAL, run_once
 from alerts.outbox import load_states
-from drift.baseline import build_baseline
+from drift.baseline import Baseline, build_baseline
 from drift.window import WindowCounts
+from inferwatch.errors import ConfigError
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, HistogramPoint, MetricPoint
 from inferwatch.store import Store
-from tests.alerts.builders import DEP, T0, Clock, fill_store, runtime, traffic_points
+from tests.alerts.builders import DEP, T0, Clock, fill_store, runtime
 
 COSTLY = Deployment(id="aws:eu-west-1:big", provider="aws", region="eu-west-1", name="big", service="big",
                     memory_mb=10_240)
@@ -27,13 +29,14 @@ def firing(store: Store) -> set[tuple[str, str]]:
     return {(s.rule, s.entity) for s in load_states(store).values() if s.state == "firing"}
 
 
-def write_histograms(store: Store, shift: float) -> None:
+def write_histograms(store: Store, shift: float, bins_of: Baseline | None = None) -> None:
+    """45 minutes of score counts against a saved baseline (counted over ``bins_of``'s bins if given)."""
     rng = np.random.default_rng(11)
     baseline = build_baseline({"score": rng.beta(5, 2, 20_000)}, categorical=(), model_sha256="0" * 64, version="v1")
     bid = f"v1-{uuid.uuid4().hex[:8]}"
     store.save_baseline(bid, model_version="v1", model_sha256="0" * 64, source="test", payload=baseline.to_dict(),
                         created_at=T0 - timedelta(days=1))
-    column = baseline.column("score")
+    column = (bins_of or baseline).column("score")
     hist = [HistogramPoint(DEP.id, "score", T0 - timedelta(minutes=m), 60, bid,
                            WindowCounts.from_values(column, np.clip(rng.beta(5, 2, 400) - shift, 0, 1)).to_dict())
             for m in range(1, 46)]
@@ -59,14 +62,21 @@ def test_undrifted_scores_stay_quiet(tmp_path: Path) -> None:
     assert not any(rule == "PredictionDrift" for rule, _ in firing(store))
 
 
-def test_broken_drift_settings_put_the_rule_in_error_and_exit_1(tmp_path: Path) -> None:
-    rt = runtime(tmp_path, {"drift": {"alpha": "often"}})
+def test_drift_that_cannot_be_decided_puts_the_rule_in_error_and_exit_1(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
     store = rt.open_store()
-    fill_store(store, traffic_points(DEP.id, T0 - timedelta(minutes=30), 30))
+    write_histograms(store, shift=0.0, bins_of=build_baseline({"score": np.linspace(0, 1, 50)}, categorical=(),
+                                                              model_sha256="0" * 64, version="v1"))
     result = run_once(rt, clock=Clock(T0))
     assert result.exit_code == EXIT_PARTIAL and result.message.endswith("1 alerts could not be evaluated")
     (state,) = [s for s in load_states(store).values() if s.rule == "PredictionDrift"]
-    assert state.state == "error" and "drift.alpha" in state.summary
+    assert state.state == "error" and "IncompatibleBinsError" in state.summary
+
+
+def test_broken_drift_settings_are_refused_before_any_rule_runs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        runtime(tmp_path, {"drift": {"alpha": "often"}})
+    assert info.value.field == "drift.alpha"
 
 
 def test_cost_per_prediction_priced_by_the_cost_model(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,7 @@ from inferwatch.schema import (
     Metric,
     MetricPoint,
 )
-from inferwatch.store import Store, StoreConfigError, StoreInputError, StoreUnavailableError
+from inferwatch.store import Store, StoreConfigError, StoreInputError, StoreUnavailableError, parse_store_url
 from tests.store.store_worker import DEPLOYMENTS, METRICS, run_record, step_batch, value_of
 
 T0 = datetime(2026, 2, 1, 12, tzinfo=UTC)
@@ -174,6 +176,29 @@ def test_unusable_urls_raise_store_errors(tmp_path: object) -> None:
     with pytest.raises(StoreUnavailableError, match="unavailable") as info:
         Store.open("postgresql+psycopg://nobody:secret-pw@/none?host=/nonexistent-socket-dir")
     assert "secret-pw" not in str(info.value)
+    assert "\n" not in str(info.value)  # libpq's hints join the reason's one line
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("postgresql://h:abc/db", "not a SQLAlchemy URL"),  # a port that is not a number
+    ("sqlite+pysqlcipher:///x.db", "driver 'sqlite+pysqlcipher' is not supported"),  # not installed
+    ("postgresql+psycopg2://h/db", "driver 'postgresql+psycopg2' is not supported"),
+    ("sqlite://", "sqlite:///PATH"),  # in memory: every connection its own empty database
+    ("sqlite:///x.db?timeout=abc", "sqlite:///PATH"),
+    ("sqlite:///x\u0000.db", "NUL"),
+])
+def test_urls_that_would_fail_at_the_first_connection_are_refused_before(url: str, problem: str) -> None:
+    """Each of these got past the URL check and then failed with a traceback (or a warning)."""
+    with pytest.raises(StoreConfigError, match=re.escape(problem)):
+        parse_store_url(url)
+    with pytest.raises(StoreConfigError, match=re.escape(problem)):
+        Store.open(url)
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreConfigError, match="cannot make the folder"):
+        Store.open(f"sqlite:///{tmp_path / 'file' / 'sub' / 'x.db'}")
 
 
 def test_context_manager_disposes(store_url: str) -> None:
@@ -209,3 +234,20 @@ def test_a_store_from_an_earlier_version_gets_the_current_indexes(store_url: str
     assert store.count("metric_points") == len(DEPLOYMENTS) * len(METRICS)
     Store.open(store_url).dispose()  # opening an upgraded store again changes nothing
     store.dispose()
+
+
+def test_the_store_id_is_made_once_and_kept(store: Store, store_url: str, tmp_path: Path) -> None:
+    from inferwatch.store import load_store_id
+
+    first = load_store_id(store)
+    assert len(first) == 32 and int(first, 16) >= 0
+    reopened = Store.open(store_url)
+    try:
+        assert load_store_id(reopened) == first == load_store_id(store)
+    finally:
+        reopened.dispose()
+    other = Store.open(f"sqlite:///{tmp_path}/other.db")
+    try:
+        assert load_store_id(other) != first
+    finally:
+        other.dispose()
