@@ -11,7 +11,7 @@ import numpy.typing as npt
 from costs.errors import CostError
 from costs.formulas import CostArrays
 from costs.per_prediction import COST_METRICS, Series, TimeWindow, covered_s, group_series, price_series
-from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue
+from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue, breakdown
 from inferwatch.schema import Deployment, MetricPoint
 from inferwatch.schema import Metric as _M
 
@@ -157,8 +157,7 @@ def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fi
         latency_p95_ms=_weighted_p95(fine),
         cpu_utilization_p95=max(cpu) if cpu else None,
         bursts=_bursts(fine),
-        cost=CostBreakdown(float(costs.request.sum()), float(costs.compute.sum()), float(costs.init.sum()),
-                           float(costs.warm_capacity.sum()), float(costs.idle.sum())),
+        cost=breakdown(costs),
     )
 
 
