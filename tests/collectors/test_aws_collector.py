@@ -270,3 +270,57 @@ def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:
     assert values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100  # the metrics still land
     assert any("baseline bl-v1 is unreadable" in w and "inferwatch baseline create --version v1" in w
                for w in batch.warnings), batch.warnings
+
+
+# REPORT records of each kind, as Lambda writes them since the 2025-08-01 INIT billing rule (the cold
+# start's Billed Duration holds its init), in the text and the JSON log formats.
+KINDS_TEXT = [
+    ("REPORT RequestId: c1\tDuration: 10.5 ms\tBilled Duration: 811 ms\tMemory Size: 512 MB\tMax Memory Used: 100 MB\t"
+     "Init Duration: 800.0 ms"),
+    ("REPORT RequestId: t1\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 512 MB\t"
+     "Max Memory Used: 90 MB\tStatus: timeout"),
+    ("REPORT RequestId: m1\tDuration: 40.1 ms\tBilled Duration: 41 ms\tMemory Size: 512 MB\tMax Memory Used: 512 MB\t"
+     "Status: error\tError Type: Runtime.OutOfMemory"),
+    ("REPORT RequestId: r1\tDuration: 2.0 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 98 MB\t"
+     "Restore Duration: 300.0 ms\tBilled Restore Duration: 100 ms"),
+]
+KINDS_JSON = [json.dumps({"time": "2026-11-24T11:50:09.000Z", "type": "platform.report", "record": record}) for record in (
+    {"requestId": "t2", "status": "timeout", "metrics": {"durationMs": 3000.0, "billedDurationMs": 3000,
+                                                         "memorySizeMB": 512, "maxMemoryUsedMB": 91}},
+    {"requestId": "r2", "status": "success", "metrics": {"durationMs": 3.0, "billedDurationMs": 3, "memorySizeMB": 512,
+                                                         "maxMemoryUsedMB": 99, "restoreDurationMs": 500.0,
+                                                         "billedRestoreDurationMs": 60}},
+)]
+
+
+def test_report_records_of_every_kind_through_moto_to_the_cost(door: Any) -> None:
+    from costs.per_prediction import estimate_costs
+    from costs.pricing import load_catalogue
+
+    fn = "e2e-kinds"
+    make_function(shared()[0].endpoint, fn, versions=1, aliases={"live": "1"})
+    dims = {"FunctionName": fn}
+    put_values(shared()[0].endpoint, "AWS/Lambda", "Invocations", dims, T + timedelta(seconds=5), [8.0])
+    put_values(shared()[0].endpoint, "AWS/Lambda", "Errors", dims, T + timedelta(seconds=5), [3.0])  # 2 timeouts, 1 OOM
+    put_values(shared()[0].endpoint, "Inferwatch", "Timeout", {"Deployment": fn}, T, [1.0])  # the service's own
+    lines = [*KINDS_TEXT, *KINDS_JSON, WARM]
+    put_log_lines(shared()[0].endpoint, f"/aws/lambda/{fn}", "2026/11/24/[1]abc",
+                  [(T + timedelta(seconds=1 + i), line) for i, line in enumerate(lines)])
+    batch = build(fn).collect(NOW, CURSOR)
+    whole, live = f"aws:{REGION}:{fn}", f"aws:{REGION}:{fn}:live"
+    got = values(batch)
+    for dep in (whole, live):  # version 1 is the live alias's: its records are the alias's too
+        assert got[(dep, Metric.TIMEOUTS, T)] == (3 if dep == whole else 2)  # the killed ones wrote no EMF
+        assert got[(dep, Metric.OOM_KILLS, T)] == 1
+        assert got[(dep, Metric.COLD_STARTS, T)] == 3 and got[(dep, Metric.RESTORES, T)] == 2
+        assert got[(dep, Metric.INIT_AVG, T)] == 800  # restores are not inits
+        assert got[(dep, Metric.RESTORE_AVG, T)] == 400 and got[(dep, Metric.RESTORE_MAX, T)] == 500
+        assert got[(dep, Metric.BILLED_RESTORE_SUM, T)] == 160
+    assert got[(whole, Metric.SERVER_ERRORS, T)] == 1  # Lambda's Errors counted the 2 timeouts: not twice
+    billed_ms = 811 + 3000 + 41 + 2 + 3000 + 3 + 4
+    assert got[(whole, Metric.BILLED_DURATION_SUM, T)] == billed_ms
+    rate = load_catalogue().lambda_prices("x86_64").duration_usd_per_gb_s * 0.5  # 512 MB
+    cost = {w.key: w.cost for w in estimate_costs(batch.deployments, batch.points, load_catalogue()).windows
+            if w.start == T}[whole]
+    assert cost.compute_usd + cost.init_usd == pytest.approx(billed_ms / 1000 * rate)  # init inside, once
+    assert cost.init_usd == pytest.approx(0.8 * rate) and cost.restore_usd == pytest.approx(0.16 * rate)
