@@ -3,7 +3,9 @@ front door, from settings to a real SQLite store."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +32,12 @@ from tests.collectors.aws_standin import (
     put_values,
     shared,
 )
+from tests.validators.env import validator
 
 NOW = datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC)
 T = datetime(2026, 11, 24, 11, 50, tzinfo=UTC)
 POLICY = Path(__file__).parents[2] / "deploy" / "iam" / "aws-collector-policy.json"
+PARLIAMENT = Path(__file__).parents[1] / "validators" / "parliament_findings.py"
 COLD = ("REPORT RequestId: a Duration: 10.5 ms Billed Duration: 11 ms Memory Size: 512 MB Max Memory Used: 100 MB "
         "Init Duration: 800.0 ms")
 IAM_PREFIX = {"monitoring": "cloudwatch"}  # CloudWatch signs as "monitoring"; IAM calls it "cloudwatch"
@@ -158,22 +162,52 @@ def test_server_errors_are_retried_too(door: Any) -> None:
     assert plan.injected >= 1 and values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100
 
 
-def test_every_action_called_is_in_the_policy_and_the_policy_has_no_other(door: Any) -> None:
+def resource_arn(action: str, params: dict[str, Any]) -> str:
+    """The ARN IAM authorises ``action`` on, from the call's parameters (``*`` where the action has
+    no resource-level permissions)."""
+    if action.startswith("lambda:"):
+        name = str(params["FunctionName"])
+        return name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    if action == "logs:FilterLogEvents":
+        return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{params['logGroupName']}"
+    return "*"
+
+
+def test_every_call_is_allowed_by_the_policy_scoped_and_the_policy_allows_no_other(door: Any) -> None:
     fn = "e2e-iam"
     seed(fn)
-    called: set[str] = set()
+    called: dict[str, set[str]] = {}
 
-    def record(model: Any, **_: Any) -> None:
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         prefix = model.service_model.signing_name
-        called.add(f"{IAM_PREFIX.get(prefix, prefix)}:{model.name}")
+        action = f"{IAM_PREFIX.get(prefix, prefix)}:{model.name}"
+        called.setdefault(action, set()).add(resource_arn(action, params))
 
-    build(fn, hooks=[("before-call", record)], baselines=lambda version: None).collect(NOW, None)
+    hooks = [("before-parameter-build", record)]
+    build(fn, hooks=hooks, baselines=lambda version: None).collect(NOW, None)
     ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint})
-    check(settings_for(fn), ctx, hooks=[("before-call", record)])
-    [statement] = json.loads(POLICY.read_text())["Statement"]
-    assert statement["Effect"] == "Allow" and all(":Get" in a or ":List" in a or ":Filter" in a
-                                                  for a in statement["Action"])
-    assert called == set(statement["Action"])
+    check(settings_for(fn), ctx, hooks=hooks)
+    statements = json.loads(POLICY.read_text())["Statement"]
+    allowed: dict[str, list[str]] = {}
+    for st in statements:
+        assert st["Effect"] == "Allow" and all(":Get" in a or ":List" in a or ":Filter" in a for a in st["Action"])
+        for action in st["Action"]:
+            allowed.setdefault(action, []).append(st["Resource"])
+    assert set(called) == set(allowed)
+    for action, arns in called.items():
+        for arn in arns:
+            assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in allowed[action]), (action, arn)
+    # Resource "*" only where IAM has no resource to scope to (parliament checks that too).
+    scoped = {a for a, resources in allowed.items() if "*" not in resources}
+    assert scoped == {a for a in allowed if a.startswith(("lambda:", "logs:"))}
+
+
+def test_parliament_finds_nothing_in_the_collector_policy() -> None:
+    result = subprocess.run([validator("python"), str(PARLIAMENT), str(POLICY)], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert findings == []
 
 
 def test_check_reports_denied_actions_without_raising(door: Any) -> None:
