@@ -99,3 +99,10 @@ def test_the_rule_date_is_in_the_catalogue_with_its_source() -> None:
     with pytest.raises(PriceCatalogueError) as info:
         load_catalogue({"aws_lambda": {"init_billing": {"billed_since": "August 2025"}}})
     assert info.value.field == "prices.aws_lambda.init_billing.billed_since"
+
+
+def test_advice_sees_the_billed_handler_time_and_the_init_apart() -> None:
+    from costs.usage import summarize_usage
+
+    (usage,) = summarize_usage([FN], points_from_reports([COLD_AFTER_TEXT, WARM_TEXT], AFTER), CAT, period_s=3600)
+    assert usage.billed_duration_ms == pytest.approx(915 + 5 - 812.4) and usage.init_ms == pytest.approx(812.4)
