@@ -219,7 +219,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] = os.environ)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist", path=str(path)) from exc
     except IsADirectoryError as exc:
-        raise ConfigError(f"config file {path} is a folder, not a file", path=str(path)) from exc
+        raise ConfigError(f"{path}: cannot be read: it is a folder, not a file", path=str(path)) from exc
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start]
         raise ConfigError(f"{path}: not UTF-8: byte 0x{byte:02x} at offset {exc.start} cannot be decoded "

@@ -49,11 +49,11 @@ CASES: dict[str, Callable[[Path], tuple[list[str], dict[str, str], str]]] = {
     "--home is a device": lambda t: (["--home", "/dev/null"], {}, "--home /dev/null: not a folder"),
     "INFERWATCH_HOME under a file": lambda t: ([], {"INFERWATCH_HOME": f"{_file(t)}/home"},
                                                f"INFERWATCH_HOME {t}/a-file/home: cannot be made: {t}/a-file is not a folder"),
-    "--config is a folder": lambda t: (["--config", str(t)], {}, f"config file {t} is a folder, not a file"),
+    "--config is a folder": lambda t: (["--config", str(t)], {}, f"{t}: cannot be read: it is a folder, not a file"),
     "INFERWATCH_CONFIG is not UTF-8": lambda t: ([], {"INFERWATCH_CONFIG": str(_not_utf8(t))},
-                                                 f"config file {t}/latin1.toml: not UTF-8 text (byte 5)"),
+                                                 f"{t}/latin1.toml: not UTF-8: byte 0xe9 at offset 5 cannot be decoded (save the file as UTF-8)"),
     "--config under a file": lambda t: (["--config", f"{_file(t)}/x.toml"], {},
-                                        f"config file {t}/a-file/x.toml: cannot read it: Not a directory"),
+                                        f"{t}/a-file/x.toml: cannot be read: Not a directory"),
 }
 
 
