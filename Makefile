@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps lint typecheck bench bench-compare-env lambda-zip probe-dist clean
+.PHONY: run test install system-deps validators-env lint typecheck bench bench-compare-env lambda-zip probe-dist clean
 
 $(STAMP): pyproject.toml probe/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: install
 	$(BIN)/inferwatch demo
 
 ## make test: every test, on SQLite and a real PostgreSQL, with real Chromium for the browser tests
-test: install system-deps
+test: install system-deps validators-env
 	$(BIN)/pytest
 
 ## system packages the tests need (Chromium, a running PostgreSQL 15); installs only what is missing
@@ -33,6 +33,16 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy inferwatch collectors drift quality costs alerts reference_service probe/inferwatch_probe
+
+## the validators the tests run on the deployment files (parliament, cfn-lint with the serverless rules),
+## in their own environment (never the product's)
+validators-env: .venv-validators/.installed-stamp
+
+.venv-validators/.installed-stamp: tests/validators/requirements.txt
+	$(PYTHON) -m venv .venv-validators
+	.venv-validators/bin/python -m pip install --quiet --upgrade pip
+	.venv-validators/bin/python -m pip install --quiet -r tests/validators/requirements.txt
+	touch .venv-validators/.installed-stamp
 
 ## NannyML and Evidently for the comparison benches, in their own environment (never the product's)
 bench-compare-env: .venv-compare/.installed-stamp
@@ -58,4 +68,4 @@ probe-dist: install
 	$(BIN)/python probe/build_layer.py $(DIST)
 
 clean:
-	rm -rf $(VENV) .venv-compare .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .venv-compare .venv-validators .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -27,7 +27,7 @@ from collectors.aws_lambda_config import (
     build_deployments,
     provisioned_points,
 )
-from collectors.aws_logs import LogsReader
+from collectors.aws_logs import LogsReader, merge_log_counts
 from collectors.aws_logs import to_points as log_points
 from collectors.base import BaselineLookup, CollectorContext, ProviderCheck, Window, plan_window
 from collectors.errors import (
@@ -223,8 +223,8 @@ class AwsCollector:
         if hist_window.end > hist_window.start and functions and self.baselines is not None:
             histograms = self._histograms(functions, hist_window, warnings)
         if steps and functions:
-            points += self._metrics(functions, window, steps)
-            points += self._logs(functions, window, steps, warnings)
+            points += merge_log_counts(self._metrics(functions, window, steps),
+                                       self._logs(functions, window, steps, warnings))
             points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
         costs, fetched_at = self._costs(now, cursor, functions, warnings)
         next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at,

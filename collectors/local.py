@@ -216,7 +216,8 @@ def step_metrics(records: Sequence[TelemetryRecord], instances: int) -> dict[str
         M.LATENCY_AVG: float(latency.mean()),
         M.LATENCY_MAX: float(latency.max()),
         M.DURATION_SUM: float(latency.sum()),
-        M.BILLED_DURATION_SUM: float(np.ceil(latency).sum()),  # Lambda bills per started ms
+        # Lambda bills per started ms, the init phase included since 2025-08-01 (as REPORT says)
+        M.BILLED_DURATION_SUM: float(np.ceil(latency + [r.init_ms if r.cold_start else 0.0 for r in records]).sum()),
         M.SERVER_ERRORS: float(status.count("error")),
         M.CLIENT_ERRORS: float(status.count("client_error")),
         M.TIMEOUTS: float(status.count("timeout")),

@@ -27,10 +27,11 @@ class CostArrays:
     init: FloatArray
     warm_capacity: FloatArray
     idle: FloatArray
+    restore: FloatArray  # SnapStart restores (the billed restore time)
 
     @property
     def total(self) -> FloatArray:
-        return self.request + self.compute + self.init + self.warm_capacity
+        return self.request + self.compute + self.init + self.restore + self.warm_capacity
 
 
 def as_checked(name: str, value: ArrayLike) -> FloatArray:
@@ -49,6 +50,7 @@ def lambda_cost_arrays(
     invocations: ArrayLike,
     billed_duration_ms: ArrayLike,
     init_ms: ArrayLike = 0.0,
+    restore_ms: ArrayLike = 0.0,
     provisioned_concurrency: ArrayLike = 0.0,
     period_s: ArrayLike = 0.0,
     provisioned_share: ArrayLike = 0.0,
@@ -59,6 +61,7 @@ def lambda_cost_arrays(
     inv = as_checked("invocations", invocations)
     billed = as_checked("billed_duration_ms", billed_duration_ms)
     init = as_checked("init_ms", init_ms)
+    restore = as_checked("restore_ms", restore_ms)
     pc = as_checked("provisioned_concurrency", provisioned_concurrency)
     period = as_checked("period_s", period_s)
     share = as_checked("provisioned_share", provisioned_share)
@@ -77,6 +80,7 @@ def lambda_cost_arrays(
         init=init / 1000.0 * gb * on_demand,
         warm_capacity=warm,
         idle=idle,
+        restore=restore / 1000.0 * gb * on_demand,
     )
 
 
@@ -111,4 +115,5 @@ def cloud_run_cost_arrays(
         init=np.zeros_like(serving),
         warm_capacity=idle_usd,
         idle=idle_usd,
+        restore=np.zeros_like(serving),
     )

@@ -23,6 +23,7 @@ from inferwatch.schema import CostRecord, Deployment, Metric, MetricPoint, floor
 
 COST_METRICS: tuple[str, ...] = tuple(m.value for m in (
     Metric.INVOCATIONS, Metric.ROWS, Metric.DURATION_SUM, Metric.BILLED_DURATION_SUM, Metric.INIT_SUM,
+    Metric.BILLED_RESTORE_SUM,
     Metric.MEMORY_CONFIGURED, Metric.PROVISIONED_CONCURRENCY, Metric.PROVISIONED_UTILIZATION,
     Metric.PROVISIONED_SPILLOVER, Metric.INSTANCES_ACTIVE, Metric.INSTANCES_IDLE, Metric.BILLABLE_INSTANCE_TIME,
 ))
@@ -30,6 +31,7 @@ COST_METRICS: tuple[str, ...] = tuple(m.value for m in (
 _INVOCATIONS, _ROWS, _DURATION, _BILLED, _INIT = (Metric.INVOCATIONS.value, Metric.ROWS.value,
                                                   Metric.DURATION_SUM.value, Metric.BILLED_DURATION_SUM.value,
                                                   Metric.INIT_SUM.value)
+_RESTORE = Metric.BILLED_RESTORE_SUM.value
 _MEMORY_CONFIGURED, _PC, _UTIL, _SPILL = (Metric.MEMORY_CONFIGURED.value, Metric.PROVISIONED_CONCURRENCY.value,
                                           Metric.PROVISIONED_UTILIZATION.value, Metric.PROVISIONED_SPILLOVER.value)
 _ACTIVE, _IDLE, _BILLABLE = (Metric.INSTANCES_ACTIVE.value, Metric.INSTANCES_IDLE.value,
@@ -199,17 +201,36 @@ def _price_lambda(deployment: Deployment, series: Series, catalogue: PriceCatalo
     region = deployment.region if deployment.provider == "aws" else None
     prices = catalogue.lambda_prices(deployment.architecture, region)
     inv = series.get(_INVOCATIONS)
-    billed = series.values.get(_BILLED)
-    duration = series.get(_DURATION)
-    billed_ms = duration if billed is None else np.where(np.isnan(billed), duration, billed)
+    handler_ms, init_ms = billed_split(series, catalogue.aws_lambda.init_billing.billed_since_s)
     pc = series.get(_PC, float(deployment.provisioned_concurrency))
     spill = series.get(_SPILL)
     has_pc = (pc > 0) & (inv > 0)
     share = np.where(has_pc, np.clip((inv - spill) / np.where(inv > 0, inv, 1.0), 0.0, 1.0), 0.0)
     utilization = np.where(pc > 0, series.get(_UTIL), 1.0)  # no PC: nothing idle
-    return lambda_cost_arrays(prices, memory_mb=memory, invocations=inv, billed_duration_ms=billed_ms,
-                              init_ms=series.get(_INIT), provisioned_concurrency=pc, period_s=seconds,
-                              provisioned_share=share, provisioned_utilization=utilization)
+    return lambda_cost_arrays(prices, memory_mb=memory, invocations=inv, billed_duration_ms=handler_ms,
+                              init_ms=init_ms, restore_ms=series.get(_RESTORE), provisioned_concurrency=pc,
+                              period_s=seconds, provisioned_share=share, provisioned_utilization=utilization)
+
+
+def billed_split(series: Series, init_billed_since_s: int) -> tuple[FloatArray, FloatArray]:
+    """Per step, the billed handler time and the billed init time of a Lambda series (ms).
+
+    Since ``init_billed_since_s`` (2025-08-01) the INIT phase is billed for every configuration
+    and REPORT's ``Billed Duration`` includes it, so where the billed duration came from REPORT
+    records the init time is a part of it, never added on top. Where only the ``Duration`` metric
+    is known (it excludes init), the init time is added. Before that date an on-demand init on a
+    managed runtime was free: REPORT's billed duration held none and none is added.
+    """
+    duration = series.get(_DURATION)
+    init = np.where(series.ts >= init_billed_since_s, series.get(_INIT), 0.0)
+    reported = series.values.get(_BILLED)
+    if reported is None:
+        return duration, init
+    from_report = ~np.isnan(reported)
+    handler = np.where(from_report, np.maximum(np.nan_to_num(reported) - init, 0.0), duration)
+    # Clipped at 0: a step whose init exceeds its REPORTs' billed time (an INIT_REPORT's init, of a
+    # provisioned or SnapStart environment, is inside no REPORT) is billed that init, never less.
+    return handler, init
 
 
 def _price_cloud_run(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
@@ -235,7 +256,7 @@ def _windows(series: Series, costs: CostArrays, rollup_s: int | None) -> list[Co
     inv = series.get(_INVOCATIONS)
     rows = series.get(_ROWS, np.nan)
     rows = np.where(np.isnan(rows), inv, rows)  # a step without a row count predicted one row per call
-    columns = [inv, rows, costs.request, costs.compute, costs.init, costs.warm_capacity, costs.idle]
+    columns = [inv, rows, costs.request, costs.compute, costs.init, costs.warm_capacity, costs.idle, costs.restore]
     step, ts = series.step_s, series.ts
     if rollup_s is not None and rollup_s > step:
         buckets, index = np.unique(ts - ts % rollup_s, return_inverse=True)

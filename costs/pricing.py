@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from importlib import resources
 from typing import Any
 
@@ -69,6 +70,20 @@ class LambdaRounding(_Model):
     provisioned_s: int = Field(ge=1)
 
 
+class InitBilling(_Model):
+    """Since ``billed_since`` (2025-08-01) Lambda bills the INIT phase of every configuration, and
+    REPORT's ``Billed Duration`` includes it. Before, an on-demand function packaged as a ZIP on a
+    managed runtime initialised for free."""
+
+    billed_since: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    source_url: str = Field(pattern="^https://")
+
+    @property
+    def billed_since_s(self) -> int:
+        """``billed_since`` as epoch seconds (00:00 UTC)."""
+        return int(datetime.combine(date.fromisoformat(self.billed_since), time(), tzinfo=UTC).timestamp())
+
+
 class LambdaCatalogue(_Model):
     provider: str
     service: str
@@ -81,6 +96,7 @@ class LambdaCatalogue(_Model):
     free_tier: LambdaFreeTier
     rounding: LambdaRounding
     included_ephemeral_storage_mb: int = Field(ge=0)
+    init_billing: InitBilling
     regions: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -225,15 +241,16 @@ class CostBreakdown:
     init_usd: float = 0.0  # billed initialisation (Lambda on-demand cold starts)
     warm_capacity_usd: float = 0.0  # provisioned concurrency or idle min instances, used or not
     idle_usd: float = 0.0  # the part of warm_capacity_usd that served nothing (included above)
+    restore_usd: float = 0.0  # billed SnapStart restore time (Lambda cold starts of the other kind)
 
     @property
     def total_usd(self) -> float:
-        return self.request_usd + self.compute_usd + self.init_usd + self.warm_capacity_usd
+        return self.request_usd + self.compute_usd + self.init_usd + self.restore_usd + self.warm_capacity_usd
 
     def __add__(self, other: CostBreakdown) -> CostBreakdown:
         return CostBreakdown(self.request_usd + other.request_usd, self.compute_usd + other.compute_usd,
                              self.init_usd + other.init_usd, self.warm_capacity_usd + other.warm_capacity_usd,
-                             self.idle_usd + other.idle_usd)
+                             self.idle_usd + other.idle_usd, self.restore_usd + other.restore_usd)
 
 
 def _check_non_negative(**values: float) -> None:
@@ -242,9 +259,10 @@ def _check_non_negative(**values: float) -> None:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
-def _breakdown(arrays: CostArrays) -> CostBreakdown:
+def breakdown(arrays: CostArrays) -> CostBreakdown:
+    """The components of ``arrays`` summed over their steps."""
     return CostBreakdown(float(arrays.request.sum()), float(arrays.compute.sum()), float(arrays.init.sum()),
-                         float(arrays.warm_capacity.sum()), float(arrays.idle.sum()))
+                         float(arrays.warm_capacity.sum()), float(arrays.idle.sum()), float(arrays.restore.sum()))
 
 
 def lambda_cost(
@@ -254,6 +272,7 @@ def lambda_cost(
     invocations: float,
     billed_duration_ms: float,
     init_ms: float = 0.0,
+    restore_ms: float = 0.0,
     provisioned_concurrency: float = 0.0,
     period_s: float = 0.0,
     provisioned_share: float = 0.0,
@@ -270,9 +289,11 @@ def lambda_cost(
     invocations
         Billed requests.
     billed_duration_ms
-        Billed duration summed over the invocations.
+        Billed duration summed over the invocations, the billed init time excluded.
     init_ms
         Billed initialisation time summed over on-demand cold starts.
+    restore_ms
+        Billed restore time summed over SnapStart restores.
     provisioned_concurrency
         Configured provisioned concurrency during the period.
     period_s
@@ -291,9 +312,9 @@ def lambda_cost(
     ValueError
         When a quantity is negative or not finite, or a share is outside 0..1.
     """
-    return _breakdown(lambda_cost_arrays(
+    return breakdown(lambda_cost_arrays(
         prices, memory_mb=memory_mb, invocations=invocations, billed_duration_ms=billed_duration_ms,
-        init_ms=init_ms, provisioned_concurrency=provisioned_concurrency, period_s=period_s,
+        init_ms=init_ms, restore_ms=restore_ms, provisioned_concurrency=provisioned_concurrency, period_s=period_s,
         provisioned_share=provisioned_share, provisioned_utilization=provisioned_utilization))
 
 
@@ -349,7 +370,7 @@ def cloud_run_cost(
     ValueError
         When a quantity is negative or not finite, or the billing mode is unknown.
     """
-    return _breakdown(cloud_run_cost_arrays(
+    return breakdown(cloud_run_cost_arrays(
         tier, billing_mode=billing_mode, vcpu=vcpu, memory_mb=memory_mb, requests=requests,
         serving_instance_s=serving_instance_s, idle_instance_s=idle_instance_s))
 

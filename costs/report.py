@@ -168,17 +168,20 @@ def render_csv(report: WeeklyReport) -> str:
     return buf.getvalue()
 
 
+# Estimates, not billing data: no FOCUS column names. FOCUS 1.0 requires a billing account, an invoice
+# issuer and an invoiced (billed) cost on every row, and none of them is known from metrics and list
+# prices (the local emulator has no account at all); see README, "Weekly cost report".
 DETAIL_COLUMNS = (
-    "ChargePeriodStart", "ChargePeriodEnd", "ProviderName", "ServiceName", "RegionId", "ResourceId",
-    "ResourceName", "ChargeCategory", "BilledCost", "EffectiveCost", "BillingCurrency", "x_CostComponent",
-    "x_Invocations", "x_Predictions", "x_CostPer1kPredictions", "x_Estimated",
+    "period_start", "period_end", "provider", "service", "region", "deployment", "name", "cost_component",
+    "estimated_cost_usd", "invocations", "predictions", "cost_per_1k_predictions_usd",
 )
-_COMPONENTS = ("request", "compute", "init", "warm_capacity")
+_COMPONENTS = ("request", "compute", "init", "restore", "warm_capacity")
 _SERVICE = {"aws": "AWS Lambda", "gcp": "Cloud Run", "local": "Local emulator (priced as AWS Lambda)"}
 
 
 def render_detail_csv(report: WeeklyReport) -> str:
-    """FOCUS-style detail: one row per day x deployment x cost component (estimated from metrics)."""
+    """The estimated cost detail: one row per day x deployment x cost component, at list prices from
+    the collected metrics (free tiers, credits and discounts not applied)."""
     rows = {r.deployment: r for r in report.rows}
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
@@ -188,11 +191,10 @@ def render_detail_csv(report: WeeklyReport) -> str:
         if r is None:
             continue
         end = w.start + timedelta(seconds=w.step_s)
+        per_1k = _num(1000.0 * w.cost.total_usd / w.rows if w.rows > 0 else None)
         for component in _COMPONENTS:
-            usd = getattr(w.cost, f"{component}_usd")
             writer.writerow([w.start.isoformat(), end.isoformat(), csv_text(r.provider),
                              _SERVICE.get(r.provider, r.provider), csv_text(r.region), csv_text(r.deployment),
-                             csv_text(r.name), "Usage", _num(usd), _num(usd), "USD", component,
-                             _num(w.invocations, 0), _num(w.rows, 0), _num(1000.0 * w.cost.total_usd / w.rows
-                                                                           if w.rows > 0 else None), "true"])
+                             csv_text(r.name), component, _num(getattr(w.cost, f"{component}_usd")),
+                             _num(w.invocations, 0), _num(w.rows, 0), per_1k])
     return buf.getvalue()

@@ -10,8 +10,16 @@ import numpy.typing as npt
 
 from costs.errors import CostError
 from costs.formulas import CostArrays
-from costs.per_prediction import COST_METRICS, Series, TimeWindow, covered_s, group_series, price_series
-from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue
+from costs.per_prediction import (
+    COST_METRICS,
+    Series,
+    TimeWindow,
+    billed_split,
+    covered_s,
+    group_series,
+    price_series,
+)
+from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue, breakdown
 from inferwatch.schema import Deployment, MetricPoint
 from inferwatch.schema import Metric as _M
 
@@ -40,7 +48,7 @@ class Usage:
     invocations: float
     rows: float
     duration_ms: float
-    billed_duration_ms: float
+    billed_duration_ms: float  # the billed init time excluded (that is init_ms)
     init_ms: float
     cold_starts: float
     spillover: float
@@ -123,7 +131,9 @@ def summarize_usage(
         except (CostError, ValueError):
             continue
         seconds = covered_s(series, window)
-        out.append(_usage(deployment, series, costs, period_s, fine.get(series.deployment, series), seconds))
+        handler_ms, _ = billed_split(series, catalogue.aws_lambda.init_billing.billed_since_s)
+        out.append(_usage(deployment, series, costs, period_s, fine.get(series.deployment, series), seconds,
+                          float(handler_ms.sum())))
     return out
 
 
@@ -133,7 +143,7 @@ def _present(series: Series, metric: str) -> tuple[float, ...]:
 
 
 def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fine: Series,
-           seconds: npt.NDArray[np.float64]) -> Usage:
+           seconds: npt.NDArray[np.float64], handler_billed_ms: float) -> Usage:
     invocations = series.total(_M.INVOCATIONS.value)
     duration = series.total(_M.DURATION_SUM.value) or series.total(_M.BILLED_DURATION_SUM.value)
     pc_values = _present(series, _M.PROVISIONED_CONCURRENCY.value)
@@ -143,7 +153,7 @@ def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fi
     return Usage(
         deployment=d, period_s=period_s, step_s=series.step_s, invocations=invocations,
         rows=series.total(_M.ROWS.value) if _M.ROWS.value in series.values else invocations,
-        duration_ms=duration, billed_duration_ms=series.total(_M.BILLED_DURATION_SUM.value) or duration,
+        duration_ms=duration, billed_duration_ms=handler_billed_ms or duration,  # the billed init apart
         init_ms=series.total(_M.INIT_SUM.value), cold_starts=series.total(_M.COLD_STARTS.value),
         spillover=series.total(_M.PROVISIONED_SPILLOVER.value),
         billable_instance_s=series.total(_M.BILLABLE_INSTANCE_TIME.value),
@@ -157,8 +167,7 @@ def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fi
         latency_p95_ms=_weighted_p95(fine),
         cpu_utilization_p95=max(cpu) if cpu else None,
         bursts=_bursts(fine),
-        cost=CostBreakdown(float(costs.request.sum()), float(costs.compute.sum()), float(costs.init.sum()),
-                           float(costs.warm_capacity.sum()), float(costs.idle.sum())),
+        cost=breakdown(costs),
     )
 
 

@@ -21,7 +21,9 @@ PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#FF9DA6", "#9
 LABELS: Mapping[str, str] = {
     "latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99",
     "invocations_count": "invocations", "cold_starts_count": "cold starts",
-    "init_avg_ms": "init (mean)", "init_max_ms": "init (max)",
+    "init_avg_ms": "init (mean)", "init_max_ms": "init (max)", "restores_count": "of which SnapStart restores",
+    "restore_avg_ms": "restore (mean)", "restore_max_ms": "restore (max)",
+    "billed_restore_sum_ms": "restore time billed",
     "server_errors_count": "server errors", "timeouts_count": "timeouts", "degraded_count": "degraded answers",
     "client_errors_count": "client errors (4xx)", "throttles_count": "throttles",
     "concurrency_max_count": "concurrency (max)", "instances_active_count": "active instances",
@@ -82,19 +84,19 @@ def latency_chart(frame: pd.DataFrame, *, title: str, slo_ms: float | None = Non
 
 def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "deployment",
                  kind: str = "line", x_range: TimeRange | None = None) -> go.Figure:
-    """One trace per value of ``by`` over time (long frame with start, value); ``kind`` line or bar
-    (stacked)."""
+    """One trace per value of ``by`` over time (long frame with start, value); ``kind`` line, bar
+    (stacked: parts of a whole) or grouped (bars side by side: one count and a subset of it)."""
     fig = go.Figure()
     for i, (name, part) in enumerate(frame.groupby(by, sort=True)):
         colour = COLOURS.get(str(name), PALETTE[i % len(PALETTE)])
-        if kind == "bar":
+        if kind in ("bar", "grouped"):
             fig.add_trace(go.Bar(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
                                  marker_color=colour))
         else:
             fig.add_trace(go.Scatter(x=part["start"], y=part["value"], name=LABELS.get(str(name), str(name)),
                                      mode=_mode(part), line={"color": colour, "width": 2}))
-    if kind == "bar":
-        fig.update_layout(barmode="stack")
+    if kind in ("bar", "grouped"):
+        fig.update_layout(barmode="stack" if kind == "bar" else "group")
     return base_layout(fig, title=title, y_title=y_title, x_range=x_range)
 
 

@@ -48,16 +48,21 @@ class Metric(StrEnum):
     LATENCY_AVG = "latency_avg_ms"
     LATENCY_MAX = "latency_max_ms"
     DURATION_SUM = "duration_sum_ms"  # handler time summed over invocations
-    BILLED_DURATION_SUM = "billed_duration_sum_ms"
+    BILLED_DURATION_SUM = "billed_duration_sum_ms"  # as billed: since 2025-08-01 Lambda's includes the init phase
     SERVER_ERRORS = "server_errors_count"
     CLIENT_ERRORS = "client_errors_count"
     TIMEOUTS = "timeouts_count"
     DEGRADED = "degraded_count"
     THROTTLES = "throttles_count"
-    COLD_STARTS = "cold_starts_count"
-    INIT_AVG = "init_avg_ms"
+    OOM_KILLS = "oom_kills_count"  # invocations killed for running out of memory (also server errors)
+    COLD_STARTS = "cold_starts_count"  # every cold start, SnapStart restores included
+    INIT_AVG = "init_avg_ms"  # init phases (on-demand cold starts), restores excluded
     INIT_MAX = "init_max_ms"
     INIT_SUM = "init_sum_ms"
+    RESTORES = "restores_count"  # the cold starts that were SnapStart restores from a snapshot
+    RESTORE_AVG = "restore_avg_ms"
+    RESTORE_MAX = "restore_max_ms"
+    BILLED_RESTORE_SUM = "billed_restore_sum_ms"  # the billed part of the restores (runtime hooks)
     MEMORY_CONFIGURED = "memory_configured_mb"
     MEMORY_MAX_USED = "memory_max_used_mb"
     CONCURRENCY_MAX = "concurrency_max_count"
@@ -88,10 +93,15 @@ AGGREGATION: dict[Metric, Aggregation] = {
     Metric.TIMEOUTS: Aggregation.SUM,
     Metric.DEGRADED: Aggregation.SUM,
     Metric.THROTTLES: Aggregation.SUM,
+    Metric.OOM_KILLS: Aggregation.SUM,
     Metric.COLD_STARTS: Aggregation.SUM,
     Metric.INIT_AVG: Aggregation.MEAN,
     Metric.INIT_MAX: Aggregation.MAX,
     Metric.INIT_SUM: Aggregation.SUM,
+    Metric.RESTORES: Aggregation.SUM,
+    Metric.RESTORE_AVG: Aggregation.MEAN,
+    Metric.RESTORE_MAX: Aggregation.MAX,
+    Metric.BILLED_RESTORE_SUM: Aggregation.SUM,
     Metric.MEMORY_CONFIGURED: Aggregation.MAX,
     Metric.MEMORY_MAX_USED: Aggregation.MAX,
     Metric.CONCURRENCY_MAX: Aggregation.MAX,

@@ -86,7 +86,7 @@ def _file(report: WeeklyReport, render: Callable[[WeeklyReport], str]) -> Callab
 
 def _downloads(report: WeeklyReport) -> None:
     files = [("Summary CSV", "summary.csv", "text/csv", render_csv),
-             ("Detail CSV (FOCUS)", "detail.csv", "text/csv", render_detail_csv),
+             ("Detail CSV (estimate per day and component)", "detail.csv", "text/csv", render_detail_csv),
              ("Markdown", "md", "text/markdown", render_markdown),
              ("HTML report", "html", "text/html", render_html)]
     for column, (label, suffix, mime, render) in zip(st.columns(len(files)), files, strict=True):

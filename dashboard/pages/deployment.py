@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
@@ -26,8 +29,9 @@ st.caption(f"{info['provider']} · service {info['service']} · model {info['mod
 
 GROUPS = {
     "latency": ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"),
-    "cold": ("cold_starts_count",),
-    "init": ("init_avg_ms", "init_max_ms"),
+    "cold": ("cold_starts_count", "restores_count"),
+    "init": ("init_avg_ms", "init_max_ms", "restore_avg_ms", "restore_max_ms"),
+    "billed_restore": ("billed_restore_sum_ms",),
     "errors": ("server_errors_count", "timeouts_count", "degraded_count", "client_errors_count", "throttles_count"),
     "capacity": ("concurrency_max_count", "instances_active_count", "instances_idle_count",
                  "provisioned_concurrency_count"),
@@ -47,20 +51,14 @@ def render_deployment() -> None:
 
     window = data.time_window(filters.range_s, at)
 
-    def part(group: str):
+    def part(group: str) -> pd.DataFrame:
         return frame[frame["metric"].isin(GROUPS[group])]
 
     slo = info["slo_p99_ms"] if info["slo_p99_ms"] == info["slo_p99_ms"] and info["slo_p99_ms"] else (
         data.runtime().settings.slo.p99_ms)
     st.plotly_chart(charts.latency_chart(part("latency"), title="Latency percentiles", slo_ms=slo, x_range=window),
                     config=charts.CONFIG, key="dep-latency")
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(charts.series_chart(part("cold"), title="Cold starts", y_title="cold starts", by="metric",
-                                            kind="bar", x_range=window), config=charts.CONFIG, key="dep-cold")
-    with right:
-        st.plotly_chart(charts.series_chart(part("init"), title="Init duration", y_title="ms", by="metric", x_range=window),
-                        config=charts.CONFIG, key="dep-init")
+    render_cold_starts(part, window)
     st.plotly_chart(charts.series_chart(part("errors"), title="Errors by cause", y_title="requests", by="metric",
                                         kind="bar", x_range=window), config=charts.CONFIG, key="dep-errors")
     left, right = st.columns(2)
@@ -74,6 +72,23 @@ def render_deployment() -> None:
     if not part("utilization").empty:
         st.plotly_chart(charts.series_chart(part("utilization"), title="Provisioned concurrency utilisation",
                                             y_title="ratio", by="metric", x_range=window), config=charts.CONFIG, key="dep-util")
+
+
+def render_cold_starts(part: Callable[[str], pd.DataFrame], window: charts.TimeRange) -> None:
+    """Cold starts of both kinds side by side: on-demand inits and SnapStart restores (a restore
+    is a cold start too, with its own duration and its own billed time), never one average."""
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.series_chart(part("cold"), title="Cold starts and SnapStart restores",
+                                            y_title="cold starts", by="metric", kind="grouped", x_range=window),
+                        config=charts.CONFIG, key="dep-cold")
+    with right:
+        st.plotly_chart(charts.series_chart(part("init"), title="Init and restore duration", y_title="ms",
+                                            by="metric", x_range=window), config=charts.CONFIG, key="dep-init")
+    if not part("billed_restore").empty:
+        st.plotly_chart(charts.series_chart(part("billed_restore"), title="SnapStart restore time billed",
+                                            y_title="ms", by="metric", kind="bar", x_range=window),
+                        config=charts.CONFIG, key="dep-restore-billed")
 
 
 render_deployment()

@@ -3,7 +3,9 @@ front door, from settings to a real SQLite store."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +32,12 @@ from tests.collectors.aws_standin import (
     put_values,
     shared,
 )
+from tests.validators.env import validator
 
 NOW = datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC)
 T = datetime(2026, 11, 24, 11, 50, tzinfo=UTC)
 POLICY = Path(__file__).parents[2] / "deploy" / "iam" / "aws-collector-policy.json"
+PARLIAMENT = Path(__file__).parents[1] / "validators" / "parliament_findings.py"
 COLD = ("REPORT RequestId: a Duration: 10.5 ms Billed Duration: 11 ms Memory Size: 512 MB Max Memory Used: 100 MB "
         "Init Duration: 800.0 ms")
 IAM_PREFIX = {"monitoring": "cloudwatch"}  # CloudWatch signs as "monitoring"; IAM calls it "cloudwatch"
@@ -158,22 +162,52 @@ def test_server_errors_are_retried_too(door: Any) -> None:
     assert plan.injected >= 1 and values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100
 
 
-def test_every_action_called_is_in_the_policy_and_the_policy_has_no_other(door: Any) -> None:
+def resource_arn(action: str, params: dict[str, Any]) -> str:
+    """The ARN IAM authorises ``action`` on, from the call's parameters (``*`` where the action has
+    no resource-level permissions)."""
+    if action.startswith("lambda:"):
+        name = str(params["FunctionName"])
+        return name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    if action == "logs:FilterLogEvents":
+        return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{params['logGroupName']}"
+    return "*"
+
+
+def test_every_call_is_allowed_by_the_policy_scoped_and_the_policy_allows_no_other(door: Any) -> None:
     fn = "e2e-iam"
     seed(fn)
-    called: set[str] = set()
+    called: dict[str, set[str]] = {}
 
-    def record(model: Any, **_: Any) -> None:
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         prefix = model.service_model.signing_name
-        called.add(f"{IAM_PREFIX.get(prefix, prefix)}:{model.name}")
+        action = f"{IAM_PREFIX.get(prefix, prefix)}:{model.name}"
+        called.setdefault(action, set()).add(resource_arn(action, params))
 
-    build(fn, hooks=[("before-call", record)], baselines=lambda version: None).collect(NOW, None)
+    hooks = [("before-parameter-build", record)]
+    build(fn, hooks=hooks, baselines=lambda version: None).collect(NOW, None)
     ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint})
-    check(settings_for(fn), ctx, hooks=[("before-call", record)])
-    [statement] = json.loads(POLICY.read_text())["Statement"]
-    assert statement["Effect"] == "Allow" and all(":Get" in a or ":List" in a or ":Filter" in a
-                                                  for a in statement["Action"])
-    assert called == set(statement["Action"])
+    check(settings_for(fn), ctx, hooks=hooks)
+    statements = json.loads(POLICY.read_text())["Statement"]
+    allowed: dict[str, list[str]] = {}
+    for st in statements:
+        assert st["Effect"] == "Allow" and all(":Get" in a or ":List" in a or ":Filter" in a for a in st["Action"])
+        for action in st["Action"]:
+            allowed.setdefault(action, []).append(st["Resource"])
+    assert set(called) == set(allowed)
+    for action, arns in called.items():
+        for arn in arns:
+            assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in allowed[action]), (action, arn)
+    # Resource "*" only where IAM has no resource to scope to (parliament checks that too).
+    scoped = {a for a, resources in allowed.items() if "*" not in resources}
+    assert scoped == {a for a in allowed if a.startswith(("lambda:", "logs:"))}
+
+
+def test_parliament_finds_nothing_in_the_collector_policy() -> None:
+    result = subprocess.run([validator("python"), str(PARLIAMENT), str(POLICY)], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    findings = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert findings == []
 
 
 def test_check_reports_denied_actions_without_raising(door: Any) -> None:
@@ -270,3 +304,57 @@ def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:
     assert values(batch)[(f"aws:{REGION}:{fn}", Metric.INVOCATIONS, T)] == 100  # the metrics still land
     assert any("baseline bl-v1 is unreadable" in w and "inferwatch baseline create --version v1" in w
                for w in batch.warnings), batch.warnings
+
+
+# REPORT records of each kind, as Lambda writes them since the 2025-08-01 INIT billing rule (the cold
+# start's Billed Duration holds its init), in the text and the JSON log formats.
+KINDS_TEXT = [
+    ("REPORT RequestId: c1\tDuration: 10.5 ms\tBilled Duration: 811 ms\tMemory Size: 512 MB\tMax Memory Used: 100 MB\t"
+     "Init Duration: 800.0 ms"),
+    ("REPORT RequestId: t1\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 512 MB\t"
+     "Max Memory Used: 90 MB\tStatus: timeout"),
+    ("REPORT RequestId: m1\tDuration: 40.1 ms\tBilled Duration: 41 ms\tMemory Size: 512 MB\tMax Memory Used: 512 MB\t"
+     "Status: error\tError Type: Runtime.OutOfMemory"),
+    ("REPORT RequestId: r1\tDuration: 2.0 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 98 MB\t"
+     "Restore Duration: 300.0 ms\tBilled Restore Duration: 100 ms"),
+]
+KINDS_JSON = [json.dumps({"time": "2026-11-24T11:50:09.000Z", "type": "platform.report", "record": record}) for record in (
+    {"requestId": "t2", "status": "timeout", "metrics": {"durationMs": 3000.0, "billedDurationMs": 3000,
+                                                         "memorySizeMB": 512, "maxMemoryUsedMB": 91}},
+    {"requestId": "r2", "status": "success", "metrics": {"durationMs": 3.0, "billedDurationMs": 3, "memorySizeMB": 512,
+                                                         "maxMemoryUsedMB": 99, "restoreDurationMs": 500.0,
+                                                         "billedRestoreDurationMs": 60}},
+)]
+
+
+def test_report_records_of_every_kind_through_moto_to_the_cost(door: Any) -> None:
+    from costs.per_prediction import estimate_costs
+    from costs.pricing import load_catalogue
+
+    fn = "e2e-kinds"
+    make_function(shared()[0].endpoint, fn, versions=1, aliases={"live": "1"})
+    dims = {"FunctionName": fn}
+    put_values(shared()[0].endpoint, "AWS/Lambda", "Invocations", dims, T + timedelta(seconds=5), [8.0])
+    put_values(shared()[0].endpoint, "AWS/Lambda", "Errors", dims, T + timedelta(seconds=5), [3.0])  # 2 timeouts, 1 OOM
+    put_values(shared()[0].endpoint, "Inferwatch", "Timeout", {"Deployment": fn}, T, [1.0])  # the service's own
+    lines = [*KINDS_TEXT, *KINDS_JSON, WARM]
+    put_log_lines(shared()[0].endpoint, f"/aws/lambda/{fn}", "2026/11/24/[1]abc",
+                  [(T + timedelta(seconds=1 + i), line) for i, line in enumerate(lines)])
+    batch = build(fn).collect(NOW, CURSOR)
+    whole, live = f"aws:{REGION}:{fn}", f"aws:{REGION}:{fn}:live"
+    got = values(batch)
+    for dep in (whole, live):  # version 1 is the live alias's: its records are the alias's too
+        assert got[(dep, Metric.TIMEOUTS, T)] == (3 if dep == whole else 2)  # the killed ones wrote no EMF
+        assert got[(dep, Metric.OOM_KILLS, T)] == 1
+        assert got[(dep, Metric.COLD_STARTS, T)] == 3 and got[(dep, Metric.RESTORES, T)] == 2
+        assert got[(dep, Metric.INIT_AVG, T)] == 800  # restores are not inits
+        assert got[(dep, Metric.RESTORE_AVG, T)] == 400 and got[(dep, Metric.RESTORE_MAX, T)] == 500
+        assert got[(dep, Metric.BILLED_RESTORE_SUM, T)] == 160
+    assert got[(whole, Metric.SERVER_ERRORS, T)] == 1  # Lambda's Errors counted the 2 timeouts: not twice
+    billed_ms = 811 + 3000 + 41 + 2 + 3000 + 3 + 4
+    assert got[(whole, Metric.BILLED_DURATION_SUM, T)] == billed_ms
+    rate = load_catalogue().lambda_prices("x86_64").duration_usd_per_gb_s * 0.5  # 512 MB
+    cost = {w.key: w.cost for w in estimate_costs(batch.deployments, batch.points, load_catalogue()).windows
+            if w.start == T}[whole]
+    assert cost.compute_usd + cost.init_usd == pytest.approx(billed_ms / 1000 * rate)  # init inside, once
+    assert cost.init_usd == pytest.approx(0.8 * rate) and cost.restore_usd == pytest.approx(0.16 * rate)

@@ -1,4 +1,5 @@
-"""REPORT records (text, JSON, SnapStart, INIT_REPORT) and FilterLogEvents paging against moto."""
+"""REPORT records (text and JSON: cold starts of both kinds, timeouts, out-of-memory kills, INIT_REPORT) and
+FilterLogEvents paging against moto."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from botocore.stub import Stubber
 from collectors.aws_logs import (
     LogRecordError,
     LogsReader,
+    merge_log_counts,
     parse_event,
     step_metrics,
     to_points,
     version_of_stream,
 )
 from collectors.errors import ProviderThrottledError
-from inferwatch.schema import Metric
+from inferwatch.schema import Metric, MetricPoint
 from tests.collectors.aws_standin import boto_client, put_log_lines, shared
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -26,13 +28,84 @@ MS = int(T0.timestamp() * 1000)
 COLD_TEXT = ("REPORT RequestId: 3f0c Duration: 102.25 ms\tBilled Duration: 103 ms\tMemory Size: 512 MB\t"
              "Max Memory Used: 131 MB\tInit Duration: 812.40 ms\t")
 WARM_TEXT = "REPORT RequestId: 3f0d Duration: 4.10 ms Billed Duration: 5 ms Memory Size: 512 MB Max Memory Used: 140 MB"
-SNAP_TEXT = ("REPORT RequestId: 3f0e Duration: 2.01 ms Billed Duration: 300 ms Memory Size: 1024 MB "
-             "Max Memory Used: 98 MB Restore Duration: 290.43 ms Billed Restore Duration: 298 ms")
+SNAP_TEXT = ("REPORT RequestId: 3f0e Duration: 2.01 ms Billed Duration: 3 ms Memory Size: 1024 MB "
+             "Max Memory Used: 98 MB Restore Duration: 290.43 ms Billed Restore Duration: 98 ms")
+TIMEOUT_TEXT = ("REPORT RequestId: 3f0f\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\t"
+                "Max Memory Used: 58 MB\tStatus: timeout")
+OOM_TEXT = ("REPORT RequestId: 3f10\tDuration: 40.12 ms\tBilled Duration: 41 ms\tMemory Size: 128 MB\t"
+            "Max Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory")
+ERROR_TEXT = ("REPORT RequestId: 3f11 Duration: 5.00 ms Billed Duration: 5 ms Memory Size: 128 MB "
+              "Max Memory Used: 60 MB Status: error Error Type: Runtime.Unknown")
 
 
-def json_report(metrics: dict[str, float]) -> str:
-    return json.dumps({"time": "2026-11-24T12:00:01.000Z", "type": "platform.report",
-                       "record": {"requestId": "r", "metrics": metrics, "status": "success"}})
+def json_report(metrics: dict[str, float], status: str = "success", error_type: str | None = None) -> str:
+    record: dict[str, object] = {"requestId": "r", "metrics": metrics, "status": status}
+    if error_type is not None:
+        record["errorType"] = error_type
+    return json.dumps({"time": "2026-11-24T12:00:01.000Z", "type": "platform.report", "record": record})
+
+
+BASE = {"durationMs": 3000.0, "billedDurationMs": 3000, "memorySizeMB": 128, "maxMemoryUsedMB": 58}
+# (line, cold start, restored, timed out, out of memory, init ms, restore ms, billed restore ms)
+REPORT_FORMS = {
+    "text on-demand cold start": (COLD_TEXT, True, False, False, False, 812.4, None, None),
+    "text warm": (WARM_TEXT, False, False, False, False, None, None, None),
+    "text SnapStart restore": (SNAP_TEXT, True, True, False, False, None, 290.43, 98.0),
+    "text timeout": (TIMEOUT_TEXT, False, False, True, False, None, None, None),
+    "text out of memory": (OOM_TEXT, False, False, False, True, None, None, None),
+    "text other error": (ERROR_TEXT, False, False, False, False, None, None, None),
+    "text error before Lambda named OOM": (OOM_TEXT.replace("\tError Type: Runtime.OutOfMemory", ""),
+                                           False, False, False, True, None, None, None),
+    "json on-demand cold start": (json_report({**BASE, "initDurationMs": 250.33}), True, False, False, False,
+                                  250.33, None, None),
+    "json warm": (json_report(BASE), False, False, False, False, None, None, None),
+    "json SnapStart restore": (json_report({**BASE, "restoreDurationMs": 500.795, "billedRestoreDurationMs": 53}),
+                               True, True, False, False, None, 500.795, 53.0),
+    "json timeout": (json_report(BASE, "timeout"), False, False, True, False, None, None, None),
+    "json timeout of a cold start": (json_report({**BASE, "initDurationMs": 90.0}, "timeout"),
+                                     True, False, True, False, 90.0, None, None),
+    "json out of memory": (json_report({**BASE, "maxMemoryUsedMB": 128}, "error", "Runtime.OutOfMemory"),
+                           False, False, False, True, None, None, None),
+    "json other error": (json_report(BASE, "error", "Runtime.Unknown"), False, False, False, False, None, None, None),
+}
+
+
+@pytest.mark.parametrize("form", sorted(REPORT_FORMS))
+def test_report_forms(form: str) -> None:
+    line, cold, restored, timed_out, oom, init_ms, restore_ms, billed_restore_ms = REPORT_FORMS[form]
+    rec = parse_event(line, MS, "2026/11/24/[5]abc")
+    assert rec is not None and rec.kind == "report" and rec.version == "5"
+    assert (rec.cold_start, rec.restored, rec.timed_out, rec.out_of_memory) == (cold, restored, timed_out, oom)
+    assert (rec.init_ms, rec.restore_ms, rec.billed_restore_ms) == (init_ms, restore_ms, billed_restore_ms)
+
+
+def test_a_step_counts_each_kind_of_record_apart() -> None:
+    lines = [COLD_TEXT, WARM_TEXT, SNAP_TEXT, TIMEOUT_TEXT, OOM_TEXT, ERROR_TEXT,
+             json_report({**BASE, "restoreDurationMs": 500.0, "billedRestoreDurationMs": 53}),
+             json_report(BASE, "timeout"), json_report({**BASE, "initDurationMs": 187.6})]
+    records = [parse_event(line, MS, "s/[1]x") for line in lines]
+    metrics = step_metrics([r for r in records if r is not None])
+    assert metrics[Metric.COLD_STARTS] == 4 and metrics[Metric.RESTORES] == 2
+    assert metrics[Metric.INIT_AVG] == pytest.approx((812.4 + 187.6) / 2)  # restores are not inits
+    assert metrics[Metric.INIT_SUM] == pytest.approx(1000.0) and metrics[Metric.INIT_MAX] == 812.4
+    assert metrics[Metric.RESTORE_AVG] == pytest.approx((290.43 + 500.0) / 2) and metrics[Metric.RESTORE_MAX] == 500.0
+    assert metrics[Metric.BILLED_RESTORE_SUM] == 98 + 53
+    assert metrics[Metric.TIMEOUTS] == 2 and metrics[Metric.OOM_KILLS] == 1
+
+
+def test_timeouts_join_the_emf_count_and_leave_lambdas_errors() -> None:
+    at = T0
+    cloudwatch = [MetricPoint("fn", Metric.TIMEOUTS, at, 60, 1.0), MetricPoint("fn", Metric.SERVER_ERRORS, at, 60, 5.0),
+                  MetricPoint("fn:live", Metric.SERVER_ERRORS, at, 60, 1.0),
+                  MetricPoint("fn", Metric.SERVER_ERRORS, at + timedelta(minutes=1), 60, 0.0)]
+    logs = [MetricPoint("fn", Metric.TIMEOUTS, at, 60, 2.0), MetricPoint("fn:live", Metric.TIMEOUTS, at, 60, 2.0),
+            MetricPoint("fn", Metric.TIMEOUTS, at + timedelta(minutes=1), 60, 0.0),
+            MetricPoint("fn", Metric.COLD_STARTS, at, 60, 1.0)]
+    merged = {(p.deployment, p.metric, p.start): p.value for p in merge_log_counts(cloudwatch, logs)}
+    assert len(merged) == 7
+    assert merged[("fn", Metric.TIMEOUTS, at)] == 3 and merged[("fn", Metric.SERVER_ERRORS, at)] == 3
+    assert merged[("fn:live", Metric.TIMEOUTS, at)] == 2 and merged[("fn:live", Metric.SERVER_ERRORS, at)] == 0
+    assert merged[("fn", Metric.COLD_STARTS, at)] == 1
 
 
 def test_text_report_cold_start() -> None:
@@ -49,8 +122,8 @@ def test_text_report_warm_and_latest_stream() -> None:
 
 def test_snapstart_restore_is_a_cold_start_and_billed_restore_is_not_the_duration() -> None:
     rec = parse_event(SNAP_TEXT, MS, "s/[3]x")
-    assert rec is not None and rec.cold_start
-    assert rec.restore_ms == 290.43 and rec.billed_ms == 300.0 and rec.duration_ms == 2.01
+    assert rec is not None and rec.cold_start and rec.restored and rec.init_ms is None
+    assert rec.restore_ms == 290.43 and rec.billed_restore_ms == 98.0 and rec.billed_ms == 3.0
 
 
 def test_json_platform_report() -> None:
@@ -94,9 +167,9 @@ def test_version_of_stream() -> None:
 def test_step_metrics_mix() -> None:
     recs = [parse_event(m, MS, "s/[1]x") for m in (COLD_TEXT, WARM_TEXT, SNAP_TEXT)]
     metrics = step_metrics([r for r in recs if r is not None])
-    assert metrics[Metric.COLD_STARTS] == 2
-    assert metrics[Metric.INIT_MAX] == 812.4 and metrics[Metric.INIT_AVG] == pytest.approx((812.4 + 290.43) / 2)
-    assert metrics[Metric.BILLED_DURATION_SUM] == 103 + 5 + 300
+    assert metrics[Metric.COLD_STARTS] == 2 and metrics[Metric.RESTORES] == 1
+    assert metrics[Metric.INIT_MAX] == 812.4 and metrics[Metric.INIT_AVG] == 812.4
+    assert metrics[Metric.BILLED_DURATION_SUM] == 103 + 5 + 3
     assert metrics[Metric.MEMORY_CONFIGURED] == 1024 and metrics[Metric.MEMORY_MAX_USED] == 140
 
 
