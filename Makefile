@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install system-deps validators-env lint typecheck bench bench-compare-env lambda-zip probe-dist clean
+.PHONY: run test check install system-deps validators-env lint typecheck bench bench-compare-env lambda-zip probe-dist \
+	clean
+PACKAGES := inferwatch drift quality collectors costs alerts readmodels shell dashboard app.py reference_service \
+	probe/inferwatch_probe
 
 $(STAMP): pyproject.toml probe/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,19 +23,24 @@ install: $(STAMP)
 run: install
 	$(BIN)/inferwatch demo
 
-## make test: every test, on SQLite and a real PostgreSQL, with real Chromium for the browser tests
-test: install system-deps validators-env
+## make test: the static checks (layers, lint, types), then every test, on SQLite and a real PostgreSQL,
+## with real Chromium for the browser tests
+test: check system-deps validators-env
 	$(BIN)/pytest
+
+## the layer contracts (import-linter), ruff and mypy --strict on every product package
+check: lint typecheck
 
 ## system packages the tests need (Chromium, a running PostgreSQL 15); installs only what is missing
 system-deps:
 	bash .ci/system-deps.sh
 
 lint: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy inferwatch collectors drift quality costs alerts reference_service probe/inferwatch_probe
+	$(BIN)/mypy $(PACKAGES)
 
 ## the validators the tests run on the deployment files (parliament, cfn-lint with the serverless rules),
 ## in their own environment (never the product's)

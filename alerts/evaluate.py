@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 
 from alerts.rules import (
     CHECKS,
@@ -32,19 +31,10 @@ from alerts.rules import (
     render_summary,
 )
 from alerts.series import EvalData
+from inferwatch.schema import AlertState, AlertStatus, Transition
 
-
-class State(StrEnum):
-    OK = "ok"
-    PENDING = "pending"
-    FIRING = "firing"
-    RESOLVED = "resolved"
-    NODATA = "nodata"
-    ERROR = "error"
-
-
-_PROBLEM = {State.FIRING: "firing", State.NODATA: "nodata", State.ERROR: "error"}
-_STATES = {s.value: s for s in State}
+_PROBLEM = {AlertStatus.FIRING: "firing", AlertStatus.NODATA: "nodata", AlertStatus.ERROR: "error"}
+_STATES = {s.value: s for s in AlertStatus}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,39 +42,6 @@ class Policy:
     repeat_interval_s: int = 4 * 3600
     flap_window_s: int = 3600
     flap_threshold: int = 6  # state changes within the window that mark an alert as flapping
-
-
-@dataclass(frozen=True, slots=True)
-class AlertState:
-    fingerprint: str
-    rule: str
-    entity: str
-    severity: str
-    state: str
-    since_s: int  # when the current state began
-    last_eval_s: int
-    labels: Mapping[str, str] = field(default_factory=dict)
-    active_since_s: int | None = None  # when the current breach began (pending start)
-    last_breach_s: int | None = None
-    value: float | None = None
-    summary: str = ""  # of the last breach (or the nodata / error reason)
-    notified: str = "ok"  # what was last said: ok | firing | nodata | error | flapping
-    notified_at_s: int | None = None
-    notify_seq: int = 0
-    changes: tuple[int, ...] = ()  # recent state changes (epoch s), for flap detection
-    flapping: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    fingerprint: str
-    rule: str
-    entity: str
-    at_s: int
-    from_state: str
-    to_state: str
-    value: float | None
-    summary: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,25 +128,26 @@ def _effective(rule: Rule, obs: Observation) -> str:
     return obs.outcome.value
 
 
-def _next_state(rule: Rule, prev: AlertState | None, effective: str, now_s: int) -> tuple[State, int | None]:
+def _next_state(rule: Rule, prev: AlertState | None, effective: str, now_s: int) -> tuple[AlertStatus, int | None]:
     """The new state and the breach start (pending time is wall-clock, so missed runs don't distort it)."""
-    cur = _STATES[prev.state] if prev else State.OK  # a dict lookup: Enum() calls are slow in this loop
+    cur = _STATES[prev.state] if prev else AlertStatus.OK  # a dict lookup: Enum() calls are slow in this loop
     active = prev.active_since_s if prev else None
     if effective == "keep":
         return cur, active
     if effective == "breach":
-        start = active if cur in (State.PENDING, State.FIRING) and active is not None else now_s
-        return (State.FIRING if cur is State.FIRING or now_s - start >= rule.for_s else State.PENDING), start
+        start = active if cur in (AlertStatus.PENDING, AlertStatus.FIRING) and active is not None else now_s
+        firing = cur is AlertStatus.FIRING or now_s - start >= rule.for_s
+        return (AlertStatus.FIRING if firing else AlertStatus.PENDING), start
     if effective == "nodata":
-        return State.NODATA, None
+        return AlertStatus.NODATA, None
     if effective == "error":
-        return State.ERROR, None
+        return AlertStatus.ERROR, None
     last_breach = prev.last_breach_s if prev else None
-    if cur is State.FIRING and last_breach is not None and now_s - last_breach < rule.keep_firing_for_s:
-        return State.FIRING, active
-    if cur in (State.FIRING, State.NODATA, State.ERROR):
-        return State.RESOLVED, None
-    return (State.OK if cur is State.PENDING else cur), None
+    if cur is AlertStatus.FIRING and last_breach is not None and now_s - last_breach < rule.keep_firing_for_s:
+        return AlertStatus.FIRING, active
+    if cur in (AlertStatus.FIRING, AlertStatus.NODATA, AlertStatus.ERROR):
+        return AlertStatus.RESOLVED, None
+    return (AlertStatus.OK if cur is AlertStatus.PENDING else cur), None
 
 
 def step(
@@ -205,21 +163,22 @@ def step(
     """One alert, one evaluation."""
     effective = _effective(rule, obs)
     new, active = _next_state(rule, prev, effective, now_s)
-    cur = prev.state if prev else State.OK.value
-    changed = new.value != cur
+    cur = prev.state if prev else AlertStatus.OK
+    changed = new != cur
     recent = tuple(t for t in (prev.changes if prev else ()) if t > now_s - policy.flap_window_s)
     recent = (*recent, now_s) if changed else recent
     was_flapping = prev.flapping if prev else False
     flapping = len(recent) >= policy.flap_threshold or (was_flapping and len(recent) > policy.flap_threshold // 2)
-    summary = render_summary(rule, obs) if effective in ("breach", "nodata", "error") else (prev.summary if prev else "")
+    summary = render_summary(rule, obs) if effective in ("breach", "nodata",
+                                                         "error") else (prev.summary if prev else "")
     state = AlertState(
-        fingerprint=fp, rule=rule.name, entity=entity, severity=rule.severity.value, state=new.value,
+        fingerprint=fp, rule=rule.name, entity=entity, severity=rule.severity.value, state=new,
         since_s=now_s if changed or prev is None else prev.since_s, last_eval_s=now_s, labels=dict(labels),
         active_since_s=active, last_breach_s=now_s if effective == "breach" else (prev.last_breach_s if prev else None),
         value=obs.value if obs.value is not None else (prev.value if prev else None), summary=summary,
         notified=prev.notified if prev else "ok", notified_at_s=prev.notified_at_s if prev else None,
         notify_seq=prev.notify_seq if prev else 0, changes=recent, flapping=flapping)
-    transition = Transition(fp, rule.name, entity, now_s, cur, new.value, state.value, summary) if changed else None
+    transition = Transition(fp, rule.name, entity, now_s, cur, new, state.value, summary) if changed else None
     repeat_s = rule.repeat_interval_s or policy.repeat_interval_s
     state, note = _notify(state, now_s, repeat_s)
     return state, transition, note
@@ -245,7 +204,7 @@ def _notify(state: AlertState, now_s: int, repeat_s: int) -> tuple[AlertState, N
 def _retire(old: AlertState, now_s: int) -> tuple[AlertState | None, Transition | None, Notification | None]:
     if old.notified == "ok":
         return None, None, None  # nothing was said about it: forget it quietly
-    gone = replace(old, state=State.RESOLVED.value, since_s=now_s, last_eval_s=now_s, flapping=False,
+    gone = replace(old, state=AlertStatus.RESOLVED, since_s=now_s, last_eval_s=now_s, flapping=False,
                    summary=f"{old.summary} (no longer evaluated: rule or target removed)")
     transition = Transition(old.fingerprint, old.rule, old.entity, now_s, old.state, gone.state, old.value,
                             gone.summary)

@@ -25,13 +25,13 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from alerts.errors import AlertConfigError, DeliveryError
-from alerts.outbox import OutboxMessage
 from alerts.settings import (
     EmailNotifierConfig,
     FileNotifierConfig,
     SlackNotifierConfig,
     WebhookNotifierConfig,
 )
+from inferwatch.schema import OutboxMessage
 
 USER_AGENT = "inferwatch-alerts/0.1"
 

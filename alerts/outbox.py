@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, RowMapping
-
-from alerts.evaluate import AlertState, Evaluation, Notification
+from alerts.evaluate import Evaluation, Notification
 from alerts.settings import AlertsSection
+from inferwatch.schema import AlertState, OutboxMessage
 from inferwatch.store import Store
-from inferwatch.store import alert_tables as at
 
 PROBLEM_STATUSES = ("firing", "nodata", "error", "flapping")
 
@@ -38,20 +34,6 @@ class Route:
     receiver: str
     severities: frozenset[str]
     send_resolved: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    id: str
-    receiver: str
-    group: str
-    created_at_s: int
-    payload: Mapping[str, Any]
-    status: str = "pending"
-    attempts: int = 0
-    next_attempt_at_s: int = 0
-    last_error: str | None = None
-    finished_at_s: int | None = None
 
 
 def iso(epoch_s: int) -> str:
@@ -87,40 +69,7 @@ def build_messages(notifications: Sequence[Notification], routes: Sequence[Route
     return out
 
 
-# -- store ------------------------------------------------------------------------------------------
-
-
-def _insert_new(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
-
-
-def _state_row(s: AlertState) -> dict[str, Any]:
-    return {"fingerprint": s.fingerprint, "rule": s.rule, "entity": s.entity, "severity": s.severity,
-            "state": s.state, "since": s.since_s, "last_eval": s.last_eval_s, "labels": dict(s.labels),
-            "active_since": s.active_since_s, "last_breach": s.last_breach_s, "value": s.value,
-            "summary": s.summary, "notified": s.notified, "notified_at": s.notified_at_s,
-            "notify_seq": s.notify_seq, "changes": list(s.changes), "flapping": s.flapping}
-
-
-def _state(r: RowMapping) -> AlertState:
-    return AlertState(
-        fingerprint=r["fingerprint"], rule=r["rule"], entity=r["entity"], severity=r["severity"], state=r["state"],
-        since_s=r["since"], last_eval_s=r["last_eval"], labels=dict(r["labels"]), active_since_s=r["active_since"],
-        last_breach_s=r["last_breach"], value=r["value"], summary=r["summary"], notified=r["notified"],
-        notified_at_s=r["notified_at"], notify_seq=r["notify_seq"], changes=tuple(r["changes"]),
-        flapping=bool(r["flapping"]))
-
-
-def load_states(store: Store, conn: Connection | None = None) -> dict[str, AlertState]:
-    if conn is not None:
-        rows = conn.execute(select(at.alert_states)).mappings().all()
-    else:
-        with store.read() as c:
-            rows = c.execute(select(at.alert_states)).mappings().all()
-    return {r["fingerprint"]: _state(r) for r in rows}
+# -- the outbox's lifecycle, kept by the store ----------------------------------------------------
 
 
 def _worth_saving(state: AlertState, saved: AlertState | None) -> bool:
@@ -134,53 +83,7 @@ def _worth_saving(state: AlertState, saved: AlertState | None) -> bool:
 def save_evaluation(store: Store, evaluation: Evaluation, messages: Sequence[OutboxMessage]) -> None:
     """State, history and outbox in one transaction: either all of this run's news is recorded
     (and will be sent, now or by a later run), or none of it and the next run decides again."""
-    with store.write() as conn:
-        saved = load_states(store, conn)
-        stale = set(saved) - set(evaluation.states)
-        if stale:
-            conn.execute(delete(at.alert_states).where(at.alert_states.c.fingerprint.in_(sorted(stale))))
-        store.upsert(conn, at.alert_states, [_state_row(s) for fp, s in evaluation.states.items()
-                                             if _worth_saving(s, saved.get(fp))])
-        _insert_new(conn, at.alert_events, [
-            {"id": f"{t.fingerprint}:{t.at_s}:{t.to_state}", "fingerprint": t.fingerprint, "rule": t.rule,
-             "entity": t.entity, "at": t.at_s, "from_state": t.from_state, "to_state": t.to_state,
-             "value": t.value, "summary": t.summary} for t in evaluation.transitions])
-        _insert_new(conn, at.alert_outbox, [
-            {"id": m.id, "receiver": m.receiver, "group_key": m.group, "created_at": m.created_at_s,
-             "payload": dict(m.payload), "status": "pending", "attempts": 0,
-             "next_attempt_at": m.next_attempt_at_s, "last_error": None, "finished_at": None} for m in messages])
-
-
-def _message(r: RowMapping) -> OutboxMessage:
-    return OutboxMessage(r["id"], r["receiver"], r["group_key"], r["created_at"], dict(r["payload"]), r["status"],
-                         r["attempts"], r["next_attempt_at"], r["last_error"], r["finished_at"])
-
-
-def load_outbox(store: Store, *, status: str | None = None, due_at_s: int | None = None,
-                limit: int = 500) -> list[OutboxMessage]:
-    o = at.alert_outbox
-    where = []
-    if status is not None:
-        where.append(o.c.status == status)
-    if due_at_s is not None:
-        where.append(o.c.next_attempt_at <= due_at_s)
-    stmt = select(o).where(and_(*where)).order_by(o.c.created_at, o.c.id).limit(limit)
-    with store.read() as conn:
-        return [_message(r) for r in conn.execute(stmt).mappings().all()]
-
-
-def count_outbox(store: Store) -> dict[str, int]:
-    o = at.alert_outbox
-    with store.read() as conn:
-        rows = conn.execute(select(o.c.status, func.count()).group_by(o.c.status)).all()
-    return {str(r[0]): int(r[1]) for r in rows}
-
-
-def mark_delivered(store: Store, message_id: str, now_s: int) -> None:
-    o = at.alert_outbox
-    with store.write() as conn:
-        conn.execute(update(o).where(o.c.id == message_id).values(
-            status="delivered", finished_at=now_s, attempts=o.c.attempts + 1, last_error=None))
+    store.save_alert_run_news(evaluation.states, evaluation.transitions, messages, _worth_saving)
 
 
 def mark_failed(store: Store, message: OutboxMessage, now_s: int, error: str, section: AlertsSection,
@@ -190,39 +93,6 @@ def mark_failed(store: Store, message: OutboxMessage, now_s: int, error: str, se
     dead = attempts >= section.max_attempts or now_s - message.created_at_s >= section.dead_letter_after
     delay = min(section.backoff_max, section.backoff_base * 2 ** (attempts - 1))
     delay = max(delay, int(retry_after_s or 0))
-    o = at.alert_outbox
-    with store.write() as conn:
-        conn.execute(update(o).where(o.c.id == message.id).values(
-            status="dead" if dead else "pending", attempts=attempts, next_attempt_at=now_s + delay,
-            last_error=error[:2000], finished_at=now_s if dead else None))
+    store.mark_attempt_failed(message.id, attempts=attempts, dead=dead, next_attempt_at_s=now_s + delay,
+                              error=error, now_s=now_s)
     return "dead" if dead else "pending"
-
-
-def requeue(store: Store, message_id: str, now_s: int) -> bool:
-    """Give a dead letter a fresh set of attempts (``inferwatch alerts outbox --retry ID``)."""
-    o = at.alert_outbox
-    with store.write() as conn:
-        result = conn.execute(update(o).where(and_(o.c.id == message_id, o.c.status == "dead")).values(
-            status="pending", attempts=0, next_attempt_at=now_s, created_at=now_s, finished_at=None))
-    return bool(result.rowcount)
-
-
-def load_events(store: Store, *, limit: int = 200) -> list[dict[str, Any]]:
-    e = at.alert_events
-    with store.read() as conn:
-        rows = conn.execute(select(e).order_by(e.c.at.desc(), e.c.id).limit(limit)).mappings().all()
-    return [dict(r) for r in rows]
-
-
-def record_run(store: Store, run_id: str, started_s: int, finished_s: int, exit_code: int, message: str,
-               counts: Mapping[str, int]) -> None:
-    with store.write() as conn:
-        store.upsert(conn, at.alert_runs, [{"id": run_id, "started_at": started_s, "finished_at": finished_s,
-                                            "exit_code": exit_code, "message": message, "counts": dict(counts)}])
-
-
-def load_runs(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
-    r = at.alert_runs
-    with store.read() as conn:
-        rows = conn.execute(select(r).order_by(r.c.started_at.desc()).limit(limit)).mappings().all()
-    return [dict(x) for x in rows]

@@ -14,7 +14,7 @@ from inferwatch.schema import CollectionRun, Deployment, MetricPoint
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
+class MetricSeries:
     """One metric of one deployment: step starts (epoch s, sorted) and values, with prefix sums."""
 
     ts: npt.NDArray[np.int64]
@@ -22,7 +22,7 @@ class Series:
     prefix: npt.NDArray[np.float64]  # prefix[i] = sum(values[:i])
 
     @classmethod
-    def of(cls, ts: Sequence[int], values: Sequence[float]) -> Series:
+    def of(cls, ts: Sequence[int], values: Sequence[float]) -> MetricSeries:
         t = np.asarray(ts, dtype=np.int64)
         v = np.asarray(values, dtype=np.float64)
         order = np.argsort(t, kind="stable")
@@ -45,7 +45,7 @@ class Series:
         return self.ts[i:j], self.values[i:j]
 
 
-_EMPTY = Series.of([], [])
+_EMPTY = MetricSeries.of([], [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class EvalData:
     """Everything the rules read. ``*_error`` say a source could not be queried (the Error state)."""
 
     deployments: tuple[Deployment, ...]
-    series: Mapping[tuple[str, str], Series]
+    series: Mapping[tuple[str, str], MetricSeries]
     step_s: int = 60
     slo: SloDefaults = SloDefaults()
     collector_runs: Mapping[str, tuple[CollectionRun, ...]] = field(default_factory=dict)  # newest first
@@ -81,7 +81,7 @@ class EvalData:
     cost_per_prediction_usd: Mapping[str, float] | None = None
     cost_error: str | None = None
 
-    def get(self, deployment: str, metric: str) -> Series:
+    def get(self, deployment: str, metric: str) -> MetricSeries:
         return self.series.get((deployment, metric), _EMPTY)
 
     @classmethod
@@ -104,7 +104,7 @@ class EvalData:
             ts, vals = grouped[(p.deployment, p.metric)]
             ts.append(int(p.start.timestamp()))
             vals.append(p.value)
-        series = {key: Series.of(ts, vals) for key, (ts, vals) in grouped.items()}
+        series = {key: MetricSeries.of(ts, vals) for key, (ts, vals) in grouped.items()}
         by_collector: dict[str, list[CollectionRun]] = defaultdict(list)
         for r in runs:
             by_collector[r.collector].append(r)

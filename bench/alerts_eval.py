@@ -33,15 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alerts.evaluate import evaluate
-from alerts.job import load_settings, run_once
-from alerts.loading import fetch_records, load_data
-from alerts.outbox import load_states
-from alerts.sources import COST_RESOLUTION_S
 from costs.per_prediction import COST_METRICS
 from inferwatch.config import parse_settings
-from inferwatch.runtime import Runtime
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
 from inferwatch.schema import Metric as M
+from readmodels.alert_inputs import COST_RESOLUTION_S, fetch_records, load_data
+from shell.alert_job import load_settings, run_once
+from shell.runtime import Runtime
 
 RESULTS = ROOT / "bench" / "results" / "alerts_eval.json"
 DEPLOYMENTS = 100
@@ -105,7 +103,7 @@ def main() -> None:
         def queries() -> None:
             """Every store query of a run: metrics and runs, the cost model's and the drift engine's."""
             records = fetch_records(store, settings.rules, rt.settings.collect.step_s, NOW)
-            step_s = rt.settings.collect.step_s  # what alerts.sources.load_cost_per_prediction reads
+            step_s = rt.settings.collect.step_s  # what readmodels.alert_inputs.load_cost_per_prediction reads
             store.metric_rows(deployments=[d.id for d in records.deployments], metrics=COST_METRICS, step_s=step_s,
                               start=NOW - timedelta(seconds=3600), end=NOW,
                               resolution_s=max(COST_RESOLUTION_S, step_s))
@@ -113,7 +111,8 @@ def main() -> None:
 
         samples: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
         cpu: dict[str, list[float]] = {"queries": [], "evaluation": [], "full": []}
-        jobs: dict[str, Callable[[], Any]] = {"queries": queries, "evaluation": lambda: run_once(rt, dry_run=True, clock=clock),
+        jobs: dict[str, Callable[[], Any]] = {"queries": queries, "evaluation": lambda: run_once(rt, dry_run=True,
+                                                                                                 clock=clock),
                 "full": lambda: run_once(rt, clock=clock)}
         outcome: dict[str, Any] = {}
         for job in jobs.values():  # warm-up: caches, WAL checkpoint after the bulk write
@@ -128,7 +127,8 @@ def main() -> None:
         q_cpu, e_cpu, f_cpu = (statistics.median(cpu[k]) for k in ("queries", "evaluation", "full"))
         load = os.getloadavg()
         dry, steady = outcome["evaluation"], outcome["full"]
-        data, previous = load_data(store, rt, settings, NOW), load_states(store)
+        data, previous = load_data(store, settings, NOW, config=rt.settings,
+                                   sections=rt.sections), store.load_alert_states()
         pure_s, ev = timed(lambda: evaluate(settings.rules, data, previous, NOW, settings.policy))
     result = {
         "benchmark": "alerts_eval",

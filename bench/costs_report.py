@@ -1,7 +1,8 @@
 """Weekly cost report benchmark: 100 deployments x 7 days of 1-minute data on SQLite.
 
 Baseline measured in the same run: the store queries the report makes (deployments, the week's daily
-roll-ups of totals and hourly roll-ups of distributions, the previous week's daily roll-ups, billing records), alone. Measured against it:
+roll-ups of totals and hourly roll-ups of distributions, the previous week's daily roll-ups, billing records),
+alone. Measured against it:
 
 1. the report: the same queries, usage summaries, advice and ``build_weekly_report``;
 2. rendering it as CSV (summary and detail), Markdown and self-contained HTML.
@@ -31,13 +32,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from costs.loading import DAY_S, HOURLY_ONLY_METRICS, ROLLUP_S, load_weekly_report
+from costs.catalogue import load_catalogue
 from costs.per_prediction import COST_METRICS
-from costs.pricing import load_catalogue
 from costs.report import IsoWeek, render_csv, render_detail_csv, render_html, render_markdown
 from costs.usage import ADVICE_METRICS, DETAIL_METRICS
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
 from inferwatch.store import Store
+from readmodels.costs import DAY_S, HOURLY_ONLY_METRICS, ROLLUP_S, load_weekly_report
 
 DEPLOYMENTS = int(os.environ.get("BENCH_DEPLOYMENTS", "100"))
 WEEK = IsoWeek(2026, 47)

@@ -41,8 +41,8 @@ from inferwatch.schema import (
     Metric,
     floor_time,
 )
-from inferwatch.sources import stale_after_s
 from inferwatch.store import Store
+from readmodels.sources import stale_after_s
 from tests.dashboard.conftest import CHROME_ARGS, CHROMIUM, clean_env, inferwatch_bin, serve, stop
 
 METRICS = (Metric.INVOCATIONS, Metric.ROWS, Metric.LATENCY_P50, Metric.LATENCY_P95, Metric.LATENCY_P99,
@@ -70,7 +70,8 @@ def minute_values(rng: np.random.Generator, n: int) -> dict[Metric, np.ndarray]:
             Metric.LATENCY_MAX: p50 * 6, Metric.DURATION_SUM: inv * p50 * 1.2,
             Metric.BILLED_DURATION_SUM: inv * np.ceil(p50 * 1.2), Metric.SERVER_ERRORS: rng.poisson(0.02, n),
             Metric.CLIENT_ERRORS: rng.poisson(0.05, n), Metric.COLD_STARTS: cold,
-            Metric.INIT_AVG: np.where(cold > 0, rng.gamma(9, 40, n), 0.0), Metric.MEMORY_MAX_USED: rng.normal(180, 5, n),
+            Metric.INIT_AVG: np.where(cold > 0, rng.gamma(9, 40, n), 0.0), Metric.MEMORY_MAX_USED: rng.normal(180, 5,
+                                                                                                              n),
             Metric.CONCURRENCY_MAX: np.maximum(1, rng.poisson(2 * daily))}
 
 
@@ -112,7 +113,7 @@ def fill_histograms(store: Store, deps: list[Deployment], end: datetime, rng: np
     """Per deployment and minute, counts of score, class and every feature over the model's baseline
     bins, from 60 held-out rows resampled (a handful of distinct minutes, reused)."""
     from drift import WindowCounts
-    from inferwatch.baselines import ensure_model_baselines, heldout_signals, model_baseline
+    from shell.reference_baselines import ensure_model_baselines, heldout_signals, model_baseline
 
     ids = ensure_model_baselines(store)
     samples: dict[str, list[dict[str, str]]] = {}
@@ -182,18 +183,19 @@ def measure(context: Any, url: str, runs: int, *, charts: bool) -> dict[str, Any
         if k:
             first.append(t1 - t0)
             switch.append(t2 - t1)
-    return {"first_render_s": round(statistics.median(first), 3), "switch_to_30d_s": round(statistics.median(switch), 3),
+    return {"first_render_s": round(statistics.median(first), 3), "switch_to_30d_s": round(statistics.median(switch),
+                                                                                           3),
             "first_render_runs_s": [round(x, 3) for x in first], "switch_runs_s": [round(x, 3) for x in switch]}
 
 
 def collection_round(home: Path) -> dict[str, float]:
-    """What a collection round does after writing (inferwatch.collect): decide drift for every
+    """What a collection round does after writing (shell.collect): decide drift for every
     deployment and keep the Overview's window numbers. The measured loads follow it as they would
     follow the running collector's latest round (its numbers count as current for
-    inferwatch.sources.stale_after_s). Returns the durations: the per-round cost of keeping them."""
-    from inferwatch.drift_status import record_drift
-    from inferwatch.overview import record_window_numbers
-    from inferwatch.runtime import Runtime
+    readmodels.sources.stale_after_s). Returns the durations: the per-round cost of keeping them."""
+    from readmodels.drift_status import record_drift
+    from readmodels.overview import record_window_numbers
+    from shell.runtime import Runtime
 
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
     t0 = time.perf_counter()
@@ -202,7 +204,8 @@ def collection_round(home: Path) -> dict[str, float]:
     record_window_numbers(store, Runtime.from_env({"INFERWATCH_HOME": str(home)}).settings, datetime.now(UTC))
     t2 = time.perf_counter()
     store.dispose()
-    print(f"{len(decided.decided)} deployments: drift decided in {t1 - t0:.1f} s, window numbers kept in {t2 - t1:.2f} s")
+    print(f"{len(decided.decided)} deployments: drift decided in {t1 - t0:.1f} s, "
+          f"window numbers kept in {t2 - t1:.2f} s")
     return {"drift_decision_s": round(t1 - t0, 2), "window_numbers_s": round(t2 - t1, 2)}
 
 

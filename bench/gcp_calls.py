@@ -30,14 +30,13 @@ sys.path.insert(0, str(ROOT))
 from google.cloud import run_v2
 
 from collectors.base import CollectorContext, Window
-from collectors.gcp import GcpCollector, connect
+from collectors.gcp import GcpCollector
+from collectors.gcp_client import Target, connect, default_retry
 from collectors.gcp_monitoring import (
     BY_REVISION,
     QUERIES,
     Kind,
-    Target,
     build_request,
-    default_retry,
     fetch_series,
     prediction_query,
 )

@@ -134,7 +134,8 @@ def _summary(realised: list[dict[str, float]], ours: list[dict[str, Any]], raw: 
     for metric in realised[0]:
         truth = np.array([r[metric] for r in realised])
         mine = np.array([o[metric][0] for o in ours])
-        covered = [o[metric][1] <= t <= o[metric][2] for o, t in zip(ours, truth) if o[metric][1] is not None]
+        covered = [o[metric][1] <= t <= o[metric][2] for o, t in zip(ours, truth,
+                                                                     strict=True) if o[metric][1] is not None]
         out[metric] = {
             "realised": truth.tolist(), "inferwatch": mine.tolist(),
             "inferwatch_band": [o[metric][1:] for o in ours], "nannyml_cbpe": nannyml.get(metric),

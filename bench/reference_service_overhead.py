@@ -4,7 +4,8 @@ Same input, same process, interleaved: each round runs the bare session once and
 once (an HTTP API v2 event: JSON parsing, validation, the deadline watchdog, answer building and the EMF
 line with its input summary encoded and written to /dev/null). Reports p50/p95 wall time of both, the
 p50 difference (goal: at most 0.2 ms) and the p50 ratio, plus the same for the calling thread's CPU
-time, which a busy shared machine inflates far less than wall time (its 1-minute load is recorded). Run: ``python bench/reference_service_overhead.py [--rounds N]``.
+time, which a busy shared machine inflates far less than wall time (its 1-minute load is recorded).
+Run: ``python bench/reference_service_overhead.py [--rounds N]``.
 """
 
 from __future__ import annotations

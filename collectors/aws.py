@@ -1,25 +1,20 @@
 """The AWS provider: one collector per account and region, composing CloudWatch metrics
 (:mod:`collectors.aws_cloudwatch`), REPORT log records (:mod:`collectors.aws_logs`), Lambda
-configuration (:mod:`collectors.aws_lambda_config`) and Cost Explorer (:mod:`collectors.aws_billing`).
-
-botocore errors are translated here (``translate_error``) into :mod:`collectors.errors`; retries are
-botocore's own (``standard`` or ``adaptive`` mode, ``total_max_attempts`` attempts, timeouts), never a
-hand-written loop. Environment (from ``CollectorContext.env``): ``INFERWATCH_AWS_RETRY_MODE``
-(standard | adaptive), ``INFERWATCH_AWS_MAX_ATTEMPTS`` (attempts per call, default 5), and the usual
-``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` when no profile is configured.
+configuration (:mod:`collectors.aws_lambda_config`) and Cost Explorer (:mod:`collectors.aws_billing`),
+all through the clients and error translation of :mod:`collectors.aws_client`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from collectors import aws_cloudwatch as cw
 from collectors.aws_billing import CostExplorerReader, cost_request, costs_due, fetch_costs
+from collectors.aws_client import PROVIDER, AwsClients, ClientSettings, Hook, call_aws, translate_error
 from collectors.aws_lambda_config import (
     ConfigCache,
     FunctionConfig,
@@ -30,160 +25,9 @@ from collectors.aws_lambda_config import (
 from collectors.aws_logs import LogsReader, merge_log_counts
 from collectors.aws_logs import to_points as log_points
 from collectors.base import BaselineLookup, CollectorContext, ProviderCheck, Window, plan_window
-from collectors.errors import (
-    CollectorError,
-    ProviderAuthError,
-    ProviderDataError,
-    ProviderThrottledError,
-    ProviderUnavailableError,
-)
+from collectors.errors import CollectorError, ProviderAuthError, ProviderDataError
 from inferwatch.config import AwsDeploymentConfig, Settings
 from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
-
-PROVIDER = "aws"
-_AUTH_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
-    "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure", "SignatureDoesNotMatch",
-    "MissingAuthenticationToken", "IncompleteSignature", "InvalidSignatureException", "OptInRequired",
-})
-_THROTTLE_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
-    "LimitExceededException", "RequestThrottled", "RequestThrottledException", "SlowDown",
-})
-
-
-def action_name(service: str, operation: str) -> str:
-    """``("lambda", "list_aliases")`` -> ``lambda:ListAliases`` (the IAM action)."""
-    return f"{service}:{''.join(part.capitalize() for part in operation.split('_'))}"
-
-
-def translate_error(exc: Exception, action: str) -> CollectorError:
-    """The collector error for a botocore error raised by ``action``; the caller raises it ``from exc``."""
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        message = f"{action}: {code}: {error.get('Message', '')}".rstrip(": ")
-        if code in _AUTH_CODES or status == 403:
-            return ProviderAuthError(message, provider=PROVIDER, action=action)
-        if code in _THROTTLE_CODES or status == 429:
-            retry_after = str(exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("retry-after", ""))
-            return ProviderThrottledError(f"{message} (still throttled after retries)", provider=PROVIDER,
-                                          retry_after_s=float(retry_after) if retry_after.isdigit() else None)
-        if status >= 500:
-            return ProviderUnavailableError(message, provider=PROVIDER)
-        return ProviderDataError(message, provider=PROVIDER)
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError | bx.ProfileNotFound | bx.NoRegionError):
-        return ProviderAuthError(f"{action}: {exc}", provider=PROVIDER, action=action)
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError | bx.ReadTimeoutError
-                  | bx.ConnectionClosedError | bx.HTTPClientError):
-        return ProviderUnavailableError(f"{action}: {exc}", provider=PROVIDER)
-    return ProviderDataError(f"{action}: {type(exc).__name__}: {exc}", provider=PROVIDER)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientSettings:
-    """How clients are built for one account and region."""
-
-    region: str
-    profile: str | None = None
-    role_arn: str | None = None
-    endpoint_url: str | None = None  # tests: the moto stand-in
-    retry_mode: str = "standard"
-    max_attempts: int = 5
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 30.0
-    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_config(cls, cfg: AwsDeploymentConfig, ctx: CollectorContext) -> ClientSettings:
-        env = ctx.env
-        mode = env.get("INFERWATCH_AWS_RETRY_MODE", "standard")
-        if mode not in ("standard", "adaptive"):
-            raise ProviderDataError(f"INFERWATCH_AWS_RETRY_MODE must be standard or adaptive, got {mode!r}",
-                                    provider=PROVIDER)
-        raw_attempts = env.get("INFERWATCH_AWS_MAX_ATTEMPTS", "5")
-        if not raw_attempts.isdigit() or not 1 <= int(raw_attempts) <= 20:
-            raise ProviderDataError(f"INFERWATCH_AWS_MAX_ATTEMPTS must be an integer in 1..20, got {raw_attempts!r}",
-                                    provider=PROVIDER)
-        creds = {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(k)}
-        return cls(region=cfg.region, profile=cfg.profile, role_arn=cfg.role_arn, endpoint_url=ctx.endpoints.get("aws"),
-                   retry_mode=mode, max_attempts=int(raw_attempts), credentials=creds)
-
-    @property
-    def group_key(self) -> tuple[str, str | None, str | None]:
-        return self.region, self.profile, self.role_arn
-
-
-Hook = tuple[str, Callable[..., Any]]
-
-
-class AwsClients:
-    """Builds and caches boto3 clients; assumes ``role_arn`` when set, renewing before expiry.
-
-    ``hooks`` are botocore event handlers registered on every client built (tests record the
-    actions called with ``("before-call", handler)``).
-    """
-
-    def __init__(self, settings: ClientSettings, hooks: Sequence[Hook] = ()) -> None:
-        self.settings = settings
-        self.hooks = list(hooks)
-        self._clients: dict[str, Any] = {}
-        self._role_expires: datetime | None = None
-        self._lock = threading.Lock()
-
-    def client(self, service: str) -> Any:
-        with self._lock:
-            if self._role_expires is not None and datetime.now(UTC) > self._role_expires:
-                self._clients.clear()
-                self._role_expires = None
-            if service not in self._clients:
-                self._clients[service] = self._build(service)
-            return self._clients[service]
-
-    def _session(self) -> Any:
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        s = self.settings
-        try:
-            if s.profile:
-                session = boto3.Session(profile_name=s.profile, region_name=s.region)
-            else:
-                session = boto3.Session(
-                    region_name=s.region, aws_access_key_id=s.credentials.get("AWS_ACCESS_KEY_ID"),
-                    aws_secret_access_key=s.credentials.get("AWS_SECRET_ACCESS_KEY"),
-                    aws_session_token=s.credentials.get("AWS_SESSION_TOKEN"))
-            if not s.role_arn:
-                return session
-            sts = self._register(session.client("sts", config=self._config(), endpoint_url=s.endpoint_url))
-            creds = sts.assume_role(RoleArn=s.role_arn, RoleSessionName="inferwatch-collector")["Credentials"]
-        except (BotoCoreError, ClientError) as exc:
-            raise translate_error(exc, "sts:AssumeRole" if s.role_arn else "session") from exc
-        self._role_expires = creds["Expiration"].astimezone(UTC) - timedelta(minutes=5)
-        return boto3.Session(region_name=s.region, aws_access_key_id=creds["AccessKeyId"],
-                             aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
-
-    def _config(self, region: str | None = None) -> Any:
-        from botocore.config import Config
-
-        s = self.settings
-        return Config(region_name=region or s.region, connect_timeout=s.connect_timeout_s,
-                      read_timeout=s.read_timeout_s,
-                      retries={"mode": s.retry_mode, "total_max_attempts": s.max_attempts})  # type: ignore[arg-type]
-
-    def _build(self, service: str) -> Any:
-        region = "us-east-1" if service == "ce" else None  # Cost Explorer has one endpoint
-        client = self._session().client(service, config=self._config(region), endpoint_url=self.settings.endpoint_url)
-        return self._register(client)
-
-    def _register(self, client: Any) -> Any:
-        for event, handler in self.hooks:
-            client.meta.events.register(event, handler)
-        return client
-
 
 HISTOGRAM_STEP_S = 3600
 
@@ -217,8 +61,10 @@ class AwsCollector:
         points: list[MetricPoint] = []
         steps = cw.window_steps(window.start, window.end, window.step_s)
         # an hour is read once, lateness_s after it ends (re-reading it would cost its ~200 metrics again)
-        hist_window = plan_window(now - timedelta(seconds=self.lateness_s), _renamed(cursor, "histograms_complete_until"),
-                                  step_s=HISTOGRAM_STEP_S, lateness_s=0, lookback_s=max(self.lookback_s, HISTOGRAM_STEP_S))
+        hist_window = plan_window(now - timedelta(seconds=self.lateness_s), _renamed(cursor,
+                                                                                     "histograms_complete_until"),
+                                  step_s=HISTOGRAM_STEP_S, lateness_s=0, lookback_s=max(self.lookback_s,
+                                                                                        HISTOGRAM_STEP_S))
         histograms: list[HistogramPoint] = []
         if hist_window.end > hist_window.start and functions and self.baselines is not None:
             histograms = self._histograms(functions, hist_window, warnings)
@@ -242,14 +88,15 @@ class AwsCollector:
             except ProviderDataError as exc:  # e.g. the function was deleted: the others still land
                 warnings.append(f"{cfg.function}: configuration unreadable, skipped: {exc}")
                 continue
-            deps = build_deployments(cfg.region, config, cfg.aliases, service=cfg.service, role=cfg.role.value,
+            deps = build_deployments(cfg.region, config, cfg.aliases, service=cfg.service, role=cfg.role,
                                      slo_p99_ms=cfg.slo_p99_ms, labels=cfg.labels)
             out.append(_Function(cfg, config, tuple(deps)))
         return out
 
     def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
-        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, cw.emf_deployment(f.cfg)) for f in functions],
+        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id,
+                                                      cw.emf_deployment(f.cfg)) for f in functions],
                                             self.baselines, warnings)
         if not queries:
             return []
@@ -298,12 +145,8 @@ class AwsCollector:
 
     def _account_id(self) -> str:
         if self._account is None:
-            from botocore.exceptions import BotoCoreError, ClientError
-
-            try:
-                self._account = str(self.clients.client("sts").get_caller_identity()["Account"])
-            except (BotoCoreError, ClientError) as exc:
-                raise translate_error(exc, "sts:GetCallerIdentity") from exc
+            identity = call_aws(self.clients.client("sts"), "sts", "get_caller_identity", {})
+            self._account = str(identity["Account"])
         return self._account
 
 
@@ -388,7 +231,10 @@ def _probe_group(scope: str, clients: AwsClients, configs: Sequence[AwsDeploymen
 
 
 def _probe(action: str, call: Callable[[], Any]) -> CollectorError | None:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (  # config check only (see collectors.aws_client)
+        BotoCoreError,
+        ClientError,
+    )
 
     try:
         call()

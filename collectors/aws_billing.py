@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from collectors.aws_client import call_aws
 from collectors.errors import ProviderDataError
 from inferwatch.schema import CostRecord
 
@@ -106,16 +107,8 @@ class CostExplorerReader:
             token = new_token
 
     def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from collectors.aws import translate_error  # late: collectors.aws imports this module
-
         self.calls += 1
-        try:
-            response: dict[str, Any] = self._client.get_cost_and_usage(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_error(exc, "ce:GetCostAndUsage") from exc
-        return response
+        return call_aws(self._client, "ce", "get_cost_and_usage", kwargs)
 
 
 def cost_period(now: datetime, last_fetch: datetime | None, *, days_back: int) -> tuple[date, date]:

@@ -25,18 +25,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from collectors.aws_client import call_aws
 from collectors.base import BaselineLookup
 from collectors.errors import ProviderDataError
+from drift import Baseline, WindowCounts
+from drift.baseline import NumericColumn
+from drift.cloud import bin_edges_for_cloud
+from drift.errors import DriftError
 from inferwatch.config import AwsDeploymentConfig
 from inferwatch.schema import HistogramPoint, MetricPoint
 from inferwatch.schema import Metric as M
-
-if TYPE_CHECKING:
-    from drift import Baseline
 
 MAX_QUERIES_PER_CALL = 500
 SCORE_METRIC = "PredictionScore"
@@ -154,7 +156,7 @@ def window_steps(start: datetime, end: datetime, step_s: int) -> list[datetime]:
 
 
 # One query's values by step start.
-Series = dict[datetime, float]
+Datapoints = dict[datetime, float]
 
 
 class CloudWatchReader:
@@ -165,9 +167,9 @@ class CloudWatchReader:
         self.calls = 0
 
     def fetch(self, queries: Sequence[MetricQuery], start: datetime, end: datetime,
-              period_s: int) -> list[Series]:
+              period_s: int) -> list[Datapoints]:
         """Values of every query (same order), each a mapping step start -> value."""
-        out: list[Series] = [{} for _ in queries]
+        out: list[Datapoints] = [{} for _ in queries]
         offset = 0
         for part in chunk(queries):
             requests = [q.as_request(f"q{i}", period_s) for i, q in enumerate(part)]
@@ -213,19 +215,11 @@ class CloudWatchReader:
             seen.add(token)
 
     def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from collectors.aws import action_name, translate_error  # late: collectors.aws imports this module
-
         self.calls += 1
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_error(exc, action_name("cloudwatch", operation)) from exc
-        return response
+        return call_aws(self._client, "cloudwatch", operation, kwargs)
 
 
-def to_points(queries: Sequence[MetricQuery], series: Sequence[Series], steps: Sequence[datetime],
+def to_points(queries: Sequence[MetricQuery], series: Sequence[Datapoints], steps: Sequence[datetime],
               step_s: int) -> list[MetricPoint]:
     """Normalized points: one per query and step that has a value (counts are 0 when absent)."""
     points: list[MetricPoint] = []
@@ -241,9 +235,9 @@ def to_points(queries: Sequence[MetricQuery], series: Sequence[Series], steps: S
     return points
 
 
-def by_key(queries: Sequence[MetricQuery], series: Sequence[Series]) -> Mapping[tuple[str, str], Series]:
-    """Series by (deployment, key), for callers combining several queries (histograms, EMF)."""
-    out: dict[tuple[str, str], Series] = defaultdict(dict)
+def by_key(queries: Sequence[MetricQuery], series: Sequence[Datapoints]) -> Mapping[tuple[str, str], Datapoints]:
+    """Datapoints by (deployment, key), for callers combining several queries (histograms, EMF)."""
+    out: dict[tuple[str, str], Datapoints] = defaultdict(dict)
     for query, values in zip(queries, series, strict=True):
         out[(query.deployment, query.key)].update(values)
     return out
@@ -265,8 +259,6 @@ def plan_score_histogram(deployment: str, emf_deployment: str, model_version: st
                          baseline: Baseline) -> tuple[HistogramPlan, list[MetricQuery]] | None:
     """``SampleCount`` + one ``PR(:edge)`` per cloud edge of the baseline's ``score`` column, or None
     when the baseline has no numeric score (or one with negative values, which CloudWatch cannot rank)."""
-    from drift.baseline import NumericColumn
-    from drift.cloud import bin_edges_for_cloud
 
     column = baseline.columns.get("score")
     if not isinstance(column, NumericColumn):
@@ -285,7 +277,6 @@ def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str
     """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value): every model version the
     function published scores for (ListMetrics) that has a readable baseline. Nothing without a
     baseline lookup; an unreadable baseline costs its model's histograms only (a warning says so)."""
-    from drift.errors import DriftError
 
     plans: list[HistogramPlan] = []
     queries: list[MetricQuery] = []
@@ -305,11 +296,9 @@ def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str
     return plans, queries
 
 
-def to_histograms(plans: Sequence[HistogramPlan], series: Mapping[tuple[str, str], Series],
+def to_histograms(plans: Sequence[HistogramPlan], series: Mapping[tuple[str, str], Datapoints],
                   steps: Sequence[datetime], step_s: int, warnings: list[str]) -> list[HistogramPoint]:
     """Window counts per step from CloudWatch's CDF at the edges (steps without values are skipped)."""
-    from drift import WindowCounts
-    from drift.errors import DriftError
 
     out: list[HistogramPoint] = []
     for plan in plans:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from inferwatch.schema import Deployment, MetricPoint, Provider, deployment_id
+from collectors.aws_client import call_aws
+from inferwatch.schema import Deployment, MetricPoint, Provider, Role, deployment_id
 from inferwatch.schema import Metric as M
 
 MAX_PAGES = 1000
@@ -105,16 +106,8 @@ class LambdaConfigReader:
             marker = next_marker
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from collectors.aws import action_name, translate_error  # late: collectors.aws imports this module
-
         self.calls += 1
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_error(exc, action_name("lambda", operation)) from exc
-        return response
+        return call_aws(self._client, "lambda", operation, kwargs)
 
 
 class ConfigCache:
@@ -135,7 +128,7 @@ class ConfigCache:
 
 
 def build_deployments(region: str, config: FunctionConfig, qualifiers: Sequence[str], *,
-                      service: str | None = None, role: str = "stable", slo_p99_ms: float | None = None,
+                      service: str | None = None, role: Role = Role.STABLE, slo_p99_ms: float | None = None,
                       labels: Mapping[str, str] | None = None) -> list[Deployment]:
     """The whole function (its ``$LATEST`` settings) plus one deployment per alias or version."""
     base_labels = dict(labels or {})
@@ -144,7 +137,7 @@ def build_deployments(region: str, config: FunctionConfig, qualifiers: Sequence[
     return out
 
 
-def _deployment(region: str, config: FunctionConfig, qualifier: str | None, service: str | None, role: str,
+def _deployment(region: str, config: FunctionConfig, qualifier: str | None, service: str | None, role: Role,
                 slo_p99_ms: float | None, labels: dict[str, str]) -> Deployment:
     fn = config.function
     version = config.version_of(qualifier) if qualifier else "$LATEST"
@@ -161,7 +154,7 @@ def _deployment(region: str, config: FunctionConfig, qualifier: str | None, serv
     name = fn if qualifier is None else f"{fn}:{qualifier}"
     pc = sum(config.provisioned.values()) if qualifier is None else config.provisioned.get(qualifier, 0)
     return Deployment(
-        id=deployment_id(Provider.AWS.value, region, name), provider=Provider.AWS.value, region=region, name=name,
+        id=deployment_id(Provider.AWS.value, region, name), provider=Provider.AWS, region=region, name=name,
         service=service or fn, role=role, memory_mb=vc.memory_mb if vc else None,
         architecture=vc.architecture if vc else "x86_64", timeout_s=vc.timeout_s if vc else None,
         concurrency=1, provisioned_concurrency=pc, max_instances=config.reserved_concurrency,

@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from collectors.aws_client import call_aws
 from inferwatch.schema import Metric as M
 from inferwatch.schema import MetricPoint
 
@@ -214,20 +215,9 @@ class LogsReader:
         return out
 
     def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from collectors.aws import translate_error  # late: collectors.aws imports this module
-
         self.calls += 1
-        try:
-            response: dict[str, Any] = self._client.filter_log_events(**kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return {"events": []}  # no log group yet: the function has never run
-            raise translate_error(exc, "logs:FilterLogEvents") from exc
-        except BotoCoreError as exc:
-            raise translate_error(exc, "logs:FilterLogEvents") from exc
-        return response
+        # no log group yet (the function has never run): no events, not an error
+        return call_aws(self._client, "logs", "filter_log_events", kwargs, absent={"events": []})
 
 
 def step_metrics(records: Sequence[ReportRecord]) -> dict[str, float]:

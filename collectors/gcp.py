@@ -16,14 +16,11 @@ gRPC channel to that address.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from google.api_core import retry as gretry
@@ -38,18 +35,14 @@ from collectors.gcp_billing import (
     cost_records,
     is_valid_table,
 )
-from collectors.gcp_monitoring import (
-    PERMISSION as MONITORING_PERMISSION,
-)
+from collectors.gcp_client import PROVIDER, GcpClients, Target, connect, default_retry
+from collectors.gcp_monitoring import PERMISSION as MONITORING_PERMISSION
 from collectors.gcp_monitoring import (
     PREDICTION_METRIC,
-    PROVIDER,
     QUERIES,
     Kind,
     StepDistribution,
-    Target,
     build_request,
-    default_retry,
     fetch_series,
     prediction_query,
     probe_monitoring,
@@ -75,83 +68,10 @@ from inferwatch.schema import Metric as M
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
-QUOTA_PROJECT_ENV = "INFERWATCH_GCP_QUOTA_PROJECT"
 BILLING_INTERVAL_S = 3600
 SCORE_SIGNAL = "score"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]$")
-
-
-@dataclass(frozen=True, slots=True)
-class GcpClients:
-    monitoring: Any  # monitoring_v3.MetricServiceClient
-    services: Any  # run_v2.ServicesClient
-    revisions: Any  # run_v2.RevisionsClient
-    credentials: Any = None
-
-
-def load_credentials(env: Mapping[str, str]) -> Any:
-    """Application Default Credentials; a key file named by ``GOOGLE_APPLICATION_CREDENTIALS`` in
-    ``env`` wins (a service-account key or an authorized-user file; other types are refused rather
-    than loaded unvalidated)."""
-    import google.auth
-    from google.auth import exceptions as auth_exc
-
-    path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-    try:
-        if path:
-            return _credentials_from_file(Path(path))
-        credentials, _ = google.auth.default(scopes=list(SCOPES))
-    except auth_exc.GoogleAuthError as exc:
-        raise ProviderAuthError(f"no usable Google credentials: {exc} (run `gcloud auth application-default "
-                                "login` or set GOOGLE_APPLICATION_CREDENTIALS)", provider=PROVIDER) from exc
-    return credentials
-
-
-def _credentials_from_file(path: Path) -> Any:
-    from google.oauth2 import credentials as user_credentials
-    from google.oauth2 import service_account
-
-    hint = "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file"
-    try:
-        kind = json.loads(path.read_text(encoding="utf-8")).get("type")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ProviderAuthError(f"no usable Google credentials: cannot read {path} ({exc}); {hint}",
-                                provider=PROVIDER) from exc
-    if kind == "service_account":
-        return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-            str(path), scopes=list(SCOPES))
-    if kind == "authorized_user":
-        return user_credentials.Credentials.from_authorized_user_file(  # type: ignore[no-untyped-call]
-            str(path), scopes=list(SCOPES))
-    raise ProviderAuthError(f"no usable Google credentials: {path} holds credentials of type {kind!r}; {hint}",
-                            provider=PROVIDER)
-
-
-def connect(ctx: CollectorContext) -> GcpClients:
-    """The real clients, on ADC or (tests) a plaintext channel to ``ctx.endpoints["gcp"]``."""
-    from google.cloud import monitoring_v3, run_v2
-
-    address = ctx.endpoints.get(PROVIDER)
-    if address:
-        import grpc
-        from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
-        from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
-        from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
-
-        channel = grpc.insecure_channel(address)
-        return GcpClients(monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel)),
-                          run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel)),
-                          run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)))
-    credentials = load_credentials(ctx.env)
-    quota_project = ctx.env.get(QUOTA_PROJECT_ENV)
-    if quota_project and hasattr(credentials, "with_quota_project"):
-        # The clients apply client_options.quota_project_id only to credentials they load themselves.
-        credentials = credentials.with_quota_project(quota_project)
-    return GcpClients(monitoring_v3.MetricServiceClient(credentials=credentials),
-                      run_v2.ServicesClient(credentials=credentials),
-                      run_v2.RevisionsClient(credentials=credentials), credentials)
 
 
 class GcpCollector:
@@ -333,7 +253,7 @@ def from_settings(settings: Settings, ctx: CollectorContext) -> list[GcpCollecto
         if not isinstance(cfg, GcpDeploymentConfig):
             continue
         target = _target(cfg, index)
-        defaults = ServiceDefaults(role=cfg.role.value, slo_p99_ms=cfg.slo_p99_ms, labels=dict(cfg.labels))
+        defaults = ServiceDefaults(role=cfg.role, slo_p99_ms=cfg.slo_p99_ms, labels=dict(cfg.labels))
         out.append(GcpCollector(
             target, lambda: connect(ctx), step_s=settings.collect.step_s, lateness_s=settings.collect.lateness_s,
             lookback_s=settings.collect.lookback_s, defaults=defaults, baselines=ctx.baselines,

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from collectors.errors import CollectorError, ProviderDataError
-from collectors.gcp_monitoring import PROVIDER, Target, translate_error
+from collectors.gcp_client import GOOGLE_ERRORS, PROVIDER, Target, translate_error
 from inferwatch.schema import CostRecord
 
 SOURCE = "gcp_billing_export"
@@ -145,8 +145,6 @@ class BigQueryBillingSource:
 
     def fetch_rows(self, query: BillingQuery) -> list[Mapping[str, Any]]:
         bigquery = self._bigquery()
-        from google.api_core import exceptions as gexc
-
         types = {str: "STRING", datetime: "TIMESTAMP"}
         params = [bigquery.ScalarQueryParameter(name, types[type(value)], value)
                   for name, value in query.parameters.items()]
@@ -155,7 +153,7 @@ class BigQueryBillingSource:
                 self._client = bigquery.Client(project=self.job_project, credentials=self.credentials)
             job = self._client.query(query.sql, job_config=bigquery.QueryJobConfig(query_parameters=params))
             return [dict(row.items()) for row in job.result(timeout=self.timeout_s)]
-        except (gexc.GoogleAPICallError, gexc.RetryError) as exc:
+        except GOOGLE_ERRORS as exc:
             raise translate_error(exc, action="BigQuery billing export query",
                                   permission=" and ".join(PERMISSIONS)) from exc
 

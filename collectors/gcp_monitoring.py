@@ -17,8 +17,7 @@ the reference service's structured log lines) with explicit bucket bounds equal 
 ``drift.cloud.bin_edges_for_cloud(column).gcp_bounds`` and the metric labels ``service_name``,
 ``revision_name`` and ``model_version``.
 
-SDK calls and their errors stay in this module and ``gcp_run_config``: ``translate_error`` turns a
-``google.api_core`` exception into a ``CollectorError``.
+SDK errors are turned into ``CollectorError`` here, by :func:`collectors.gcp_client.translate_error`.
 """
 
 from __future__ import annotations
@@ -31,23 +30,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
-from google.auth import exceptions as auth_exc
 from google.cloud import monitoring_v3
 
 from collectors.base import Window
-from collectors.errors import (
-    CollectorError,
-    ProviderAuthError,
-    ProviderDataError,
-    ProviderThrottledError,
-    ProviderUnavailableError,
-)
+from collectors.gcp_client import GOOGLE_ERRORS, Target, translate_error
 from inferwatch.schema import Metric as M
-from inferwatch.schema import MetricPoint, deployment_id
+from inferwatch.schema import MetricPoint
 
-PROVIDER = "gcp"
 PERMISSION = "monitoring.timeSeries.list"
 RUN_PREFIX = "run.googleapis.com/"
 PREDICTION_METRIC = "custom.googleapis.com/inferwatch/prediction_score"
@@ -126,22 +116,6 @@ def prediction_query(metric_type: str = PREDICTION_METRIC) -> SeriesQuery:
                        kind=Kind.PREDICTIONS, on_run_resource=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One Cloud Run service: the scope of every query."""
-
-    project: str
-    region: str
-    service: str
-
-    @property
-    def service_id(self) -> str:
-        return deployment_id(PROVIDER, self.region, self.service)
-
-    def revision_id(self, revision: str) -> str:
-        return deployment_id(PROVIDER, self.region, f"{self.service}:{revision}")
-
-
 def build_filter(query: SeriesQuery, target: Target) -> str:
     """The monitoring filter of ``query`` for ``target``."""
     if query.on_run_resource:
@@ -165,47 +139,6 @@ def build_request(query: SeriesQuery, target: Target, window: Window) -> monitor
         ),
         view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
     )
-
-
-def default_retry(*, initial_s: float = 1.0, maximum_s: float = 30.0, deadline_s: float = 120.0) -> gretry.Retry:
-    """Exponential backoff with jitter on quota (429) and unavailability (503), bounded by ``deadline_s``.
-
-    The generated client retries only ServiceUnavailable for ListTimeSeries; quota errors are what a
-    busy project actually sees, so they are retried too."""
-    return gretry.Retry(
-        predicate=is_retryable,
-        initial=initial_s, maximum=maximum_s, multiplier=2.0, timeout=deadline_s,
-    )
-
-
-def is_retryable(exc: Exception) -> bool:
-    """Quota (429) and unavailability (503), except a 503 that only wraps a credentials failure
-    (gRPC reports a token refresh error as UNAVAILABLE "Getting metadata from plugin failed"):
-    retrying that cannot help."""
-    if isinstance(exc, gexc.ResourceExhausted):
-        return True
-    return isinstance(exc, gexc.ServiceUnavailable) and not _is_credentials_failure(exc)
-
-
-def _is_credentials_failure(exc: BaseException) -> bool:
-    return isinstance(exc, gexc.ServiceUnavailable) and "metadata from plugin" in str(exc)
-
-
-def translate_error(exc: Exception, *, action: str, permission: str) -> CollectorError:
-    """A ``CollectorError`` for a Google SDK error; raise it ``from exc``."""
-    cause: BaseException = exc
-    if isinstance(exc, gexc.RetryError) and exc.cause is not None:
-        cause = exc.cause
-    what = f"{action}: {type(cause).__name__}: {getattr(cause, 'message', None) or cause}"
-    if isinstance(cause, gexc.PermissionDenied | gexc.Unauthenticated | auth_exc.GoogleAuthError) or \
-            _is_credentials_failure(cause):
-        return ProviderAuthError(f"{what} (needs {permission})", provider=PROVIDER, action=permission)
-    if isinstance(cause, gexc.ResourceExhausted):
-        return ProviderThrottledError(f"{what} (still throttled after backoff)", provider=PROVIDER)
-    if isinstance(cause, gexc.ServiceUnavailable | gexc.DeadlineExceeded | gexc.InternalServerError
-                  | gexc.RetryError | gexc.GatewayTimeout):
-        return ProviderUnavailableError(what, provider=PROVIDER)
-    return ProviderDataError(what, provider=PROVIDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +167,7 @@ def fetch_series(client: Any, request: monitoring_v3.ListTimeSeriesRequest, *, r
     """All pages of one ListTimeSeries call, errors translated."""
     try:
         return list(client.list_time_series(request=request, retry=retry, timeout=timeout_s))
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError) as exc:
+    except GOOGLE_ERRORS as exc:
         raise translate_error(exc, action=f"ListTimeSeries {request.filter.split(' AND ')[0]}",
                               permission=PERMISSION) from exc
 
@@ -248,7 +181,7 @@ def probe_monitoring(client: Any, target: Target, now: datetime, *, retry: gretr
     request.page_size = 1
     try:
         client.list_time_series(request=request, retry=retry, timeout=timeout_s)  # the first page only
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError) as exc:
+    except GOOGLE_ERRORS as exc:
         raise translate_error(exc, action="ListTimeSeries probe", permission=PERMISSION) from exc
 
 

@@ -16,14 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
-from google.auth import exceptions as auth_exc
 from google.cloud import run_v2
 
 from collectors.errors import ProviderDataError
-from collectors.gcp_monitoring import PROVIDER, Target, translate_error
-from inferwatch.schema import Deployment, Role
+from collectors.gcp_client import GOOGLE_ERRORS, PROVIDER, NotFound, Target, translate_error
+from inferwatch.schema import Deployment, Provider, Role
 
 GET_SERVICE_PERMISSION = "run.services.get"
 GET_REVISION_PERMISSION = "run.revisions.get"
@@ -91,7 +89,7 @@ def read_settings(source: Any) -> RunSettings:
 class ServiceDefaults:
     """What the inferwatch.toml entry adds to the service record."""
 
-    role: str = Role.STABLE.value
+    role: Role = Role.STABLE
     slo_p99_ms: float | None = None
     labels: Mapping[str, str] | None = None
 
@@ -113,7 +111,7 @@ def build_deployments(target: Target, service: run_v2.Service, revisions: Sequen
         role = Role.STABLE if name == stable else Role.CANARY if shares[name] > 0 else Role.GREEN
         labels = {"revision": name, **({"tag": tags[name]} if name in tags else {})}
         records.append(_deployment(target.revision_id(name), target, f"{target.service}:{name}", settings,
-                                   role=role.value, weight=shares[name] / 100, slo=defaults.slo_p99_ms,
+                                   role=role, weight=shares[name] / 100, slo=defaults.slo_p99_ms,
                                    labels=labels, min_instances=settings.min_instances))
     return records
 
@@ -135,16 +133,16 @@ def _traffic(service: run_v2.Service) -> tuple[dict[str, int], dict[str, str]]:
 
 def retired_revision(target: Target, revision: str) -> Deployment:
     """A revision that still reports metrics but is no longer in the traffic split (draining)."""
-    return Deployment(id=target.revision_id(revision), provider=PROVIDER, region=target.region,
-                      name=f"{target.service}:{revision}", service=target.service, role=Role.CANARY.value,
+    return Deployment(id=target.revision_id(revision), provider=Provider.GCP, region=target.region,
+                      name=f"{target.service}:{revision}", service=target.service, role=Role.CANARY,
                       traffic_weight=0.0, labels={"project": target.project, "revision": revision,
                                                   "serving": "false"})
 
 
-def _deployment(dep_id: str, target: Target, name: str, s: RunSettings, *, role: str, weight: float,
+def _deployment(dep_id: str, target: Target, name: str, s: RunSettings, *, role: Role, weight: float,
                 slo: float | None, labels: dict[str, str], min_instances: int) -> Deployment:
     return Deployment(
-        id=dep_id, provider=PROVIDER, region=target.region, name=name, service=target.service,
+        id=dep_id, provider=Provider.GCP, region=target.region, name=name, service=target.service,
         model_version=s.model_version, role=role, traffic_weight=weight, memory_mb=s.memory_mb, cpu=s.cpu,
         architecture="x86_64", timeout_s=s.timeout_s, concurrency=s.concurrency, min_instances=min_instances,
         max_instances=s.max_instances, billing_mode=s.billing_mode, slo_p99_ms=slo,
@@ -162,7 +160,7 @@ def fetch_service(client: Any, target: Target, *, retry: gretry.Retry, timeout_s
         service: run_v2.Service = client.get_service(request=run_v2.GetServiceRequest(name=service_path(target)),
                                                      retry=retry, timeout=timeout_s)
         return service
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError) as exc:
+    except GOOGLE_ERRORS as exc:
         raise translate_error(exc, action=f"GetService {service_path(target)}",
                               permission=GET_SERVICE_PERMISSION) from exc
 
@@ -178,9 +176,9 @@ def fetch_revision(client: Any, target: Target, revision: str, *, retry: gretry.
         found: run_v2.Revision = client.get_revision(request=run_v2.GetRevisionRequest(name=name),
                                                      retry=retry, timeout=timeout_s)
         return found
-    except gexc.NotFound:
+    except NotFound:
         return None
-    except (gexc.GoogleAPICallError, gexc.RetryError, auth_exc.GoogleAuthError) as exc:
+    except GOOGLE_ERRORS as exc:
         raise translate_error(exc, action=f"GetRevision {name}", permission=GET_REVISION_PERMISSION) from exc
 
 

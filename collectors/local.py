@@ -32,7 +32,7 @@ from collectors.local_screen import Quarantine, TimeWindow, screen
 from collectors.local_telemetry import TelemetryLineError, TelemetryRecord, parse_emf_line
 from drift.errors import DriftError
 from inferwatch.config import LocalDeploymentConfig, Settings, local_deployment
-from inferwatch.schema import CollectionBatch, Deployment, MetricPoint, deployment_id, floor_time
+from inferwatch.schema import CollectionBatch, Deployment, MetricPoint, Provider, deployment_id, floor_time
 from inferwatch.schema import Metric as M
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ class LocalCollector:
         known = self.deployments.get(name)
         if known is not None:
             return known
-        return Deployment(id=deployment_id("local", "local", name), provider="local", region="local",
+        return Deployment(id=deployment_id(Provider.LOCAL, "local", name), provider=Provider.LOCAL, region="local",
                           name=name, service=name)
 
     def _aggregate(self, groups: Groups, zero_fill: range,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from collectors.base import Collector
 from collectors.errors import CollectorError
-from inferwatch.schema import CollectionRun
+from inferwatch.schema import CollectionRun, RunStatus
 from inferwatch.store import Store, StoreInputError
 
 log = logging.getLogger(__name__)
@@ -34,19 +34,20 @@ def run_one(store: Store, collector: Collector, *, clock: Clock = _utcnow) -> Co
         cursor = store.load_cursor(collector.name)
         batch = collector.collect(started, cursor)
     except CollectorError as exc:
-        run = CollectionRun(run_id, collector.name, started, clock(), "failed", error=f"{type(exc).__name__}: {exc}")
+        run = CollectionRun(run_id, collector.name, started, clock(), RunStatus.FAILED,
+                            error=f"{type(exc).__name__}: {exc}")
         store.record_run(run)
         return run
     except Exception as exc:  # a bug in one collector must not stop the others; it is recorded
         log.exception("collector %s crashed", collector.name)
-        run = CollectionRun(run_id, collector.name, started, clock(), "failed",
+        run = CollectionRun(run_id, collector.name, started, clock(), RunStatus.FAILED,
                             error=f"internal error {type(exc).__name__}: {exc}")
         store.record_run(run)
         return run
     written = len(batch.points) + len(batch.histograms) + len(batch.costs)
     starts = [p.start for p in batch.points]
     run = CollectionRun(
-        run_id, collector.name, started, clock(), "partial" if batch.warnings else "ok",
+        run_id, collector.name, started, clock(), RunStatus.PARTIAL if batch.warnings else RunStatus.OK,
         window_start=min(starts) if starts else None, window_end=max(starts) if starts else None,
         points_written=written, warnings=tuple(batch.warnings[:50]),
     )
@@ -54,7 +55,8 @@ def run_one(store: Store, collector: Collector, *, clock: Clock = _utcnow) -> Co
         store.write_batch(batch, run)
     except StoreInputError as exc:  # a record the store refuses: the run is recorded as failed, not raised
         log.error("collector %s returned a record the store refuses: %s", collector.name, exc)
-        run = CollectionRun(run_id, collector.name, started, clock(), "failed", error=f"refused by the store: {exc}")
+        run = CollectionRun(run_id, collector.name, started, clock(), RunStatus.FAILED,
+                            error=f"refused by the store: {exc}")
         store.record_run(run)
     return run
 

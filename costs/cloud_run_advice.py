@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import math
 
-from costs.advice import Advice, AdvicePolicy, Evidence, confidence_from_period, quantile
-from costs.pricing import CloudRunTier, PriceCatalogue, cloud_run_cost, min_instance_monthly_usd
+from costs.advice_model import Advice, AdvicePolicy, Evidence, confidence_from_period, quantile
+from costs.catalogue import CloudRunTier, PriceCatalogue
+from costs.pricing import cloud_run_cost, min_instance_monthly_usd
 from costs.usage import Usage
 
 MAX_CONCURRENCY_STEP = 8  # never advise more than this many requests per instance at once

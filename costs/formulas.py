@@ -5,17 +5,14 @@ deployments is priced in a few numpy operations. The scalar :func:`costs.pricing
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from costs.pricing import CloudRunTier, LambdaArchPrices
+from costs.catalogue import MB_PER_GB, CloudRunTier, LambdaArchPrices
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = float | FloatArray
-MB_PER_GB = 1024
 
 
 @dataclass(frozen=True, slots=True)

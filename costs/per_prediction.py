@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from costs.catalogue import PriceCatalogue
 from costs.errors import DeploymentConfigError, UnknownPriceError
 from costs.formulas import CostArrays, FloatArray, cloud_run_cost_arrays, lambda_cost_arrays
-from costs.pricing import CostBreakdown, PriceCatalogue
+from costs.pricing import CostBreakdown
 from inferwatch.schema import CostRecord, Deployment, Metric, MetricPoint, floor_time
 
 COST_METRICS: tuple[str, ...] = tuple(m.value for m in (
@@ -68,7 +69,7 @@ class CostEstimate:
 
 
 @dataclass(frozen=True, slots=True)
-class Series:
+class DeploymentSeries:
     """One deployment's metrics as aligned arrays: ``values[metric][i]`` is the step starting at
     ``ts[i]`` (epoch seconds), NaN where that metric was not reported for the step."""
 
@@ -88,16 +89,16 @@ class Series:
         return float(np.nansum(arr)) if arr is not None else 0.0
 
 
-def group_series(points: Iterable[MetricPoint] | Sequence[Series]) -> list[Series]:
+def group_series(points: Iterable[MetricPoint] | Sequence[DeploymentSeries]) -> list[DeploymentSeries]:
     """Points grouped per deployment (and step length) into aligned arrays, in deployment id order.
     Already grouped series pass through, so one grouping can serve several consumers."""
-    if isinstance(points, Sequence) and points and isinstance(points[0], Series):
-        return [s for s in points if isinstance(s, Series)]
+    if isinstance(points, Sequence) and points and isinstance(points[0], DeploymentSeries):
+        return [s for s in points if isinstance(s, DeploymentSeries)]
     raw: dict[tuple[str, int], _Columns] = defaultdict(dict)
     epoch: dict[datetime, int] = {}  # few distinct step starts: convert each once
     for p in points:
         if not isinstance(p, MetricPoint):
-            raise TypeError(f"expected MetricPoint or Series, got {type(p).__name__}")
+            raise TypeError(f"expected MetricPoint or DeploymentSeries, got {type(p).__name__}")
         ts = epoch.get(p.start)
         if ts is None:
             ts = epoch[p.start] = int(p.start.timestamp())
@@ -105,7 +106,7 @@ def group_series(points: Iterable[MetricPoint] | Sequence[Series]) -> list[Serie
     return [_aligned(dep, step_s, metrics) for (dep, step_s), metrics in sorted(raw.items())]
 
 
-def series_from_rows(rows: Iterable[tuple[str, str, int, float]], step_s: int) -> list[Series]:
+def series_from_rows(rows: Iterable[tuple[str, str, int, float]], step_s: int) -> list[DeploymentSeries]:
     """:func:`group_series` for the (deployment, metric, epoch seconds, value) rows of
     ``Store.metric_rows``, all of one step: no point object per value."""
     raw: dict[str, _Columns] = defaultdict(dict)
@@ -125,20 +126,20 @@ def _append(columns: _Columns, metric: str, ts: int, value: float) -> None:
     pair[1].append(value)
 
 
-def _aligned(deployment: str, step_s: int, metrics: _Columns) -> Series:
+def _aligned(deployment: str, step_s: int, metrics: _Columns) -> DeploymentSeries:
     stamps = np.unique(np.concatenate([np.asarray(t, dtype=np.int64) for t, _ in metrics.values()]))
     values = {}
     for name, (t, v) in metrics.items():
         arr = np.full(stamps.shape, np.nan)
         arr[np.searchsorted(stamps, np.asarray(t, dtype=np.int64))] = v
         values[name] = arr
-    return Series(deployment, step_s, stamps, values)
+    return DeploymentSeries(deployment, step_s, stamps, values)
 
 
 TimeWindow = tuple[datetime, datetime]  # [start, end)
 
 
-def covered_s(series: Series, window: TimeWindow | None = None) -> FloatArray:
+def covered_s(series: DeploymentSeries, window: TimeWindow | None = None) -> FloatArray:
     """Seconds of each step of ``series`` that lie inside ``window`` (whole steps without one). Warm
     capacity and idle instances are billed by time: a roll-up step that the window only partly covers
     (the hour a demo started in, today in the current week) held them for that part only."""
@@ -150,7 +151,7 @@ def covered_s(series: Series, window: TimeWindow | None = None) -> FloatArray:
     return np.asarray(np.clip(inside, 0.0, whole), dtype=np.float64)
 
 
-def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalogue, *,
+def price_series(deployment: Deployment, series: DeploymentSeries, catalogue: PriceCatalogue, *,
                  window: TimeWindow | None = None) -> CostArrays:
     """Price every step of one deployment's series.
 
@@ -196,7 +197,7 @@ def price_series(deployment: Deployment, series: Series, catalogue: PriceCatalog
                             provider=deployment.provider, key="provider")
 
 
-def _price_lambda(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
+def _price_lambda(deployment: Deployment, series: DeploymentSeries, catalogue: PriceCatalogue,
                   memory: FloatArray, seconds: FloatArray) -> CostArrays:
     region = deployment.region if deployment.provider == "aws" else None
     prices = catalogue.lambda_prices(deployment.architecture, region)
@@ -212,7 +213,7 @@ def _price_lambda(deployment: Deployment, series: Series, catalogue: PriceCatalo
                               period_s=seconds, provisioned_share=share, provisioned_utilization=utilization)
 
 
-def billed_split(series: Series, init_billed_since_s: int) -> tuple[FloatArray, FloatArray]:
+def billed_split(series: DeploymentSeries, init_billed_since_s: int) -> tuple[FloatArray, FloatArray]:
     """Per step, the billed handler time and the billed init time of a Lambda series (ms).
 
     Since ``init_billed_since_s`` (2025-08-01) the INIT phase is billed for every configuration
@@ -233,7 +234,7 @@ def billed_split(series: Series, init_billed_since_s: int) -> tuple[FloatArray, 
     return handler, init
 
 
-def _price_cloud_run(deployment: Deployment, series: Series, catalogue: PriceCatalogue,
+def _price_cloud_run(deployment: Deployment, series: DeploymentSeries, catalogue: PriceCatalogue,
                      memory: FloatArray, seconds: FloatArray) -> CostArrays:
     tier = catalogue.cloud_run_tier(deployment.region)
     vcpu = deployment.cpu or catalogue.gcp_cloud_run.default_vcpu
@@ -252,7 +253,7 @@ def _price_cloud_run(deployment: Deployment, series: Series, catalogue: PriceCat
                                  idle_instance_s=idle_s)
 
 
-def _windows(series: Series, costs: CostArrays, rollup_s: int | None) -> list[CostWindow]:
+def _windows(series: DeploymentSeries, costs: CostArrays, rollup_s: int | None) -> list[CostWindow]:
     inv = series.get(_INVOCATIONS)
     rows = series.get(_ROWS, np.nan)
     rows = np.where(np.isnan(rows), inv, rows)  # a step without a row count predicted one row per call
@@ -268,7 +269,7 @@ def _windows(series: Series, costs: CostArrays, rollup_s: int | None) -> list[Co
             for start, row in zip(starts, data, strict=True)]
 
 
-def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoint] | Sequence[Series],
+def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoint] | Sequence[DeploymentSeries],
                    catalogue: PriceCatalogue, *, rollup_s: int | None = None,
                    window: TimeWindow | None = None) -> CostEstimate:
     """Price every step of every known deployment in ``points``.
@@ -279,7 +280,7 @@ def estimate_costs(deployments: Sequence[Deployment], points: Iterable[MetricPoi
         Configurations; points of unknown deployments are reported in ``unpriced``.
     points
         Metric points (any step; typically hourly roll-ups from ``Store.load_metrics``), or the
-        :class:`Series` that :func:`group_series` made of them.
+        :class:`DeploymentSeries` that :func:`group_series` made of them.
     catalogue
         Prices.
     rollup_s

@@ -10,12 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
-from costs.advice import Advice, top_advice
-from costs.per_prediction import CostWindow, Series, TimeWindow, estimate_costs, reconcile
-from costs.pricing import CostBreakdown, PriceCatalogue
+from costs.advice import top_advice
+from costs.advice_model import Advice
+from costs.catalogue import PriceCatalogue
+from costs.per_prediction import CostWindow, DeploymentSeries, TimeWindow, estimate_costs, reconcile
+from costs.pricing import CostBreakdown
 from costs.report_html import render_html
 from costs.report_markdown import render_markdown
 from costs.report_model import IsoWeek, ReportRow, WeeklyReport
@@ -47,8 +49,8 @@ def _sum_cost(windows: Iterable[CostWindow]) -> tuple[CostBreakdown, float, floa
 def build_weekly_report(
     week: IsoWeek,
     deployments: Sequence[Deployment],
-    this_week: Iterable[MetricPoint] | Sequence[Series],
-    previous_week: Iterable[MetricPoint] | Sequence[Series],
+    this_week: Iterable[MetricPoint] | Sequence[DeploymentSeries],
+    previous_week: Iterable[MetricPoint] | Sequence[DeploymentSeries],
     catalogue: PriceCatalogue,
     *,
     cost_records: Iterable[CostRecord] = (),
@@ -83,36 +85,38 @@ def build_weekly_report(
     """
     now = estimate_costs(deployments, this_week, catalogue, rollup_s=86_400, window=windows[0])
     before = estimate_costs(deployments, previous_week, catalogue, rollup_s=86_400, window=windows[1])
-    daily = list(now.windows)
-    by_dep: dict[str, list[CostWindow]] = defaultdict(list)
-    for w in now.windows:
-        by_dep[w.key].append(w)
     prev: dict[str, float] = defaultdict(float)
     for w in before.windows:
         prev[w.key] += w.cost.total_usd
-    days: dict[str, int] = defaultdict(int)
-    for w in daily:
-        days[w.key] += 1
     billed: dict[str, float] = defaultdict(float)
-    records = [r for r in cost_records if week.start <= r.day < week.end]
-    for rec in reconcile(now.windows, records):
+    for rec in reconcile(now.windows, [r for r in cost_records if week.start <= r.day < week.end]):
         billed[rec.scope] += rec.billed_usd
-    best = top_advice(advice)
+    rows = _rows(deployments, now.windows, prev, billed, top_advice(advice))
+    unpriced = tuple(sorted(set(now.unpriced) | set(before.unpriced)))
+    return WeeklyReport(week, tuple(rows), tuple(now.windows), tuple(advice), unpriced, catalogue.sources)
+
+
+def _rows(deployments: Sequence[Deployment], daily: Sequence[CostWindow], prev: Mapping[str, float],
+          billed: Mapping[str, float], best: Mapping[str, Advice]) -> list[ReportRow]:
+    """One row per deployment with data in either week, biggest change first."""
+    by_dep: dict[str, list[CostWindow]] = defaultdict(list)
+    for w in daily:
+        by_dep[w.key].append(w)
     rows = []
     for d in deployments:
         if d.id not in by_dep and d.id not in prev:
             continue
         cost, predictions, invocations = _sum_cost(by_dep.get(d.id, ()))
+        days = len(by_dep.get(d.id, ()))
         status = ("removed" if d.id not in by_dep else "new" if d.id not in prev
-                  else "partial" if days[d.id] < 7 else "ok")
+                  else "partial" if days < 7 else "ok")
         top = best.get(d.id)
         rows.append(ReportRow(
             d.id, d.name, d.provider, d.region, d.service, d.model_version, cost, prev.get(d.id),
-            predictions, invocations, days[d.id], billed.get(d.id), status,
+            predictions, invocations, days, billed.get(d.id), status,
             top.summary if top else "", top.monthly_saving_usd if top else 0.0))
     rows.sort(key=lambda r: (-abs(r.delta_usd if r.delta_usd is not None else r.cost_usd), r.deployment))
-    unpriced = tuple(sorted(set(now.unpriced) | set(before.unpriced)))
-    return WeeklyReport(week, tuple(rows), tuple(daily), tuple(advice), unpriced, catalogue.sources)
+    return rows
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -160,7 +164,8 @@ def render_csv(report: WeeklyReport) -> str:
     total_delta_pct = 100.0 * (report.total_usd - total_prev) / total_prev if total_prev > 0 else None
     per_1k = 1000.0 * report.total_usd / report.total_predictions if report.total_predictions > 0 else None
     writer.writerow([report.week.label, "TOTAL", "", "", "", "", "", _num(report.total_usd), _num(total_prev),
-                     _num(report.total_usd - total_prev), _num(total_delta_pct, 2), _num(100.0 if report.rows else None, 2),
+                     _num(report.total_usd - total_prev), _num(total_delta_pct, 2), _num(100.0 if report.rows else None,
+                                                                                         2),
                      _num(report.total_predictions, 0), _num(sum(r.invocations for r in report.rows), 0),
                      _num(per_1k), _num(report.total_idle_usd),
                      _num(sum(r.cost.warm_capacity_usd for r in report.rows)), "", "", "", "", "",

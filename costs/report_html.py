@@ -83,7 +83,8 @@ where collected.</p>
 <ul>{% for dep, reason in r.unpriced %}<li>{{ dep }}: {{ reason }}</li>{% endfor %}</ul>
 {% endif %}
 <h2>Prices</h2>
-<ul>{% for service, url, checked in r.sources %}<li>{{ service }}: {{ url }} (checked {{ checked }})</li>{% endfor %}</ul>
+<ul>{% for service, url,
+     checked in r.sources %}<li>{{ service }}: {{ url }} (checked {{ checked }})</li>{% endfor %}</ul>
 </body>
 </html>
 """

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from costs.advice import Advice
+from costs.advice_model import Advice
 from costs.errors import ReportInputError
 from costs.per_prediction import CostWindow
 from costs.pricing import CostBreakdown

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from costs.advice import Advice, AdvicePolicy, Evidence
-from costs.pricing import MB_PER_GB, LambdaArchPrices, PriceCatalogue
+from costs.advice_model import Advice, AdvicePolicy, Evidence
+from costs.catalogue import MB_PER_GB, LambdaArchPrices, PriceCatalogue
 from costs.usage import Usage
 
 LAMBDA_MIN_MB, LAMBDA_MAX_MB, SIZE_STEP_MB = 128, 10_240, 64

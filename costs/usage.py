@@ -8,18 +8,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from costs.catalogue import SECONDS_PER_MONTH, PriceCatalogue
 from costs.errors import CostError
 from costs.formulas import CostArrays
 from costs.per_prediction import (
     COST_METRICS,
-    Series,
+    DeploymentSeries,
     TimeWindow,
     billed_split,
     covered_s,
     group_series,
     price_series,
 )
-from costs.pricing import SECONDS_PER_MONTH, CostBreakdown, PriceCatalogue, breakdown
+from costs.pricing import CostBreakdown, breakdown
 from inferwatch.schema import Deployment, MetricPoint
 from inferwatch.schema import Metric as _M
 
@@ -85,11 +86,11 @@ class Usage:
 
 def summarize_usage(
     deployments: Sequence[Deployment],
-    points: Iterable[MetricPoint] | Sequence[Series],
+    points: Iterable[MetricPoint] | Sequence[DeploymentSeries],
     catalogue: PriceCatalogue,
     *,
     period_s: float,
-    detail: Iterable[MetricPoint] | Sequence[Series] | None = None,
+    detail: Iterable[MetricPoint] | Sequence[DeploymentSeries] | None = None,
     window: TimeWindow | None = None,
 ) -> list[Usage]:
     """One :class:`Usage` per deployment that has points and can be priced.
@@ -137,12 +138,12 @@ def summarize_usage(
     return out
 
 
-def _present(series: Series, metric: str) -> tuple[float, ...]:
+def _present(series: DeploymentSeries, metric: str) -> tuple[float, ...]:
     arr = series.values.get(metric)
     return tuple(arr[~np.isnan(arr)].tolist()) if arr is not None else ()
 
 
-def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fine: Series,
+def _usage(d: Deployment, series: DeploymentSeries, costs: CostArrays, period_s: float, fine: DeploymentSeries,
            seconds: npt.NDArray[np.float64], handler_billed_ms: float) -> Usage:
     invocations = series.total(_M.INVOCATIONS.value)
     duration = series.total(_M.DURATION_SUM.value) or series.total(_M.BILLED_DURATION_SUM.value)
@@ -171,7 +172,7 @@ def _usage(d: Deployment, series: Series, costs: CostArrays, period_s: float, fi
     )
 
 
-def _weighted_p95(series: Series) -> float | None:
+def _weighted_p95(series: DeploymentSeries) -> float | None:
     p95 = series.values.get(_M.LATENCY_P95.value)
     if p95 is None or np.all(np.isnan(p95)):
         return None
@@ -182,7 +183,7 @@ def _weighted_p95(series: Series) -> float | None:
     return float((p95[known] * weights).sum() / weights.sum())
 
 
-def _bursts(series: Series) -> int:
+def _bursts(series: DeploymentSeries) -> int:
     """Steps with traffic after a step without traffic (a missing step counts as without)."""
     busy = series.ts[series.get(_M.INVOCATIONS.value) > 0]
     if busy.size == 0:

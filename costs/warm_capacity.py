@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import math
 
-from costs.advice import Advice, AdvicePolicy, Evidence, confidence_from_period, quantile
-from costs.pricing import MB_PER_GB, LambdaArchPrices, PriceCatalogue, provisioned_monthly_usd
+from costs.advice_model import Advice, AdvicePolicy, Evidence, confidence_from_period, quantile
+from costs.catalogue import MB_PER_GB, LambdaArchPrices, PriceCatalogue
+from costs.pricing import provisioned_monthly_usd
 from costs.usage import Usage
 
 

@@ -43,7 +43,8 @@ def require_login() -> bool:
         if st.button("Sign in", type="primary"):
             st.login()
         return False
-    if not allowed(st.user.get("email"), _secrets().get("inferwatch", {})):
+    email = st.user.get("email")
+    if not allowed(email if isinstance(email, str) else None, _secrets().get("inferwatch", {})):
         st.error("Your account is not on this dashboard's allow-list.")
         if st.button("Sign out"):
             st.logout()

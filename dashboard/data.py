@@ -8,9 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from inferwatch.runtime import Runtime
-from inferwatch.status import latest_status
 from inferwatch.store import Store
+from readmodels.overview import OverviewRow, build_overview, load_kept_window
+from readmodels.sources import source_health
+from readmodels.sources import stale_after_s as limit
+from readmodels.status import latest_status
+from readmodels.versions import ServiceVersions, service_versions
+from shell.runtime import Runtime
 
 CACHE_TTL_S = 15
 # Whole past buckets of long-range trends (an hour or more each) change only when late data lands in
@@ -149,7 +153,6 @@ def load_deployment_frame(url: str, at: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
 def load_source_frame(url: str, at: int) -> pd.DataFrame:
-    from inferwatch.sources import source_health
 
     rows = []
     for s in source_health(store(url), datetime.fromtimestamp(at, tz=UTC)):
@@ -170,27 +173,14 @@ def load_quarantine_frame(url: str, at: int, limit: int = 200) -> pd.DataFrame:
 
 
 def stale_after_s() -> float:
-    from inferwatch.sources import stale_after_s as limit
 
     return limit(runtime().settings)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
-def load_versions(url: str, window_s: int, slo_p99_ms: float, at: int) -> list[dict[str, object]]:
-    """Per service: its versions' numbers, shadow agreement and canary verdicts (plain dicts)."""
-    from inferwatch.versions import compare_versions
-
-    out = []
-    for sv in compare_versions(store(url), datetime.fromtimestamp(at, tz=UTC), window_s=window_s,
-                               slo_p99_ms=slo_p99_ms):
-        out.append({
-            "service": sv.service,
-            "versions": [v.as_dict() | {"shadow_agreement": sv.shadow_agreement.get(v.deployment)} for v in sv.versions],
-            "shadow": sv.shadow,
-            "verdicts": {dep: {"decision": v.decision, "reasons": list(v.reasons), "evidence": v.evidence}
-                         for dep, v in sv.verdicts.items()},
-        })
-    return out
+def load_versions(url: str, window_s: int, slo_p99_ms: float, at: int) -> list[ServiceVersions]:
+    """Per service: its versions' numbers, shadow agreement and canary verdicts."""
+    return service_versions(store(url), datetime.fromtimestamp(at, tz=UTC), window_s=window_s, slo_p99_ms=slo_p99_ms)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
@@ -198,8 +188,7 @@ def load_overview_frame(url: str, window_s: int, at: int) -> tuple[pd.DataFrame,
     """One row per deployment, worst first, and the time its numbers are as of: those the latest
     collection round kept while they are not stale (the banner's limit), else computed now. Health
     is judged here either way, with the alerts firing and the drift decided now
-    (inferwatch.overview does the judging)."""
-    from inferwatch.overview import OverviewRow, build_overview, load_kept_window
+    (readmodels.overview does the judging)."""
 
     now, settings = datetime.fromtimestamp(at, tz=UTC), runtime().settings
     kept = load_kept_window(store(url), now, window_s, max_age_s=stale_after_s())

@@ -17,7 +17,7 @@ import pandas as pd
 
 from dashboard import charts
 from inferwatch.config import SloSection
-from inferwatch.overview import BAD_AT_ERROR_BUDGETS
+from readmodels.overview import BAD_AT_ERROR_BUDGETS
 
 HEALTH_TEXT = {"bad": "bad", "warn": "warn", "no_data": "no data", "ok": "ok"}
 DRIFT_STATE = {"drift": "bad", "warn": "warn", "ok": "ok"}  # drift status -> colour state
@@ -53,7 +53,7 @@ def table_css() -> str:
 def render_table_html(rows: pd.DataFrame, trends: Mapping[tuple[str, str], charts.Trend],
                       span: tuple[float, float], slo: SloSection, *, range_label: str,
                       link_params: Sequence[tuple[str, str]]) -> str:
-    """``rows``: the overview frame (inferwatch.overview.OverviewRow columns), already worst first.
+    """``rows``: the overview frame (readmodels.overview.OverviewRow columns), already worst first.
     ``trends``: (deployment, metric) -> points over ``span``. ``link_params``: query parameters each
     deployment's link keeps (range and deployment filter), so the Deployment page opens on the same view."""
     body = "".join(_row(row, trends, span, slo, range_label, link_params) for row in rows.to_dict("records"))
@@ -107,7 +107,7 @@ def _td(content: str, css_class: str = "") -> str:
 
 
 def _level(value: float | None, *, warn: float | None = None, bad: float | None = None) -> str:
-    """The state a number puts its cell in, by the same limits inferwatch.overview judges health with."""
+    """The state a number puts its cell in, by the same limits readmodels.overview judges health with."""
     if value is None or pd.isna(value):
         return ""
     if bad is not None and value > bad:

@@ -110,7 +110,7 @@ class Calibration:
             if theirs is None:
                 out[name] = mine
                 continue
-            sums = [a + b for a, b in zip(mine.to_list()[3:], theirs.to_list()[3:])]
+            sums = [a + b for a, b in zip(mine.to_list()[3:], theirs.to_list()[3:], strict=True)]
             out[name] = StatisticCalibration(mine.q999, mine.mean_square, mine.chunk_count + theirs.chunk_count,
                                              *sums)
         return Calibration(out, max(self.chunk_rows, other.chunk_rows))

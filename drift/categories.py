@@ -55,7 +55,7 @@ def category_keys(values: object, field: str) -> tuple[NDArray[np.str_], int]:
         return arr.astype(str), 0
     if arr.dtype.kind == "O":
         nulls = [v is None or (isinstance(v, float) and math.isnan(v)) for v in arr]
-        keys = [_canonical(v) for v, null in zip(arr, nulls) if not null]
+        keys = [_canonical(v) for v, null in zip(arr, nulls, strict=True) if not null]
         return np.asarray(keys, dtype=str), int(sum(nulls))
     raise InvalidInputError(field, f"categorical signal has unsupported dtype {arr.dtype}")
 
@@ -141,7 +141,7 @@ def _numeric_classes(arr: NDArray[np.generic], field: str) -> tuple[NDArray[np.i
 def _count_distinct(uniq: NDArray[np.generic], cnt: NDArray[np.int64], categories: tuple[str, ...],
                     counts: NDArray[np.int64]) -> None:
     index = {cat: i for i, cat in enumerate(categories)}
-    for key, c in zip(uniq.tolist(), cnt.tolist()):
+    for key, c in zip(uniq.tolist(), cnt.tolist(), strict=True):
         counts[index.get(_canonical(key), len(categories))] += c
 
 

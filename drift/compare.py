@@ -99,7 +99,7 @@ def _adjust(raw: list[RawCheck]) -> list[float | None]:
     idx = [i for i, c in enumerate(raw) if c.p_value is not None]
     adjusted = benjamini_hochberg([raw[i].p_value for i in idx])  # type: ignore[misc]
     out: list[float | None] = [None] * len(raw)
-    for i, value in zip(idx, adjusted):
+    for i, value in zip(idx, adjusted, strict=True):
         out[i] = value
     return out
 
@@ -134,7 +134,7 @@ def _evaluate(baseline: Baseline, window: Window, policy: DriftPolicy) -> list[t
     for name, column in baseline.columns.items():
         counts = window.get(name) or WindowCounts.empty(column)
         raw.extend(evaluate_window(column, counts, policy))
-    return list(zip(raw, _adjust(raw)))
+    return list(zip(raw, _adjust(raw), strict=True))
 
 
 def _decide(check: RawCheck, p_adj: float | None, drift_history: list[bool], policy: DriftPolicy) -> SignalResult:
@@ -207,4 +207,4 @@ def compare_values(baseline: Baseline, signals: Mapping[str, object], *,
 def decide_single(raw: Sequence[RawCheck], policy: DriftPolicy) -> tuple[SignalResult, ...]:
     """Decide one window's checks on their own (BH across them, no persistence history)."""
     checks = list(raw)
-    return tuple(_decide(c, p, [_breach(c, p, policy)], policy) for c, p in zip(checks, _adjust(checks)))
+    return tuple(_decide(c, p, [_breach(c, p, policy)], policy) for c, p in zip(checks, _adjust(checks), strict=True))

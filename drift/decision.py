@@ -9,7 +9,8 @@ A check *breaches* in a window when all three hold:
    sample sizes, calibrated on the baseline itself (:mod:`drift.calibration`: sampling noise plus
    the between-window variation of the reference, which does not shrink with N).
 A breach whose effect is also clearly beyond chance (above ``immediate_factor`` times that 99.9%
-level) is ``drift`` at once: large effects are not delayed. A borderline breach is ``drift`` only when at least ``persistence_m`` of the last
+level) is ``drift`` at once: large effects are not delayed. A borderline breach is ``drift`` only when at
+least ``persistence_m`` of the last
 ``persistence_n`` windows breached (fewer when fewer windows were given), else ``warn``; ``warn``
 also marks an effect above the floor and the 99% level. Windows with no rows are ``no_data``;
 windows with fewer than ``min_rows`` usable rows, or a baseline column with fewer than

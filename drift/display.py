@@ -65,7 +65,8 @@ def overlay(column: Column, current: WindowCounts, *, reference: WindowCounts | 
     assert isinstance(column, NumericColumn) and current.layout is not None
     layout = current.layout if reference is None or reference.layout is None else np.intersect1d(
         current.layout, reference.layout)
-    ref_counts = coarsen(column.counts, column.full_layout, layout) if reference is None else reference.coarsened(layout)
+    ref_counts = coarsen(column.counts, column.full_layout,
+                         layout) if reference is None else reference.coarsened(layout)
     cur_counts = current.coarsened(layout)
     inner = layout[(layout > 0) & (layout < column.edges.size - 1)]  # keep the range ends as edges
     picks = inner[np.unique(np.linspace(0, inner.size - 1, min(max_bins - 1, inner.size)).round().astype(int))] \

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from drift import chi_square, exact, g_test, hellinger, jensen_shannon, ks, psi, total_variation, wasserstein
+from drift import (
+    chi_square,
+    exact,
+    hellinger,
+    jensen_shannon,
+    ks,
+    likelihood_ratio,
+    psi,
+    total_variation,
+    wasserstein,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +57,7 @@ STATISTICS: dict[str, StatisticSpec] = {
         _spec(ks, ("numeric",), True, True, _FINE),
         _spec(wasserstein, ("numeric",), True, True, _FINE),
         _spec(chi_square, ("categorical",), True, False, _CLASSES),
-        _spec(g_test, ("categorical",), True, False, _CLASSES),
+        _spec(likelihood_ratio, ("categorical",), True, False, _CLASSES),
         StatisticSpec("ks_exact", exact.__name__, ("numeric",), False, True, ks.DEFAULT_THRESHOLD,
                       ks.DEFAULT_THRESHOLD, "raw samples"),
         StatisticSpec("cramer_von_mises_exact", exact.__name__, ("numeric",), False, False, 0.01, 0.01,

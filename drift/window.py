@@ -101,7 +101,8 @@ class WindowCounts:
         _check_count(total_count, "total_count")
         cum = np.round(np.maximum.accumulate(frac) * total_count).astype(np.int64)
         counts = np.diff(np.concatenate(([0], cum, [total_count])))
-        return cls("numeric", column.digest, _frozen(counts), _frozen(lay), nan_count=_check_count(nan_count, "nan_count"))
+        return cls("numeric", column.digest, _frozen(counts), _frozen(lay), nan_count=_check_count(nan_count,
+                                                                                                   "nan_count"))
 
     @classmethod
     def from_bucket_counts(cls, column: NumericColumn, bucket_counts: object, *, layout: object = None,
@@ -117,7 +118,8 @@ class WindowCounts:
         counts = raw.astype(np.int64)
         if counts.size and counts.min() < 0:
             raise InvalidInputError("bucket_counts", "bucket counts must be >= 0")
-        return cls("numeric", column.digest, _frozen(counts), _frozen(lay), nan_count=_check_count(nan_count, "nan_count"))
+        return cls("numeric", column.digest, _frozen(counts), _frozen(lay), nan_count=_check_count(nan_count,
+                                                                                                   "nan_count"))
 
     def coarsened(self, layout: NDArray[np.int64]) -> NDArray[np.int64]:
         """Counts over a sub-layout of this window's layout."""

@@ -1,4 +1,7 @@
-"""Inferwatch: watch ONNX models served from serverless functions."""
+"""Inferwatch's foundation: the records every package exchanges (``schema``), the validated settings
+(``config``), the name rule (``names``), paths (``paths``), errors, and the store (``store``: every SQL
+statement of the product). It imports nothing else of the product; everything imports it. The
+``inferwatch`` command itself lives in ``shell`` (docs/architecture.md)."""
 
 from __future__ import annotations
 

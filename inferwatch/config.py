@@ -51,7 +51,8 @@ class StoreSection(_Section):
     @field_validator("url")
     @classmethod
     def _no_password(cls, value: str | None) -> str | None:
-        if value and "@" in value.split("://", 1)[-1].split("/", 1)[0] and ":" in value.split("://", 1)[-1].split("@")[0]:
+        if value and "@" in value.split("://", 1)[-1].split("/", 1)[0] and ":" in value.split("://",
+                                                                                              1)[-1].split("@")[0]:
             raise ValueError("must not contain a password: set INFERWATCH_STORE_URL in the environment instead")
         return value
 
@@ -190,8 +191,8 @@ def _config_key(d: LocalDeploymentConfig | AwsDeploymentConfig | GcpDeploymentCo
 def local_deployment(d: LocalDeploymentConfig) -> Deployment:
     """The normalized record of a local emulated deployment."""
     return Deployment(
-        id=deployment_id(Provider.LOCAL, "local", d.name), provider=Provider.LOCAL.value, region="local",
-        name=d.name, service=d.service or d.name, model_version=d.model_version, role=d.role.value,
+        id=deployment_id(Provider.LOCAL, "local", d.name), provider=Provider.LOCAL, region="local",
+        name=d.name, service=d.service or d.name, model_version=d.model_version, role=d.role,
         traffic_weight=d.traffic_weight, memory_mb=d.memory_mb, architecture=d.architecture,
         timeout_s=d.timeout_s, concurrency=d.concurrency, min_instances=d.min_instances,
         max_instances=d.max_instances, slo_p99_ms=d.slo_p99_ms, labels=dict(d.labels))

@@ -29,6 +29,25 @@ class Role(StrEnum):
     SHADOW = "shadow"
 
 
+class RunStatus(StrEnum):
+    """How one collector run ended."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # stored what it could; warnings say what it could not
+    FAILED = "failed"  # stored nothing; ``error`` says why
+
+
+class AlertStatus(StrEnum):
+    """Where an alert stands (its state machine: ok -> pending -> firing -> resolved; nodata, error)."""
+
+    OK = "ok"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+    NODATA = "nodata"
+    ERROR = "error"
+
+
 class Aggregation(StrEnum):
     """How a metric combines when steps are rolled up into coarser ones."""
 
@@ -150,12 +169,12 @@ class Deployment:
     service, or an emulated deployment. ``service`` groups the versions compared on the Versions page."""
 
     id: str
-    provider: str
+    provider: Provider
     region: str
     name: str
     service: str
     model_version: str = ""
-    role: str = Role.STABLE.value
+    role: Role = Role.STABLE
     traffic_weight: float = 1.0
     memory_mb: int | None = None
     cpu: float | None = None  # vCPU (Cloud Run); None where memory sets CPU (Lambda)
@@ -219,7 +238,7 @@ class CollectionRun:
     collector: str
     started_at: datetime
     finished_at: datetime
-    status: str  # ok | partial | failed
+    status: RunStatus
     window_start: datetime | None = None
     window_end: datetime | None = None
     points_written: int = 0
@@ -259,3 +278,59 @@ class CollectionBatch:
 
 def step_end(start: datetime, step_s: int) -> datetime:
     return start + timedelta(seconds=step_s)
+
+
+# -- alert records: the alert job's state, history and outbox, kept by the store ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """Where one alert (a rule for one entity, named by its fingerprint) stands, between runs."""
+
+    fingerprint: str
+    rule: str
+    entity: str
+    severity: str
+    state: AlertStatus
+    since_s: int  # when the current state began
+    last_eval_s: int
+    labels: Mapping[str, str] = field(default_factory=dict)
+    active_since_s: int | None = None  # when the current breach began (pending start)
+    last_breach_s: int | None = None
+    value: float | None = None
+    summary: str = ""  # of the last breach (or the nodata / error reason)
+    notified: str = "ok"  # what was last said: ok | firing | nodata | error | flapping
+    notified_at_s: int | None = None
+    notify_seq: int = 0
+    changes: tuple[int, ...] = ()  # recent state changes (epoch s), for flap detection
+    flapping: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One state change of an alert (its history)."""
+
+    fingerprint: str
+    rule: str
+    entity: str
+    at_s: int
+    from_state: AlertStatus
+    to_state: AlertStatus
+    value: float | None
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message to one receiver, recorded before it is sent (pending -> delivered | dead)."""
+
+    id: str
+    receiver: str
+    group: str
+    created_at_s: int
+    payload: Mapping[str, Any]
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at_s: int = 0
+    last_error: str | None = None
+    finished_at_s: int | None = None

@@ -53,7 +53,7 @@ def _groups(counts: IntArray, min_rows: int = MIN_GROUP_ROWS) -> IntArray:
 def _isotonic(values: FloatArray, weights: FloatArray) -> FloatArray:
     """Weighted non-decreasing least-squares fit (pool adjacent violators)."""
     blocks: list[list[float]] = []  # [value, weight, size]
-    for v, w in zip(values.tolist(), weights.tolist()):
+    for v, w in zip(values.tolist(), weights.tolist(), strict=True):
         blocks.append([v, max(w, 1e-12), 1])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             v2, w2, n2 = blocks.pop()
@@ -135,5 +135,5 @@ def calibration_check(labels: ClassifierLabels, column: NumericColumn) -> Calibr
     gaps = np.abs(g_acc - g_conf)
     ece = float(np.sum(g_n * gaps) / n)
     noise = float(np.sum(g_n * np.sqrt(2 / math.pi * g_acc * (1 - g_acc) / np.maximum(g_n, 1))) / n)
-    curve = tuple((float(c), float(a), int(k)) for c, a, k in zip(g_conf, g_acc, g_n) if k > 0)
+    curve = tuple((float(c), float(a), int(k)) for c, a, k in zip(g_conf, g_acc, g_n, strict=True) if k > 0)
     return CalibrationCheck(ece, float(gaps[g_n > 0].max()), noise, ece <= 2 * noise + 0.01, n, curve)

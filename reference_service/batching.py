@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from reference_service.deadline import run_until
 from reference_service.errors import InferenceTimeoutError
-from reference_service.model import Model, Prediction
+from reference_service.prediction import Model, Prediction
 
 
 @dataclass(slots=True)

@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 from reference_service.deadline import run_until
 from reference_service.errors import FieldProblem, InferenceTimeoutError, InvalidInputError, ModelLoadError
-from reference_service.model import Model, ModelCard, Prediction
+from reference_service.model import ModelCard
+from reference_service.prediction import Model, Prediction
 
 MAX_LISTED_PROBLEMS = 100
 _MAX_FIELD_CHARS = 80
@@ -107,7 +108,8 @@ def _bounds(card: ModelCard) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     return np.asarray(card.valid_min, dtype=np.float64), np.asarray(card.valid_max, dtype=np.float64)
 
 
-def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> NDArray[np.float32] | None:
+def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64],
+               hi: NDArray[np.float64]) -> NDArray[np.float32] | None:
     """The common, valid case without a Python loop per error; None sends the request to the slow path."""
     n = card.n_features
     for row in rows:

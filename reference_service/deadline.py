@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reference_service.errors import InferenceTimeoutError
+from reference_service.prediction import Model, Prediction
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from reference_service.model import Model, Prediction
 
 _EXECUTOR_LOCK = threading.Lock()
 _DEFAULT_EXECUTOR: ThreadPoolExecutor | None = None

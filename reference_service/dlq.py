@@ -96,7 +96,8 @@ class DurableQueue:
         """Store a job durably (on disk when this returns) and return its id."""
         job_id = uuid.uuid4().hex
         now = self._clock()
-        self._run("INSERT INTO jobs (id, request_id, payload, state, attempts, last_error, source, created_s, updated_s)"
+        self._run("INSERT INTO jobs (id, request_id, payload, state, attempts, last_error, source, created_s, "
+                  "updated_s)"
                   " VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)",
                   (job_id, request_id or job_id, payload, state, error, source, now, now))
         return job_id
@@ -226,7 +227,7 @@ class SqsDeadLetterQueue:
         self._client = client
 
     def send(self, payload: str, error: str, *, request_id: str, source: str) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # with boto3: only where a queue is used
 
         try:
             resp = self._client.send_message(
@@ -242,7 +243,7 @@ class SqsDeadLetterQueue:
 
     def peek(self, max_messages: int = 10) -> list[dict[str, Any]]:
         """Up to ``max_messages`` dead letters, left on the queue (visibility timeout 0)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # with boto3: only where a queue is used
 
         try:
             resp = self._client.receive_message(

@@ -87,7 +87,8 @@ class LambdaAdapter:
             try:
                 raw = base64.b64decode(raw, validate=True)
             except (binascii.Error, ValueError) as exc:
-                problem = InvalidInputError([FieldProblem("body", f"isBase64Encoded is true but the body is not base64: {exc}")])
+                problem = InvalidInputError(
+                    [FieldProblem("body", f"isBase64Encoded is true but the body is not base64: {exc}")])
                 return _http_response(self.service.reject_invalid(problem, request_id=request_id))
         if len(raw) > self.service.settings.max_body_bytes:
             return _http_response(self.service.reject_oversize(len(raw), request_id=request_id))

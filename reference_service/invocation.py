@@ -24,15 +24,8 @@ from reference_service.core import (
     predict_with_deadline,
 )
 from reference_service.errors import InvalidInputError, PayloadTooLargeError
-from reference_service.model import (
-    PACKAGED_MODEL_DIR,
-    FaultInjectingModel,
-    LazyModel,
-    Model,
-    ModelCard,
-    Prediction,
-    onnx_loader,
-)
+from reference_service.model import PACKAGED_MODEL_DIR, FaultInjectingModel, LazyModel, ModelCard, onnx_loader
+from reference_service.prediction import Model, Prediction
 from reference_service.settings import ServiceSettings
 from reference_service.shadow import ShadowScorer
 from reference_service.telemetry import (

@@ -224,7 +224,8 @@ class JsonRequestHandler(BaseHTTPRequestHandler):
 
     def answer_too_large(self, size_bytes: int) -> None:
         """The 413; subclasses may record it first."""
-        self.send_json_error(413, f"request body of {size_bytes} bytes exceeds the limit of {self.max_body_bytes} bytes",
+        self.send_json_error(413,
+                             f"request body of {size_bytes} bytes exceeds the limit of {self.max_body_bytes} bytes",
                              "body", f"larger than {self.max_body_bytes} bytes", close=True)
 
     def _content_length(self) -> int | None:

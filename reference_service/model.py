@@ -10,13 +10,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from reference_service.deadline import WATCHDOG, run_until
 from reference_service.errors import InferenceError, InferenceTimeoutError, InjectedFaultError, ModelLoadError
+from reference_service.prediction import Model, Prediction
 
 PACKAGED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 VERSIONS = ("v1", "v2")
@@ -47,7 +48,8 @@ class ModelCard:
         """The card of ``version`` from ``model_dir``, else the one packaged with the service (a card is
         small and ships with the code, so validation and fallbacks work even when the model file is gone)."""
         if version not in VERSIONS:
-            raise ModelLoadError(version, str(model_dir or PACKAGED_MODEL_DIR), f"unknown version, expected one of {VERSIONS}")
+            raise ModelLoadError(version, str(model_dir or PACKAGED_MODEL_DIR),
+                                 f"unknown version, expected one of {VERSIONS}")
         candidates = [d / f"{version}.card.json" for d in (model_dir, PACKAGED_MODEL_DIR) if d is not None]
         for path in candidates:
             if path.is_file():
@@ -66,36 +68,11 @@ class ModelCard:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    """Per-row class probabilities ``(n, k)`` and the predicted class index per row ``(n,)``."""
-
-    probabilities: NDArray[np.float32]
-    labels: NDArray[np.int64]
-
-    @property
-    def scores(self) -> NDArray[np.float32]:
-        """Probability of the predicted class per row."""
-        return self.probabilities[np.arange(len(self.labels)), self.labels]
-
-    def rows(self, start: int, stop: int) -> Prediction:
-        return Prediction(self.probabilities[start:stop], self.labels[start:stop])
-
-
-class Model(Protocol):
-    """Anything that predicts a float32 batch ``(n, n_features)``; blocking, thread-safe."""
-
-    @property
-    def version(self) -> str: ...
-
-    def predict(self, x: NDArray[np.float32]) -> Prediction: ...
-
-
 class OnnxModel:
     """One onnxruntime session, loaded once and shared by every request of the container."""
 
     def __init__(self, card: ModelCard, model_dir: Path, *, intra_op_threads: int = 1) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # ~0.3 s: the handler's settings and errors load without it
 
         path = model_dir / card.onnx_file
         try:

@@ -104,11 +104,17 @@ class ServiceSettings:
         version = _read(env, "INFERWATCH_MODEL_VERSION", str, "v1", lambda v: v in VERSIONS, f"one of {VERSIONS}")
         deployment = _read(env, "INFERWATCH_DEPLOYMENT", str, f"local-{version}",
                            lambda v: name_problem(v) is None, name_rule())
-        pos_int = (lambda v: v > 0)
+
+        def pos_int(v: float) -> bool:
+            return v > 0
+
         shadow = _read(env, "INFERWATCH_SHADOW_VERSION", str, "", lambda v: v in VERSIONS, f"one of {VERSIONS}")
         model_dir = _read(env, "INFERWATCH_MODEL_DIR", str, "")
         tel_dir = _read(env, "INFERWATCH_TELEMETRY_DIR", str, "")
-        rate = (lambda v: 0.0 <= v <= 1.0)
+
+        def rate(v: float) -> bool:
+            return 0.0 <= v <= 1.0
+
         memory_default = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512") or 512)
         return cls(
             deployment=deployment,
@@ -119,7 +125,8 @@ class ServiceSettings:
             safety_margin_s=_read(env, "INFERWATCH_SAFETY_MARGIN_MS", float, 100.0, lambda v: v >= 0, ">= 0") / 1000,
             concurrency=_read(env, "INFERWATCH_CONCURRENCY", int, 4, lambda v: 1 <= v <= 1000, "in [1, 1000]"),
             batch_max_rows=_read(env, "INFERWATCH_BATCH_MAX_ROWS", int, 64, pos_int, "a positive integer"),
-            batch_max_wait_ms=_read(env, "INFERWATCH_BATCH_MAX_WAIT_MS", float, 2.0, lambda v: 0 <= v <= 1000, "in [0, 1000]"),
+            batch_max_wait_ms=_read(env, "INFERWATCH_BATCH_MAX_WAIT_MS", float, 2.0, lambda v: 0 <= v <= 1000,
+                                    "in [0, 1000]"),
             max_rows=_read(env, "INFERWATCH_MAX_ROWS", int, 256, lambda v: 1 <= v <= 100_000, "in [1, 100000]"),
             max_body_bytes=_read(env, "INFERWATCH_MAX_BODY_BYTES", int, 1 << 20, lambda v: v >= 1024, ">= 1024"),
             shadow_version=shadow or None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from reference_service.model import Model, Prediction
+from reference_service.prediction import Model, Prediction
 from reference_service.telemetry import ShadowOutcome, capped_classes, capped_scores
 
 

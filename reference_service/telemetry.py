@@ -10,7 +10,8 @@ flushed and a crash loses at most the line being written).
 
 Size: PredictionScore and PredictedClass (and the shadow's) keep the first 100 rows (EMF's array limit).
 InputSummary holds, per feature, the values of up to ``INPUT_SUMMARY_ROWS`` rows spread evenly over the
-batch (rounded to 6 significant digits of the feature's valid maximum); ``InputSummaryRows`` says how many. If a line would exceed
+batch (rounded to 6 significant digits of the feature's valid maximum); ``InputSummaryRows`` says how
+many. If a line would exceed
 ``MAX_LINE_BYTES`` the summary is halved until it fits, then dropped (InputSummaryRows = 0).
 """
 
@@ -130,7 +131,8 @@ def _metric_declarations(with_scores: bool, with_shadow_agree: bool) -> str:
     metrics = ["LatencyMs", "InitMs", "Rows", "ColdStart", "ClientError", "Timeout", "Degraded",
                "ServerError", "MaxMemoryUsedMb"]
     if with_scores:
-        metrics.append("PredictionScore")  # an empty EMF array is not a metric value, so declare only when there are rows
+        # an empty EMF array is not a metric value, so declare only when there are rows
+        metrics.append("PredictionScore")
     if with_shadow_agree:
         metrics.append("ShadowAgree")
     return json.dumps([{"Namespace": NAMESPACE, "Dimensions": [["Deployment"], ["Deployment", "ModelVersion"]],
@@ -189,7 +191,8 @@ def encode_line(r: InvocationRecord, *, extra: dict[str, Any] | None = None,
         if extra:
             doc.update(extra)
         body = json.dumps(doc, separators=(",", ":"), allow_nan=False)
-        aws = f'{{"_aws":{{"Timestamp":{int(r.timestamp_ms)},"CloudWatchMetrics":{_metric_declarations(*_declaration_key(r))}}},'
+        declarations = _metric_declarations(*_declaration_key(r))
+        aws = f'{{"_aws":{{"Timestamp":{int(r.timestamp_ms)},"CloudWatchMetrics":{declarations}}},'
         line = (aws + body[1:] + "\n").encode()
         if len(line) <= max_line_bytes or r.input_summary is None:
             return line

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from alerts import outbox
 from dashboard import charts, data
 from inferwatch.store import Store
 
@@ -35,7 +34,7 @@ def _ts(epoch: int | None) -> datetime | None:
 def load_active_frame(url: str, at: int) -> pd.DataFrame:
     rows = [{"state": s.state, "severity": s.severity, "rule": s.rule, "target": s.entity, "since": _ts(s.since_s),
              "value": s.value, "flapping": s.flapping, "summary": s.summary}
-            for s in outbox.load_states(_alert_store(url)).values() if s.state in ACTIVE_STATES]
+            for s in _alert_store(url).load_alert_states().values() if s.state in ACTIVE_STATES]
     frame = pd.DataFrame(rows, columns=["state", "severity", "rule", "target", "since", "value", "flapping", "summary"])
     order = {"firing": 0, "error": 1, "nodata": 2, "pending": 3}
     return frame.sort_values(["state", "since"], key=lambda c: c.map(order) if c.name == "state" else c)
@@ -45,7 +44,7 @@ def load_active_frame(url: str, at: int) -> pd.DataFrame:
 def load_history_frame(url: str, at: int) -> pd.DataFrame:
     rows = [{"at": _ts(e["at"]), "rule": e["rule"], "target": e["entity"], "from": e["from_state"],
              "to": e["to_state"], "value": e["value"], "summary": e["summary"]}
-            for e in outbox.load_events(_alert_store(url), limit=200)]
+            for e in _alert_store(url).load_alert_events(limit=200)]
     return pd.DataFrame(rows, columns=["at", "rule", "target", "from", "to", "value", "summary"])
 
 
@@ -55,14 +54,14 @@ def load_outbox_frame(url: str, at: int) -> pd.DataFrame:
     rows = [{"status": m.status, "receiver": m.receiver, "group": m.group, "alerts": len(m.payload.get("alerts", [])),
              "attempts": m.attempts, "created": _ts(m.created_at_s), "next attempt": _ts(m.next_attempt_at_s),
              "last error": m.last_error, "id": m.id}
-            for status in ("dead", "pending") for m in outbox.load_outbox(store, status=status, limit=200)]
+            for status in ("dead", "pending") for m in store.load_outbox(status=status, limit=200)]
     return pd.DataFrame(rows, columns=["status", "receiver", "group", "alerts", "attempts", "created",
                                        "next attempt", "last error", "id"])
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=16, show_spinner=False)
 def load_last_run(url: str, at: int) -> dict[str, object] | None:
-    runs = outbox.load_runs(_alert_store(url), limit=1)
+    runs = _alert_store(url).load_alert_runs(limit=1)
     return runs[0] if runs else None
 
 

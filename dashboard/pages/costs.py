@@ -18,16 +18,17 @@ import streamlit as st
 _PAGES = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _PAGES]
 
-from costs.advice import AdvicePolicy, AdviceResult
+from costs.advice import AdviceResult
+from costs.advice_model import AdvicePolicy
+from costs.catalogue import load_catalogue
 from costs.errors import CostError
-from costs.loading import advice_end, load_advice, load_weekly_report
 from costs.per_prediction import by_version
-from costs.pricing import load_catalogue
 from costs.report import IsoWeek, WeeklyReport, render_csv, render_detail_csv, render_html, render_markdown
 from costs.report_html import cost_per_1k_figure, daily_cost_figure
 from dashboard import charts
-from inferwatch.runtime import Runtime
 from inferwatch.store import StoreError
+from readmodels.costs import advice_end, load_advice, load_weekly_report
+from shell.runtime import Runtime
 
 CACHE_TTL_S = 60
 WEEKS_SHOWN = 8
@@ -157,7 +158,8 @@ st.plotly_chart(daily_cost_figure(report), config=CHART_CONFIG, key="costs-daily
 st.plotly_chart(cost_per_1k_figure(report), config=CHART_CONFIG, key="costs-per-1k")
 
 st.subheader("Deployments")
-st.dataframe(_rows(report), hide_index=True, width="stretch", key="costs-rows", placeholder=charts.MISSING, column_config={
+st.dataframe(_rows(report), hide_index=True, width="stretch", key="costs-rows", placeholder=charts.MISSING,
+             column_config={
     "cost_usd": st.column_config.NumberColumn("cost (USD)", format="%.4f"),
     "prev_cost_usd": st.column_config.NumberColumn("previous week", format="%.4f"),
     "delta_pct": st.column_config.NumberColumn("change %", format="%+.1f"),
@@ -168,7 +170,8 @@ st.dataframe(_rows(report), hide_index=True, width="stretch", key="costs-rows", 
     "saves_per_month_usd": st.column_config.NumberColumn("saves / month", format="%.2f")})
 
 st.subheader("Cost per prediction by version")
-st.dataframe(versions, hide_index=True, width="stretch", key="costs-versions", placeholder=charts.MISSING, column_config={
+st.dataframe(versions, hide_index=True, width="stretch", key="costs-versions", placeholder=charts.MISSING,
+             column_config={
     "cost_usd": st.column_config.NumberColumn("cost (USD)", format="%.4f"),
     "cost_per_1k_usd": st.column_config.NumberColumn("per 1,000 (USD)", format="%.5f")})
 

@@ -21,10 +21,12 @@ if deployments.empty:
 filters = current_filters()
 choices = list(filters.deployments) or sorted(deployments["id"])
 wanted = st.query_params.get("d")
-chosen = st.selectbox("Deployment", choices, index=choices.index(wanted) if wanted in choices else 0, key="deployment_pick")
+chosen = st.selectbox("Deployment", choices, index=choices.index(wanted) if wanted in choices else 0,
+                      key="deployment_pick")
 st.query_params["d"] = chosen
 info = deployments[deployments["id"] == chosen].iloc[0]
-st.caption(f"{info['provider']} · service {info['service']} · model {info['model_version'] or '—'} · role {info['role']} · "
+st.caption(f"{info['provider']} · service {info['service']} · model {info['model_version'] or '—'} · "
+           f"role {info['role']} · "
            f"{charts.format_mb(info['memory_mb'])} · {info['architecture']}")
 
 GROUPS = {
@@ -71,7 +73,8 @@ def render_deployment() -> None:
                                             by="metric", x_range=window), config=charts.CONFIG, key="dep-memory")
     if not part("utilization").empty:
         st.plotly_chart(charts.series_chart(part("utilization"), title="Provisioned concurrency utilisation",
-                                            y_title="ratio", by="metric", x_range=window), config=charts.CONFIG, key="dep-util")
+                                            y_title="ratio", by="metric", x_range=window),
+                        config=charts.CONFIG, key="dep-util")
 
 
 def render_cold_starts(part: Callable[[str], pd.DataFrame], window: charts.TimeRange) -> None:

@@ -24,12 +24,14 @@ if not services:
 DECISION_ICON = {"promote": ":material/check_circle:", "hold": ":material/pause_circle:",
                  "rollback": ":material/undo:"}
 for service in services:
-    st.subheader(f"Service {service['service']}")
-    table = pd.DataFrame(service["versions"])
+    st.subheader(f"Service {service.service}")
+    table = pd.DataFrame([v.as_dict() | {"shadow_agreement": service.shadow_agreement.get(v.deployment)}
+                          for v in service.versions])
     total = table["invocations"].sum()
     table["traffic_share"] = table["invocations"] / total if total else 0.0
     st.dataframe(table[["deployment", "role", "model_version", "invocations", "traffic_share", "p50_ms", "p99_ms",
-                        "error_rate", "cold_start_rate", "shadow_agreement"]], hide_index=True, width="stretch", placeholder=charts.MISSING,
+                        "error_rate", "cold_start_rate", "shadow_agreement"]], hide_index=True, width="stretch",
+                 placeholder=charts.MISSING,
                  column_config={"traffic_share": st.column_config.NumberColumn("traffic share", format="percent"),
                                 "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
                                 "cold_start_rate": st.column_config.NumberColumn("cold starts", format="percent"),
@@ -37,26 +39,26 @@ for service in services:
                                 "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.1f"),
                                 "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.1f")})
     fig = go.Figure()
-    for i, row in table.iterrows():
+    for i, (_, row) in enumerate(table.iterrows()):
         colour = charts.PALETTE[i % len(charts.PALETTE)]
         fig.add_trace(go.Bar(name=row["deployment"], x=["p50", "p95", "p99"],
                              y=[row["p50_ms"], row["p95_ms"], row["p99_ms"]], marker_color=colour))
     fig.add_hline(y=slo, line={"color": charts.COLOURS["threshold"], "dash": "dash"}, annotation_text="SLO p99")
     st.plotly_chart(charts.base_layout(fig, title="Latency by version", y_title="latency (ms)"),
-                    config=charts.CONFIG, key=f"versions-latency-{service['service']}")
-    for deployment, view in service["shadow"].items():
-        distance = view.get("distance")
-        text = (f"**Shadow of {deployment}**: {view.get('statistic', 'distance')} between the served and the shadow "
-                f"version's scores = {distance:.3f} (threshold {view.get('threshold', 0):.2f}, "
-                f"{view.get('distance_status')}, n={view.get('n')})" if distance is not None else
+                    config=charts.CONFIG, key=f"versions-latency-{service.service}")
+    for deployment, view in service.shadow.items():
+        text = (f"**Shadow of {deployment}**: {view.statistic} between the served and the shadow "
+                f"version's scores = {view.distance:.3f} (threshold {view.threshold:.2f}, "
+                f"{view.distance_status}, n={view.n})" if view.distance is not None else
                 f"**Shadow of {deployment}**: too few scores to compare distributions yet")
-        if view.get("agreement") is not None:
-            text += (f"; classes agree on {view['agreement']:.1%} of {view['agreement_n']} rows "
-                     f"(95% CI {view['agreement_low']:.1%}–{view['agreement_high']:.1%})")
+        if view.agreement is not None:
+            a = view.agreement
+            text += (f"; classes agree on {a.rate:.1%} of {a.n} rows "
+                     f"(95% CI {a.ci_low:.1%}–{a.ci_high:.1%})")
         st.markdown(text)
-    for deployment, verdict in service["verdicts"].items():
-        icon = DECISION_ICON[verdict["decision"]]
-        box = {"promote": st.success, "hold": st.info, "rollback": st.error}[verdict["decision"]]
-        box(f"**Canary {deployment}: {verdict['decision']}** — " + "; ".join(verdict["reasons"]), icon=icon)
+    for deployment, verdict in service.verdicts.items():
+        icon = DECISION_ICON[verdict.decision]
+        box = {"promote": st.success, "hold": st.info, "rollback": st.error}[verdict.decision]
+        box(f"**Canary {deployment}: {verdict.decision}** — " + "; ".join(verdict.reasons), icon=icon)
         with st.expander("Evidence"):
-            st.json(verdict["evidence"])
+            st.json(dict(verdict.evidence))

@@ -1,9 +1,9 @@
 """Persistence: SQLAlchemy Core over SQLite (WAL, default) or PostgreSQL (``INFERWATCH_STORE_URL``).
 
-Other packages may add their own tables to :data:`inferwatch.store.tables.metadata` in a module of
-this package (``alerts`` does, in ``inferwatch/store/alert_tables.py``) and use :class:`Store`'s
-``write()``/``read()`` transactions and ``upsert()``. Metric points are written only through
-:meth:`Store.write_batch`, which keeps the hourly rollups in the same transaction (see docs/store.md).
+Every SQL statement of Inferwatch lives in this package: :class:`Store` is assembled from one class per
+concern (see ``inferwatch/store/store.py``), and nothing outside the package imports a table. Metric
+points are written only through :meth:`Store.write_batch`, which keeps the hourly rollups in the same
+transaction (see docs/store.md).
 """
 
 from __future__ import annotations
@@ -16,22 +16,24 @@ from inferwatch.store.errors import (
     StoreInputError,
     StoreUnavailableError,
 )
-from inferwatch.store.store import Store, from_epoch, to_epoch
-
-# Registers the alert job's tables on the shared metadata, so every Store.open creates them too.
-from inferwatch.store import alert_tables as _alert_tables  # noqa: F401  isort: skip
-from inferwatch.store.meta import load_store_id  # isort: skip  (store_meta, on the shared metadata)
+from inferwatch.store.kept import KeptDecision, KeptNumbers
+from inferwatch.store.quarantine import QuarantineEntry
+from inferwatch.store.store import Store
+from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
 
 __all__ = [
+    "KeptDecision",
+    "KeptNumbers",
+    "QuarantineEntry",
     "Store",
     "StoreConfigError",
     "StoreDataError",
     "StoreError",
     "StoreInputError",
     "StoreUnavailableError",
+    "WindowAggregate",
     "default_url",
     "from_epoch",
-    "load_store_id",
     "parse_store_url",
     "redact",
     "store_url_from_env",

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy import Column, String, Table, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from inferwatch.store.store import Store
+from inferwatch.store.base import StoreBase
 from inferwatch.store.tables import metadata
 
 STORE_ID_KEY = "store_id"
@@ -26,15 +26,18 @@ store_meta = Table(
 )
 
 
-def load_store_id(store: Store) -> str:
-    """The store's id (32 hex digits), made on first use; two processes racing to make it agree."""
-    lookup = select(store_meta.c.value).where(store_meta.c.key == STORE_ID_KEY)
-    with store.read() as conn:
-        found = conn.execute(lookup).scalar()
-    if found is not None:
-        return str(found)
-    with store.write() as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(store_meta).on_conflict_do_nothing(),
-                     {"key": STORE_ID_KEY, "value": uuid.uuid4().hex})
-        return str(conn.execute(lookup).scalar_one())  # the first writer's id, whoever that was
+class MetaStore(StoreBase):
+    """``store_meta``: facts about the store itself."""
+
+    def load_store_id(self) -> str:
+        """The store's id (32 hex digits), made on first use; two processes racing to make it agree."""
+        lookup = select(store_meta.c.value).where(store_meta.c.key == STORE_ID_KEY)
+        with self.read() as conn:
+            found = conn.execute(lookup).scalar()
+        if found is not None:
+            return str(found)
+        with self.write() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(store_meta).on_conflict_do_nothing(),
+                         {"key": STORE_ID_KEY, "value": uuid.uuid4().hex})
+            return str(conn.execute(lookup).scalar_one())  # the first writer's id, whoever that was

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from inferwatch.schema import QuarantinedRecord
+from inferwatch.store.base import StoreBase
 from inferwatch.store.tables import from_epoch, metadata
 
 KEEP_PER_COLLECTOR = 1000
@@ -95,3 +96,17 @@ def load_entries(conn: Connection, collector: str | None, limit: int) -> list[Qu
 def load_counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(select(quarantine_counts.c.collector, quarantine_counts.c.record_count)).all()
     return {collector: int(n) for collector, n in rows}
+
+
+class QuarantineStore(StoreBase):
+    """Reading what collectors set aside (:func:`save` writes it inside a batch's transaction)."""
+
+    def load_quarantine(self, *, collector: str | None = None, limit: int = 100) -> list[QuarantineEntry]:
+        """The newest inputs collectors set aside (a bounded sample), newest first."""
+        with self.read() as conn:
+            return load_entries(conn, collector, limit)
+
+    def quarantine_counts(self) -> dict[str, int]:
+        """Per collector, every input it ever set aside (each counted once)."""
+        with self.read() as conn:
+            return load_counts(conn)

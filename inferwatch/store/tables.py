@@ -1,4 +1,5 @@
-"""Table definitions (SQLAlchemy Core) and how records map to rows. Times are stored as integer epoch seconds (UTC) so that
+"""Table definitions (SQLAlchemy Core) and how records map to rows. Times are stored as integer epoch
+seconds (UTC) so that
 bucketing for rollups is plain integer arithmetic on SQLite and PostgreSQL alike.
 
 ``metric_rollups`` holds hourly sums, maxima and counts of ``metric_points``; the store keeps it in
@@ -44,6 +45,9 @@ from inferwatch.schema import (
     Deployment,
     HistogramPoint,
     MetricPoint,
+    Provider,
+    Role,
+    RunStatus,
 )
 from inferwatch.store.engine import load_json
 from inferwatch.store.errors import StoreDataError, StoreInputError
@@ -139,7 +143,7 @@ kept_windows = Table(
     metadata,
     Column("window_s", Integer, primary_key=True),
     Column("computed_at", BigInteger, nullable=False),  # the "now" the numbers were computed for
-    Column("statuses", JSON, nullable=False),  # inferwatch.status.DeploymentStatus.as_dict() per deployment
+    Column("statuses", JSON, nullable=False),  # readmodels.status.DeploymentStatus.as_dict() per deployment
     Column("costs", JSON, nullable=False),  # deployment -> [usd, predictions]
 )
 
@@ -254,7 +258,9 @@ def deployment_row(d: Deployment, updated_s: int) -> dict[str, Any]:
 
 def deployment_from_row(row: Mapping[Any, Any]) -> Deployment:
     known = {k: v for k, v in dict(row["config"]).items() if k in _DEPLOYMENT_CONFIG_FIELDS}
-    return Deployment(id=row["id"], provider=row["provider"], region=row["region"], name=row["name"],
+    if "role" in known:
+        known["role"] = Role(known["role"])
+    return Deployment(id=row["id"], provider=Provider(row["provider"]), region=row["region"], name=row["name"],
                       service=row["service"], **known)
 
 
@@ -269,7 +275,7 @@ def run_row(run: CollectionRun) -> dict[str, Any]:
 def run_from_row(x: Mapping[Any, Any]) -> CollectionRun:
     return CollectionRun(
         id=x["id"], collector=x["collector"], started_at=from_epoch(x["started_at"]),
-        finished_at=from_epoch(x["finished_at"]), status=x["status"],
+        finished_at=from_epoch(x["finished_at"]), status=RunStatus(x["status"]),
         window_start=from_epoch(x["window_start"]) if x["window_start"] is not None else None,
         window_end=from_epoch(x["window_end"]) if x["window_end"] is not None else None,
         points_written=x["points_written"], error=x["error"], warnings=tuple(x["warnings"] or ()))
@@ -326,7 +332,8 @@ def bucketed(table: Table, where: list[ColumnElement[bool]], resolution_s: int) 
     else:
         values = (func.sum(c.value), func.max(c.value), func.count())
     labels = ("total", "peak", "n")
-    return (select(c.deployment_id, c.metric, bucket.label("bucket"), *(v.label(k) for v, k in zip(values, labels)))
+    return (select(c.deployment_id, c.metric, bucket.label("bucket"), *(v.label(k) for v, k in zip(values, labels,
+                                                                                                   strict=True)))
             .where(and_(*where)).group_by(c.deployment_id, c.metric, bucket))
 
 
@@ -366,7 +373,8 @@ def window_aggregate_query(metrics: Sequence[str], weight: str, step_s: int, lo:
     columns: list[Any] = []
     for name in metrics:
         v = steps.c[f"m{names.index(name)}"]
-        columns += [func.sum(v), func.sum(v * w), func.sum(case((v.is_not(None), w))), func.max(case((v > 0, steps.c.ts)))]
+        columns += [func.sum(v), func.sum(v * w), func.sum(case((v.is_not(None), w))), func.max(case((v > 0,
+                                                                                                      steps.c.ts)))]
     return select(steps.c.deployment_id, *columns).group_by(steps.c.deployment_id)
 
 

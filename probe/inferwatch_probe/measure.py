@@ -142,7 +142,8 @@ class InstanceState:
             self._init = InitInfo(
                 cold=cold or self._init_type == "snap-start", init_type=self._init_type,
                 init_ms=round((now_wall_s - start) * 1000, 3) if cold else 0.0,
-                process_to_import_ms=round(max(self._import_wall_s - start, 0.0) * 1000, 3) if self._start_known else None,
+                process_to_import_ms=round(max(self._import_wall_s - start, 0.0) * 1000,
+                                           3) if self._start_known else None,
                 load_ms=round(self._load_ms, 3), steps_ms={k: round(v, 3) for k, v in self._steps_ms.items()},
                 ready_ms=round(max(self._last_step_wall_s - start, 0.0) * 1000, 3),
                 first_inference_ms=self.first_inference_ms)

@@ -115,7 +115,7 @@ class OutputPlan:
 
     def predictions(self, task: str, names: Sequence[str], outputs: Sequence[Any]) -> Prediction:
         """The prediction held in ``outputs``, which ``session.run`` returned for ``names``."""
-        by_name = dict(zip(names, outputs, strict=False))
+        by_name = dict(zip(names, outputs, strict=False))  # a wrapped run may return fewer: record what came
         if task == "regression":
             raw = by_name.get(self.value) if self.value is not None else None
             values = as_floats(raw) if raw is not None else None

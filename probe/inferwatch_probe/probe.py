@@ -122,8 +122,7 @@ class Probe:
 
     def lambda_handler(self, fn: F) -> F:
         """Decorate a Lambda handler ``fn(event, context)``."""
-        # imported on use: less import time for those who do not need it
-        from inferwatch_probe.lambda_adapter import wrap_lambda
+        from inferwatch_probe.lambda_adapter import wrap_lambda  # on use: the probe's import budget is 50 ms
 
         return wrap_lambda(self, fn)
 

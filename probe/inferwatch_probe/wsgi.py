@@ -85,7 +85,8 @@ class ProbedWSGI:
                     inv.answer(int(status[:3]), headers)
                 except Exception as exc:  # noqa: BLE001 - an odd status line: measured anyway
                     self._meter.health.fail("reading the WSGI status", exc)
-            return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+            return start_response(status, headers, exc_info) if exc_info is not None else start_response(status,
+                                                                                                         headers)
 
         token = CURRENT.set(inv)
         try:

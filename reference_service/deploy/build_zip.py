@@ -6,7 +6,8 @@
 from the package index (``pip install --platform manylinux_2_28_<arch> --only-binary=:all:``), so an
 x86_64 machine builds an arm64 zip. Current numpy and onnxruntime wheels need glibc 2.28, which the
 python3.12 runtime (Amazon Linux 2023) has and python3.11 (Amazon Linux 2, glibc 2.26) lacks: hence
-Python 3.12 by default and ``Runtime: python3.12`` in the SAM template. ``--deps local`` copies numpy and onnxruntime from this interpreter
+Python 3.12 by default and ``Runtime: python3.12`` in the SAM template. ``--deps local`` copies numpy and
+onnxruntime from this interpreter
 (offline; only right when this machine has the target architecture), ``--deps none`` packs the service
 alone (for a Lambda layer that brings the dependencies). Parts of onnxruntime that inference never
 imports (its training, quantisation and conversion tools) and test suites are left out. The zip is
@@ -29,7 +30,7 @@ SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO = SERVICE_DIR.parent
 LAMBDA_LIMIT_MB = 250.0
 RUNTIME_MODULES = (
-    "__init__.py", "errors.py", "names.py", "model.py", "core.py", "settings.py", "telemetry.py",
+    "__init__.py", "errors.py", "names.py", "prediction.py", "model.py", "core.py", "settings.py", "telemetry.py",
     "batching.py", "shadow.py", "deadline.py", "invocation.py", "dlq.py", "json_http.py", "server_cloudrun.py",
     "handler_lambda.py",
 )
@@ -78,7 +79,7 @@ def _stage_deps(stage: Path, deps: str, arch: str, python: str) -> None:
     if deps == "none":
         return
     if deps == "local":
-        import numpy
+        import numpy  # only to find this interpreter's site-packages for --deps local
 
         site = Path(numpy.__file__).resolve().parents[1]
         for name in LOCAL_PACKAGES:
@@ -86,7 +87,8 @@ def _stage_deps(stage: Path, deps: str, arch: str, python: str) -> None:
                 shutil.copytree(site / name, stage / name, ignore=shutil.ignore_patterns("__pycache__"))
         return
     machine = {"arm64": "aarch64", "x86_64": "x86_64"}[arch]
-    platforms = [arg for tag in ("manylinux_2_28", "manylinux_2_17", "manylinux2014") for arg in ("--platform", f"{tag}_{machine}")]
+    platforms = [arg for tag in ("manylinux_2_28", "manylinux_2_17", "manylinux2014") for arg in ("--platform",
+                                                                                                  f"{tag}_{machine}")]
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:", *platforms,
          "--implementation", "cp", "--python-version", python, "--target", str(stage),
@@ -128,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**asdict(report), "within_limit": report.within_limit}))
     else:
         print(f"{report.path}: {report.files} files, {report.zipped_mb} MB zipped, "
-              f"{report.unzipped_mb} MB unzipped (Lambda limit {LAMBDA_LIMIT_MB:.0f} MB), {args.arch}, deps={args.deps}")
+              f"{report.unzipped_mb} MB unzipped (Lambda limit {LAMBDA_LIMIT_MB:.0f} MB), {args.arch}, "
+              f"deps={args.deps}")
     return 0 if report.within_limit else 1
 
 

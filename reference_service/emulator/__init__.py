@@ -32,6 +32,7 @@ Run by hand: ``python -m reference_service.emulator`` (see ``__main__.py``).
 from __future__ import annotations
 
 from reference_service.emulator.config import DeploymentConfig, FaultConfig, ServiceConfig
+from reference_service.emulator.control import InvokeResult
 from reference_service.emulator.errors import (
     ConfigError,
     EmulatorError,
@@ -44,13 +45,7 @@ from reference_service.emulator.errors import (
     UpstreamTimeoutError,
 )
 from reference_service.emulator.pool import DeploymentStats, InstanceStats
-from reference_service.emulator.runtime import (
-    Emulator,
-    EmulatorStats,
-    InvokeResult,
-    ServiceStats,
-    default_home,
-)
+from reference_service.emulator.runtime import Emulator, EmulatorStats, ServiceStats, default_home
 
 __all__ = [
     "ConfigError",

@@ -25,8 +25,8 @@ import json
 import logging
 import re
 import threading
-from typing import TYPE_CHECKING
 
+from reference_service.emulator.control import EmulatorControl
 from reference_service.emulator.errors import (
     ConfigError,
     EmulatorError,
@@ -38,9 +38,6 @@ from reference_service.emulator.errors import (
     UpstreamTimeoutError,
 )
 from reference_service.json_http import JsonHTTPServer, JsonRequestHandler
-
-if TYPE_CHECKING:
-    from reference_service.emulator.runtime import Emulator
 
 log = logging.getLogger("reference_service.emulator")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
@@ -155,7 +152,7 @@ class _Handler(JsonRequestHandler):
 class _Server(JsonHTTPServer):
     linger_bytes = 4 * MAX_BODY_BYTES  # drained before closing, so an eager oversized body still gets its 413
 
-    def __init__(self, emulator: Emulator, port: int) -> None:
+    def __init__(self, emulator: EmulatorControl, port: int) -> None:
         self.emulator = emulator
         super().__init__(("127.0.0.1", port), _Handler)
 
@@ -163,7 +160,7 @@ class _Server(JsonHTTPServer):
 class FrontDoor:
     """Runs the HTTP front door on a background thread."""
 
-    def __init__(self, emulator: Emulator, *, port: int = 0) -> None:
+    def __init__(self, emulator: EmulatorControl, *, port: int = 0) -> None:
         self._server = _Server(emulator, port)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="emulator-frontdoor", daemon=True)

@@ -26,12 +26,14 @@ from typing import Any, Self
 import numpy as np
 
 from reference_service.emulator.config import ServiceConfig, check_services
+from reference_service.emulator.control import InvokeResult
 from reference_service.emulator.errors import (
     EmulatorStoppedError,
     InstanceLostError,
     UnknownServiceError,
     UpstreamTimeoutError,
 )
+from reference_service.emulator.frontdoor import FrontDoor
 from reference_service.emulator.instance import SERVER_MODULE, Instance, Spawner
 from reference_service.emulator.pool import DeploymentPool, DeploymentStats
 from reference_service.emulator.router import TrafficRouter
@@ -39,18 +41,6 @@ from reference_service.emulator.router import TrafficRouter
 log = logging.getLogger("reference_service.emulator")
 FORWARDED_HEADERS = frozenset({"x-request-id", "x-inferwatch-invocation-type"})
 _FORWARD_MARGIN_S = 2.0  # the server degrades before timeout_s; this only catches a hung instance
-
-
-@dataclass(frozen=True, slots=True)
-class InvokeResult:
-    """One answer from an instance, with where it was served."""
-
-    status: int
-    body: bytes
-    content_type: str
-    deployment: str
-    instance_id: str
-    cold_start: bool  # this request spawned the instance that served it
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +129,6 @@ class Emulator:
             self._monitor = threading.Thread(target=self._monitor_loop, name="emulator-monitor", daemon=True)
             self._monitor.start()
             if self._want_frontdoor:
-                from reference_service.emulator.frontdoor import FrontDoor
-
                 self._frontdoor = FrontDoor(self, port=self._port)
                 self._frontdoor.start()
         except BaseException:

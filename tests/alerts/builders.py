@@ -11,9 +11,9 @@ from typing import Any
 from alerts.rules import MissingData, Rule, Severity
 from alerts.series import EvalData
 from inferwatch.config import parse_settings
-from inferwatch.runtime import Runtime
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, MetricPoint
 from inferwatch.store import Store
+from shell.runtime import Runtime
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 DEP = Deployment(id="local:local:scorer-v1", provider="local", region="local", name="scorer-v1", service="scorer")

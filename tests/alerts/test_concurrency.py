@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from alerts.errors import LockHeldError
-from alerts.job import EXIT_OK, EXIT_TEMPFAIL, run_once
-from alerts.lock import job_lock
-from alerts.outbox import load_outbox
-from inferwatch.runtime import Runtime
 from inferwatch.store import Store
+from shell.alert_job import EXIT_OK, EXIT_TEMPFAIL, run_once
+from shell.alert_lock import job_lock
+from shell.runtime import Runtime
 from tests.alerts.builders import DEP, fill_store, runtime, traffic_points
 from tests.alerts.receivers import WebhookReceiver
 
@@ -56,7 +55,7 @@ def failing_now(home: Path, env: dict[str, str]) -> Store:
 
 def spawn(env: dict[str, str], *, capture: bool = True) -> subprocess.Popen[str]:
     out = subprocess.PIPE if capture else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "alerts.job"], env=env, text=True, stdout=out, stderr=out)
+    return subprocess.Popen([sys.executable, "-m", "shell.alert_job"], env=env, text=True, stdout=out, stderr=out)
 
 
 def test_two_concurrent_runs_send_nothing_twice(tmp_path: Path, hook: WebhookReceiver) -> None:
@@ -74,7 +73,7 @@ def test_two_concurrent_runs_send_nothing_twice(tmp_path: Path, hook: WebhookRec
     if EXIT_TEMPFAIL in codes:
         (line,) = [err for code, _, err in results if code == EXIT_TEMPFAIL]
         assert line.strip().startswith("inferwatch alerts: skipped: another alert run holds")
-    assert load_outbox(store, status="pending") == []
+    assert store.load_outbox(status="pending") == []
 
 
 def test_in_process_runs_in_threads_send_nothing_twice(store_url: str, tmp_path: Path,
@@ -92,7 +91,7 @@ def test_in_process_runs_in_threads_send_nothing_twice(store_url: str, tmp_path:
         codes = sorted(f.result().exit_code for f in [pool.submit(run_once, rt) for _ in range(4)])
     assert codes[0] == EXIT_OK and set(codes) <= {EXIT_OK, EXIT_TEMPFAIL}
     assert len(hook.received) == len(hook.unique()) == 1
-    assert load_outbox(store, status="pending") == []
+    assert store.load_outbox(status="pending") == []
     store.dispose()
 
 
@@ -110,7 +109,7 @@ def test_run_killed_between_send_and_record_resends_the_same_id(tmp_path: Path, 
             proc.kill()
     hook.mode = "up"
     hook.release.set()
-    (pending,) = load_outbox(store, status="pending")  # the send was never recorded
+    (pending,) = store.load_outbox(status="pending")  # the send was never recorded
     assert pending.attempts == 0
     result = run_once(Runtime.from_env(env))  # the lock died with the process
     assert result.exit_code == EXIT_OK, result.message

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from alerts.job import EXIT_OK, EXIT_PARTIAL, run_once
-from alerts.outbox import load_outbox
 from inferwatch.store import Store
+from shell.alert_job import EXIT_OK, EXIT_PARTIAL, run_once
 from tests.alerts.builders import DEP, T0, Clock, fill_store, runtime, traffic_points
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 
@@ -65,7 +64,7 @@ def test_webhook_down_slow_failing_then_up_delivers_each_once_and_resolves(tmp_p
     clock.advance(minutes=10)
     codes.append(run_once(rt, clock=clock).exit_code)
     assert codes == [EXIT_PARTIAL] * 4
-    queued = load_outbox(store, status="pending")
+    queued = store.load_outbox(status="pending")
     assert len(queued) == 2 and all(m.attempts >= 2 for m in queued)  # nothing lost while it was down
     hook.mode = "up"
     clock.advance(minutes=10)
@@ -81,7 +80,7 @@ def test_webhook_down_slow_failing_then_up_delivers_each_once_and_resolves(tmp_p
     assert sorted(k.split(":")[0] for k in said["resolved"]) == fired
     assert len(said["firing"]) == len(set(said["firing"]))  # each page exactly once after dedup
     assert all(r.signed_ok for r in hook.received)
-    assert load_outbox(store, status="pending") == [] and load_outbox(store, status="dead") == []
+    assert store.load_outbox(status="pending") == [] and store.load_outbox(status="dead") == []
     assert {b["group"] for b in bodies.values()} == {DEP.id}  # grouped per deployment
 
 
@@ -100,7 +99,7 @@ def test_two_homes_paging_one_receiver_never_share_an_id_and_retries_keep_theirs
     hook.mode = "fail"
     clock = Clock(T0)
     assert [run_once(rt, clock=clock).exit_code for rt in runtimes] == [EXIT_PARTIAL] * 2
-    queued = [{m.id for m in load_outbox(rt.open_store(), status="pending")} for rt in runtimes]
+    queued = [{m.id for m in rt.open_store().load_outbox(status="pending")} for rt in runtimes]
     assert queued[0] and queued[1] and not queued[0] & queued[1]
     first_tries = len(hook.received)
     assert {r.id for r in hook.received} == queued[0] | queued[1]
@@ -110,7 +109,7 @@ def test_two_homes_paging_one_receiver_never_share_an_id_and_retries_keep_theirs
     retried = [r.id for r in hook.received[first_tries:]]
     assert queued[0] | queued[1] <= set(retried)  # the retry of each failed message kept its id
     assert all(r.body["id"] == r.id for r in hook.received)
-    delivered = [{m.id for m in load_outbox(rt.open_store(), status="delivered")} for rt in runtimes]
+    delivered = [{m.id for m in rt.open_store().load_outbox(status="delivered")} for rt in runtimes]
     assert not delivered[0] & delivered[1]
     keys = [{a["key"] for r in hook.received if r.id in ids for a in r.body["alerts"]} for ids in delivered]
     assert keys[0] and keys[1] and not keys[0] & keys[1]
@@ -125,7 +124,7 @@ def test_throttled_receiver_is_retried_no_sooner_than_retry_after(tmp_path: Path
     hook.mode = "throttle"
     clock = Clock(T0)
     assert run_once(rt, clock=clock).exit_code == EXIT_PARTIAL
-    (queued,) = load_outbox(store, status="pending")
+    (queued,) = store.load_outbox(status="pending")
     assert queued.next_attempt_at_s - int(T0.timestamp()) == 900
     hook.mode = "up"
     clock.advance(minutes=5)
@@ -137,7 +136,6 @@ def test_throttled_receiver_is_retried_no_sooner_than_retry_after(tmp_path: Path
 
 
 def test_dead_letter_after_max_attempts_then_requeue(tmp_path: Path, hook: WebhookReceiver) -> None:
-    from alerts.outbox import requeue
 
     rt = webhook_runtime(tmp_path, hook, max_attempts=2, backoff_base=1)
     store = rt.open_store()
@@ -147,13 +145,13 @@ def test_dead_letter_after_max_attempts_then_requeue(tmp_path: Path, hook: Webho
     clock.advance(seconds=30)
     result = run_once(rt, clock=clock)
     assert result.exit_code == EXIT_PARTIAL and "dead-lettered" in result.message
-    (dead,) = load_outbox(store, status="dead")
+    (dead,) = store.load_outbox(status="dead")
     assert "answered" not in (dead.last_error or "") and "unreachable" in (dead.last_error or "")
     assert "secret-path-token" not in (dead.last_error or "")  # the URL's secret path is never recorded
     clock.advance(seconds=30)
     assert run_once(rt, clock=clock).exit_code == EXIT_OK  # an old dead letter does not fail every run
     hook.start()
-    assert requeue(store, dead.id, int(clock().timestamp()))
+    assert store.requeue(dead.id, int(clock().timestamp()))
     clock.advance(seconds=1)
     assert run_once(rt, clock=clock).exit_code == EXIT_OK
     assert dead.id in hook.unique()
@@ -199,4 +197,4 @@ def test_email_over_starttls_arrives_once_after_the_server_comes_up(tmp_path: Pa
     assert any(s == f"[inferwatch] resolved: {DEP.id}" for s in subjects)
     body = mails[0].get_body(preferencelist=("plain",))
     assert body is not None and "FIRING [page] SLOBurnRateFast" in body.get_content()
-    assert load_outbox(store, status="pending") == []
+    assert store.load_outbox(status="pending") == []

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.evaluate import AlertState, Evaluation, Policy, evaluate
+from alerts.evaluate import Evaluation, Policy, evaluate
 from alerts.rules import MissingData, OnError, Rule
 from alerts.series import DriftDecision
-from inferwatch.schema import MetricPoint
+from inferwatch.schema import AlertState, MetricPoint
 from tests.alerts.builders import DEP, T0, data_with, deployment, error_rule
 
 FP_KEYS = ("firing", "resolved", "nodata", "error", "flapping")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from alerts.evaluate import Evaluation, Notification
-from alerts.job import load_settings
 from alerts.notify import FileNotifier
-from alerts.outbox import Route, build_messages, load_outbox, mark_failed, save_evaluation
+from alerts.outbox import Route, build_messages, mark_failed, save_evaluation
 from inferwatch.store import Store
+from shell.alert_job import load_settings
 from tests.alerts.builders import T0, runtime
 
 NOW_S = int(T0.timestamp())
@@ -58,9 +58,9 @@ def test_backoff_doubles_then_caps_then_dead_letters(tmp_path: Path) -> None:
     save_evaluation(store, Evaluation({}, (), (), 0), [message])
     delays, now_s = [], NOW_S
     for _ in range(5):
-        (current,) = load_outbox(store, status="pending") or load_outbox(store, status="dead")
+        (current,) = store.load_outbox(status="pending") or store.load_outbox(status="dead")
         outcome = mark_failed(store, current, now_s, "down", section)
-        (after,) = load_outbox(store, status=outcome)
+        (after,) = store.load_outbox(status=outcome)
         delays.append((outcome, after.next_attempt_at_s - now_s))
         now_s = after.next_attempt_at_s
     assert delays == [("pending", 60), ("pending", 120), ("pending", 240), ("pending", 300), ("dead", 300)]

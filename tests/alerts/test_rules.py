@@ -19,7 +19,7 @@ from alerts.rules import (
     check_warm_utilization,
     render_summary,
 )
-from alerts.series import Series
+from alerts.series import MetricSeries
 from inferwatch.schema import MetricPoint
 from tests.alerts.builders import DEP, T0, data_with, deployment, error_rule
 
@@ -40,7 +40,7 @@ def points(rows: list[tuple[int, float]], scale: int = 1) -> list[MetricPoint]:
 @given(st.lists(st.integers(0, 10_000), min_size=0, max_size=50), st.integers(0, 60), st.integers(0, 60))
 def test_window_sums_match_numpy(values: list[int], a: int, b: int) -> None:
     ts = [1000 + 60 * i for i in range(len(values))]
-    s = Series.of(ts[::-1], [float(v) for v in values[::-1]])  # order-invariant
+    s = MetricSeries.of(ts[::-1], [float(v) for v in values[::-1]])  # order-invariant
     start, end = 1000 + 60 * min(a, b), 1000 + 60 * max(a, b)
     t = np.array(ts, dtype=np.int64)
     mask = (t >= start) & (t < end)

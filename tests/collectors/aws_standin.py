@@ -336,7 +336,8 @@ def boto_client(service: str, endpoint: str, region: str = REGION) -> Any:
 
     make: Any = boto3.client  # a plain str service name (boto3's stubs overload on literals)
     return make(service, endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
-                        aws_secret_access_key="testing", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+                        aws_secret_access_key="testing", config=Config(retries={"mode": "standard",
+                                                                                "total_max_attempts": 2}))
 
 
 def _zip_bytes() -> bytes:
@@ -397,6 +398,7 @@ def put_log_lines(endpoint: str, group: str, stream: str, events: list[tuple[Any
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
-    batch = [{"timestamp": int(ts.timestamp() * 1000), "message": msg} for ts, msg in sorted(events, key=lambda e: e[0])]
+    batch = [{"timestamp": int(ts.timestamp() * 1000), "message": msg} for ts, msg in sorted(events,
+                                                                                             key=lambda e: e[0])]
     for i in range(0, len(batch), 5000):
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch[i:i + 5000])

@@ -26,8 +26,8 @@ from google.api import distribution_pb2, metric_pb2, monitored_resource_pb2
 from google.cloud import monitoring_v3, run_v2
 
 from collectors.base import CollectorContext
-from collectors.gcp import GcpCollector, connect
-from collectors.gcp_monitoring import Target, default_retry
+from collectors.gcp import GcpCollector
+from collectors.gcp_client import Target, connect, default_retry
 
 LIST_TIME_SERIES = "/google.monitoring.v3.MetricService/ListTimeSeries"
 GET_SERVICE = "/google.cloud.run.v2.Services/GetService"

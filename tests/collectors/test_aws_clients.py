@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from collectors.aws import AwsClients, ClientSettings, action_name, from_settings, translate_error
+from collectors.aws import from_settings
+from collectors.aws_client import AwsClients, ClientSettings, action_name, translate_error
 from collectors.aws_lambda_config import LambdaConfigReader
 from collectors.base import CollectorContext
 from collectors.errors import (

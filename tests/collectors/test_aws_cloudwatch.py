@@ -125,7 +125,8 @@ def test_percentile_ranks_bin_the_values() -> None:
     put_values(moto.endpoint, "Inferwatch", "PredictionScore", dict(dims), T0, [0.1, 0.2, 0.2, 0.5, 0.9],
                counts=[1, 1, 1, 1, 1])
     queries = percentile_rank_queries("d", "pr:score", dims, "PredictionScore", [0.2, 0.5])
-    series = CloudWatchReader(boto_client("cloudwatch", door.endpoint)).fetch(queries, T0, T0 + timedelta(minutes=1), 60)
+    series = CloudWatchReader(boto_client("cloudwatch", door.endpoint)).fetch(queries, T0, T0 + timedelta(minutes=1),
+                                                                              60)
     n, le_02, le_05 = (s[T0] for s in series)
     assert (n, le_02, le_05) == (5, 60.0, 80.0)  # PR is a percentage of values <= edge
 

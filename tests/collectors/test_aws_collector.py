@@ -58,12 +58,14 @@ def seed(fn: str, *, provisioned: int = 0) -> None:
     moto, door = shared()
     make_function(moto.endpoint, fn, versions=1, aliases={"live": "1"}, reserved=10)
     dims = {"FunctionName": fn}
-    put_values(moto.endpoint, "AWS/Lambda", "Duration", dims, T + timedelta(seconds=5), [float(v) for v in range(1, 101)])
+    put_values(moto.endpoint, "AWS/Lambda", "Duration", dims, T + timedelta(seconds=5), [float(v) for v in range(1,
+                                                                                                                 101)])
     put_values(moto.endpoint, "AWS/Lambda", "Invocations", dims, T + timedelta(seconds=5), [100.0])
     put_values(moto.endpoint, "AWS/Lambda", "Invocations", {**dims, "Resource": f"{fn}:live"}, T, [60.0])
     put_values(moto.endpoint, "Inferwatch", "Degraded", {"Deployment": fn}, T, [1.0, 0.0, 1.0])
     put_log_lines(moto.endpoint, f"/aws/lambda/{fn}", "2026/11/24/[1]abc",
-                  [(T + timedelta(seconds=1), COLD), (T + timedelta(seconds=2), WARM), (T + timedelta(minutes=3), WARM)])
+                  [(T + timedelta(seconds=1), COLD), (T + timedelta(seconds=2), WARM), (T + timedelta(minutes=3),
+                                                                                        WARM)])
     if provisioned:
         door.state.provisioned[fn] = [{
             "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn}:live",
@@ -318,7 +320,8 @@ KINDS_TEXT = [
     ("REPORT RequestId: r1\tDuration: 2.0 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 98 MB\t"
      "Restore Duration: 300.0 ms\tBilled Restore Duration: 100 ms"),
 ]
-KINDS_JSON = [json.dumps({"time": "2026-11-24T11:50:09.000Z", "type": "platform.report", "record": record}) for record in (
+KINDS_JSON = [json.dumps({"time": "2026-11-24T11:50:09.000Z", "type": "platform.report", "record": record})
+              for record in (
     {"requestId": "t2", "status": "timeout", "metrics": {"durationMs": 3000.0, "billedDurationMs": 3000,
                                                          "memorySizeMB": 512, "maxMemoryUsedMB": 91}},
     {"requestId": "r2", "status": "success", "metrics": {"durationMs": 3.0, "billedDurationMs": 3, "memorySizeMB": 512,
@@ -328,8 +331,8 @@ KINDS_JSON = [json.dumps({"time": "2026-11-24T11:50:09.000Z", "type": "platform.
 
 
 def test_report_records_of_every_kind_through_moto_to_the_cost(door: Any) -> None:
+    from costs.catalogue import load_catalogue
     from costs.per_prediction import estimate_costs
-    from costs.pricing import load_catalogue
 
     fn = "e2e-kinds"
     make_function(shared()[0].endpoint, fn, versions=1, aliases={"live": "1"})

@@ -12,7 +12,8 @@ from google.cloud import run_v2
 
 from collectors.base import CollectorContext
 from collectors.errors import ProviderDataError
-from collectors.gcp import check, connect, from_settings
+from collectors.gcp import check, from_settings
+from collectors.gcp_client import connect
 from collectors.gcp_run_config import build_deployments, parse_cpu, parse_memory_mb, read_settings
 from inferwatch.config import Settings, parse_settings
 from inferwatch.errors import ConfigError

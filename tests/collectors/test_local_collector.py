@@ -178,7 +178,8 @@ def test_warm_instances_become_provisioned_concurrency_metrics(tmp_path: Path, s
 
 def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: Store) -> None:
     from drift import WindowCounts
-    from inferwatch.baselines import ensure_model_baselines, latest_baseline
+    from readmodels.baselines import latest_baseline
+    from shell.reference_baselines import ensure_model_baselines
 
     ensure_model_baselines(store)
     f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"

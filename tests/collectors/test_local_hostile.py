@@ -31,7 +31,8 @@ scores = st.lists(st.floats(0, 1, allow_nan=False), max_size=20).map(tuple)
 classes = st.lists(st.integers(0, 9), max_size=20).map(tuple)
 good_records = st.builds(
     InvocationRecord, timestamp_ms=st.integers(T0_MS - 3_600_000, T0_MS), deployment=names,
-    model_version=st.sampled_from(["v1", "v2", "2026.11+build:7"]), role=st.sampled_from(["stable", "canary", "shadow"]),
+    model_version=st.sampled_from(["v1", "v2", "2026.11+build:7"]), role=st.sampled_from(["stable", "canary",
+                                                                                          "shadow"]),
     request_id=st.text(max_size=30), status=st.sampled_from(["ok", "client_error", "timeout", "degraded", "error"]),
     latency_ms=finite, cold_start=st.integers(0, 1), init_ms=finite, memory_mb=st.integers(128, 10240),
     max_memory_used_mb=finite, rows=st.integers(0, 500), scores=scores, classes=classes,
@@ -55,7 +56,8 @@ BREAKERS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
                     | st.integers(min_value=10**9) | st.text(max_size=5) | st.lists(st.integers(), max_size=2),
     ("Rows",): st.floats(0.1, 0.9) | st.integers(max_value=-1) | st.integers(min_value=10**6 + 1) | st.just(1e30),
     ("PredictionScore",): st.lists(st.floats(0, 1), max_size=3).map(lambda xs: [*xs, float("inf")])
-                          | st.lists(st.text(max_size=3), min_size=1, max_size=3) | st.dictionaries(st.text(), st.none()),
+                          | st.lists(st.text(max_size=3), min_size=1, max_size=3) | st.dictionaries(st.text(),
+                                                                                                    st.none()),
     ("PredictedClass",): st.just([1e999]) | st.just([0.5]) | st.just([2**40]) | st.just(["1"]),
     ("Deployment",): st.text(max_size=200).filter(lambda s: not s.isascii() or any(c in s for c in "/ :\x00\\"))
                      | st.just("") | st.just("d" * 129) | st.integers(),

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costs.advice import Advice, AdvicePolicy, advise, top_advice
+from costs.advice import advise, top_advice
+from costs.advice_model import Advice, AdvicePolicy
+from costs.catalogue import SECONDS_PER_MONTH, load_catalogue
 from costs.errors import PowerTuningImportError
 from costs.power_tuning import parse_power_tuning
-from costs.pricing import SECONDS_PER_MONTH, load_catalogue
 from costs.usage import summarize_usage
 from tests.costs.builders import lam, run, steady
 
@@ -112,7 +113,10 @@ def test_power_tuning_result_picks_the_cheapest_measured_size() -> None:
         {"value": 2048, "averagePrice": 2e-6, "averageDuration": 50.0}]}}))
     a = _one(_advice([d], pts, memory_options={d.id: result.memory_options()}), "memory")
     assert a.proposed == "1,024 MB" and a.confidence == "high"
-    per_inv = lambda mb, ms: ms / 1000 * mb / 1024 * 0.0000166667
+
+    def per_inv(mb: float, ms: float) -> float:
+        return ms / 1000 * mb / 1024 * 0.0000166667
+
     expected = (per_inv(2048, 50) - per_inv(1024, 60)) * 1000 * 168 * SECONDS_PER_MONTH / WEEK_S
     assert a.monthly_saving_usd == pytest.approx(expected)
     assert "+20%" in a.latency_effect

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from costs.advice import BELOW_MINIMUM, NO_DATA, TOO_LITTLE_DATA, AdvicePolicy, advise_window
-from costs.loading import load_advice, load_weekly_report
-from costs.pricing import SECONDS_PER_MONTH, load_catalogue
+from costs.advice import BELOW_MINIMUM, NO_DATA, TOO_LITTLE_DATA, advise_window
+from costs.advice_model import AdvicePolicy
+from costs.catalogue import SECONDS_PER_MONTH, load_catalogue
 from costs.report import IsoWeek
 from costs.usage import summarize_usage
 from inferwatch.schema import MetricPoint
 from inferwatch.store import Store
+from readmodels.costs import load_advice, load_weekly_report
 from tests.costs.builders import T0, lam
 from tests.costs.report_store import write
 

@@ -13,9 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from costs.advice import AdviceResult
-from costs.loading import advice_end, load_advice
-from costs.pricing import load_catalogue
-from inferwatch.runtime import Runtime
+from costs.catalogue import load_catalogue
+from readmodels.costs import advice_end, load_advice
+from shell.runtime import Runtime
 from tests.dashboard.conftest import clean_env, inferwatch_bin
 from tests.homes import use_home
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import pytest
 
 from collectors.aws_logs import parse_event, step_metrics
+from costs.catalogue import PriceCatalogue, load_catalogue
 from costs.errors import PriceCatalogueError
 from costs.per_prediction import estimate_costs
-from costs.pricing import PriceCatalogue, load_catalogue
 from inferwatch.schema import Metric, MetricPoint
 from tests.costs.builders import lam
 

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from costs.catalogue import load_catalogue
 from costs.per_prediction import by_version, estimate_costs, group_series, reconcile, rollup, series_from_rows
-from costs.pricing import lambda_cost, load_catalogue
+from costs.pricing import lambda_cost
 from inferwatch.schema import CostRecord, Deployment, MetricPoint
 from tests.costs.builders import T0, lam, run, steady
 

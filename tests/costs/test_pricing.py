@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from costs.catalogue import load_catalogue
 from costs.errors import PriceCatalogueError, UnknownPriceError
 from costs.pricing import (
     cloud_run_cost,
     lambda_cost,
     lambda_monthly_duration_usd,
-    load_catalogue,
     min_instance_monthly_usd,
     provisioned_monthly_usd,
 )

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from costs.catalogue import load_catalogue
 from costs.errors import ReportInputError
-from costs.loading import load_weekly_report
-from costs.pricing import load_catalogue
 from costs.report import (
     FORMULA_TRIGGERS,
     IsoWeek,
@@ -25,6 +24,7 @@ from costs.report import (
     render_markdown,
 )
 from inferwatch.store import Store
+from readmodels.costs import load_weekly_report
 from tests.costs.builders import T0, steady
 from tests.costs.report_store import fixed_store, write
 

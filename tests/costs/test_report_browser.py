@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from costs.loading import load_weekly_report
-from costs.pricing import load_catalogue
+from costs.catalogue import load_catalogue
 from costs.report import IsoWeek, render_html
 from inferwatch.schema import Deployment
 from inferwatch.store import Store
+from readmodels.costs import load_weekly_report
 from tests.costs.builders import T0, steady
 from tests.costs.report_store import write
 

@@ -45,7 +45,8 @@ def test_restores_are_shown_apart_from_on_demand_cold_starts(home: Path) -> None
     assert not at.exception, at.exception
     traces = chart_traces(at)
     assert traces["Cold starts and SnapStart restores"] == ["cold starts", "of which SnapStart restores"]
-    assert sorted(traces["Init and restore duration"]) == ["init (max)", "init (mean)", "restore (max)", "restore (mean)"]
+    assert sorted(traces["Init and restore duration"]) == ["init (max)", "init (mean)", "restore (max)",
+                                                           "restore (mean)"]
     assert traces["SnapStart restore time billed"] == ["restore time billed"]
     cold = next(c for c in at.get("plotly_chart") if "Cold starts" in c.proto.spec)
     assert json.loads(cold.proto.spec)["layout"]["barmode"] == "group"  # a subset beside its whole, not stacked

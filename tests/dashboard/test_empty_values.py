@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import charts
 from inferwatch.schema import CollectionRun
-from inferwatch.sources import source_health
 from inferwatch.store import Store
+from readmodels.sources import source_health
 from tests.costs.report_store import fixed_store
 from tests.dashboard.test_overview import APP, fill
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from inferwatch.drift_status import load_recorded_drift
-from inferwatch.overview import load_kept_window
 from inferwatch.store import Store
+from readmodels.drift_status import load_recorded_drift
+from readmodels.overview import load_kept_window
 from tests.dashboard.conftest import clean_env, inferwatch_bin
 from tests.dashboard.status_html import read_status_table
 from tests.dashboard.test_overview import APP

@@ -11,9 +11,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from inferwatch.config import Settings
-from inferwatch.overview import record_window_numbers
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, Metric, MetricPoint, floor_time
 from inferwatch.store import Store
+from readmodels.overview import record_window_numbers
 from tests.dashboard.status_html import read_status_table
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -27,8 +27,10 @@ def fill(home: Path, p99_ms: float = 20) -> None:
     points = []
     for i in range(10):
         t = now - timedelta(minutes=i)
-        points += [MetricPoint(dep.id, Metric.INVOCATIONS, t, 60, 100), MetricPoint(dep.id, Metric.LATENCY_P50, t, 60, 4),
-                   MetricPoint(dep.id, Metric.LATENCY_P95, t, 60, 9), MetricPoint(dep.id, Metric.LATENCY_P99, t, 60, p99_ms),
+        points += [MetricPoint(dep.id, Metric.INVOCATIONS, t, 60, 100), MetricPoint(dep.id, Metric.LATENCY_P50, t, 60,
+                                                                                    4),
+                   MetricPoint(dep.id, Metric.LATENCY_P95, t, 60, 9), MetricPoint(dep.id, Metric.LATENCY_P99, t, 60,
+                                                                                  p99_ms),
                    MetricPoint(dep.id, Metric.COLD_STARTS, t, 60, 1)]
     store.write_batch(CollectionBatch("local", (dep,), tuple(points)),
                       CollectionRun("r", "local", now, now, "ok"))

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import allowed
-from inferwatch.dashboard_server import DashboardSecurityError, auth_configured, check_bind, streamlit_command
+from shell.dashboard_server import DashboardSecurityError, auth_configured, check_bind, streamlit_command
 from tests.dashboard.conftest import clean_env, free_port, inferwatch_bin
 from tests.dashboard.test_overview import APP, fill
 

@@ -10,7 +10,7 @@ import pandas as pd
 from dashboard import charts
 from dashboard.status_table import render_table_html
 from inferwatch.config import SloSection
-from inferwatch.overview import OverviewRow
+from readmodels.overview import OverviewRow
 from tests.dashboard.status_html import read_status_table
 
 SLO = SloSection(p99_ms=250, availability=0.999, cold_start_rate=0.1)

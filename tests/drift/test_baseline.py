@@ -40,7 +40,8 @@ def test_non_finite_and_null_values_are_counted_apart() -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_round_trip_through_json_is_exact_and_small(dtype: type) -> None:
     rng = np.random.default_rng(5)
-    signals = {"score": rng.random(1_000_000).astype(dtype), "feature:y": (rng.normal(size=200_000) * 1e6).astype(dtype),
+    signals = {"score": rng.random(1_000_000).astype(dtype),
+               "feature:y": (rng.normal(size=200_000) * 1e6).astype(dtype),
                "class": rng.integers(0, 1000, 100_000)}
     base = build_baseline(signals, categorical=["class"], model_sha256="f" * 64, version="v2")
     text = json.dumps(base.to_dict())

@@ -27,7 +27,8 @@ JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=
 
 # The baseline as it is kept in the store (JSON), and every place in it a corruption can hit.
 STORED: dict[str, Any] = json.loads(json.dumps(
-    build_baseline(reference_signals(rows=2000), categorical=["class"], model_sha256="ab" * 32, version="v1").to_dict()))
+    build_baseline(reference_signals(rows=2000), categorical=["class"], model_sha256="ab" * 32,
+                   version="v1").to_dict()))
 Path_ = tuple[str | int, ...]
 
 

@@ -14,11 +14,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
-from alerts.outbox import load_states
-from inferwatch.baselines import baseline_id, model_baseline
-from inferwatch.cli import app
 from inferwatch.schema import Metric
 from inferwatch.store import Store
+from shell.cli import app
+from shell.reference_baselines import baseline_id, model_baseline
 
 DEPLOYMENTS = {"scorer-v1": "v1", "scorer-v2": "v2"}  # the built-in local demo deployments
 LINES = 60  # per deployment and round: below drift's 500 rows, so the readable model reads insufficient_data
@@ -73,7 +72,8 @@ def _corrupt(store_url: str, variant: str) -> None:
     engine = create_engine(store_url, poolclass=NullPool)
     try:
         with engine.begin() as conn:
-            stored = conn.execute(text("SELECT CAST(payload AS TEXT) FROM baselines WHERE id = :id"), {"id": V1}).scalar()
+            stored = conn.execute(text("SELECT CAST(payload AS TEXT) FROM baselines WHERE id = :id"),
+                                  {"id": V1}).scalar()
             damaged = _corrupted(str(stored), variant, engine.dialect.name)
             cast = "CAST(:p AS json)" if engine.dialect.name == "postgresql" else ":p"
             conn.execute(text(f"UPDATE baselines SET payload = {cast} WHERE id = :id"), {"p": damaged, "id": V1})
@@ -114,9 +114,10 @@ def test_a_corrupt_baseline_costs_the_drift_of_its_model_only(tmp_path: Path, st
 
     code, out = _cli(home, store_url, "alerts", "run")
     assert code == 1 and "1 alerts could not be evaluated" in out, out
-    drift_states = {s.entity: s for s in load_states(store).values() if s.rule == "PredictionDrift"}
+    drift_states = {s.entity: s for s in store.load_alert_states().values() if s.rule == "PredictionDrift"}
     assert drift_states["local:local:scorer-v1"].state == "error"
-    assert V1 in drift_states["local:local:scorer-v1"].summary and REMEDY in drift_states["local:local:scorer-v1"].summary
+    summary = drift_states["local:local:scorer-v1"].summary
+    assert V1 in summary and REMEDY in summary
     assert drift_states["local:local:scorer-v2"].state != "error"
 
     code, out = _cli(home, store_url, "baseline", "list")

@@ -77,7 +77,7 @@ def test_mixed_object_values_are_canonical_and_nulls_apart() -> None:
     values = np.array([1, 1.0, True, "1", np.int64(1), None, float("nan"), 2.5, "x", np.str_("x")], dtype=object)
     baseline = build_baseline({"c": values}, categorical=["c"], model_sha256="0" * 64, version="v")
     column = baseline.column("c")
-    assert dict(zip(column.categories, column.counts.tolist())) == {"1": 5, "x": 2, "2.5": 1}
+    assert dict(zip(column.categories, column.counts.tolist()[:-1], strict=True)) == {"1": 5, "x": 2, "2.5": 1}
     assert column.null_count == 2
     window = WindowCounts.from_values(column, values)
     assert window.counts.tolist() == [5, 2, 1, 0] and window.null_count == 2

@@ -50,7 +50,7 @@ def test_block_boundaries_do_not_change_results(monkeypatch: pytest.MonkeyPatch)
     whole = (ks_exact(a, b), cramer_von_mises_exact(a, b), wasserstein_sigma_exact(a, b))
     monkeypatch.setattr(exact, "_BLOCK", 37)
     parts = (ks_exact(a, b), cramer_von_mises_exact(a, b), wasserstein_sigma_exact(a, b))
-    for w, p in zip(whole, parts):
+    for w, p in zip(whole, parts, strict=True):
         assert p.statistic == pytest.approx(w.statistic, rel=1e-12)
 
 

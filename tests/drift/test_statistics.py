@@ -12,10 +12,10 @@ from scipy.spatial.distance import jensenshannon
 
 from drift.chi_square import chi_square_test
 from drift.errors import InsufficientDataError, InvalidInputError
-from drift.g_test import g_test
 from drift.hellinger import hellinger_distance
 from drift.jensen_shannon import jensen_shannon_distance
 from drift.ks import ks_pvalue, ks_statistic_binned
+from drift.likelihood_ratio import g_test
 from drift.psi import population_stability_index
 from drift.total_variation import total_variation_distance
 from drift.wasserstein import wasserstein_sigma_binned
@@ -69,7 +69,8 @@ def test_wasserstein_properties(pair, data) -> None:  # type: ignore[no-untyped-
     std = data.draw(st.floats(0.1, 10))
     assert wasserstein_sigma_binned(ref, ref, edges, std) == pytest.approx(0.0, abs=1e-12)
     forward = wasserstein_sigma_binned(ref, cur, edges, std)
-    assert forward >= 0 and forward == pytest.approx(wasserstein_sigma_binned(cur, ref, edges, std), rel=1e-9, abs=1e-12)
+    assert forward >= 0 and forward == pytest.approx(wasserstein_sigma_binned(cur, ref, edges, std), rel=1e-9,
+                                                     abs=1e-12)
     assert forward <= (edges[-1] - edges[0]) / std + 1e-9  # never more than the width of the range
 
 

@@ -47,7 +47,8 @@ def test_empty_reference_version_is_no_data(baseline: Baseline) -> None:
 
 def test_agreement_wilson_interval() -> None:
     a = agreement(90, 100)
-    assert a.rate == 0.9 and a.ci_low == pytest.approx(0.8256, abs=1e-4) and a.ci_high == pytest.approx(0.9448, abs=1e-4)
+    assert a.rate == 0.9 and a.ci_low == pytest.approx(0.8256, abs=1e-4) and a.ci_high == pytest.approx(0.9448,
+                                                                                                        abs=1e-4)
     full = agreement(10, 10)
     assert full.ci_high == pytest.approx(1.0) and 0.65 < full.ci_low < 0.75
     assert agreement_from_pairs(np.array([1, 2, 3, 4]), np.array([1, 2, 0, 4])).rate == 0.75

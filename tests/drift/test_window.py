@@ -79,9 +79,11 @@ def test_gcp_bucket_bounds_reproduce_right_closed_bins(baseline: Baseline) -> No
     bins = bin_edges_for_cloud(col, max_edges=50)
     values = np.concatenate((np.random.default_rng(5).beta(5, 2, 5000), np.asarray(bins.edges)))  # values on edges
     # Cloud Monitoring explicit buckets: underflow (-inf, b0), [b_i-1, b_i), overflow [b_n-1, inf)
-    buckets = np.bincount(np.searchsorted(np.asarray(bins.gcp_bounds), values, "right"), minlength=len(bins.gcp_bounds) + 1)
+    buckets = np.bincount(np.searchsorted(np.asarray(bins.gcp_bounds), values, "right"),
+                          minlength=len(bins.gcp_bounds) + 1)
     cloud = WindowCounts.from_bucket_counts(col, buckets, layout=bins.layout)
-    np.testing.assert_array_equal(cloud.counts, WindowCounts.from_values(col, values).coarsened(np.asarray(bins.layout)))
+    np.testing.assert_array_equal(cloud.counts, WindowCounts.from_values(col,
+                                                                         values).coarsened(np.asarray(bins.layout)))
     assert bins.cloudwatch_offset == 0.0  # scores are never negative
 
 

@@ -57,7 +57,8 @@ def test_duplicate_deployments_are_refused() -> None:
 @pytest.mark.parametrize(("raw", "field"), [
     ({"slo": {"p99_ms": float("inf")}}, "slo.p99_ms"),
     ({"slo": {"availability": float("nan")}}, "slo.availability"),
-    ({"deployments": [{"provider": "local", "name": "a", "keep_alive_s": float("inf")}]}, "deployments[0].keep_alive_s"),
+    ({"deployments": [{"provider": "local", "name": "a", "keep_alive_s": float("inf")}]},
+     "deployments[0].keep_alive_s"),
     # the raw sections drift/, alerts/ and costs/ validate later: refused here already
     ({"drift": {"thresholds": {"psi": [0.1, float("inf")]}}}, "drift.thresholds.psi[1]"),
     ({"alerts": {"rules": [{"name": "X", "threshold": float("-inf")}]}}, "alerts.rules[0].threshold"),

@@ -59,7 +59,8 @@ def _build_cases() -> dict[str, ModelCase]:
     cancer = load_breast_cancer()
     xb = cancer.data.astype(np.float32)
     names = tuple(str(n) for n in cancer.feature_names)
-    binary = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=SEED)).fit(xb, cancer.target)
+    binary = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=SEED)).fit(xb,
+                                                                                                       cancer.target)
     cases["binary"] = ModelCase("binary", "binary", _convert(binary, xb[:1], zipmap=False), names, xb)
     cases["binary_zipmap"] = ModelCase("binary_zipmap", "binary", _convert(binary, xb[:1], zipmap=True), names, xb)
 
@@ -69,10 +70,12 @@ def _build_cases() -> dict[str, ModelCase]:
     labels = np.asarray(iris.target_names)[iris.target]
     string_model = LogisticRegression(max_iter=2000, random_state=SEED).fit(xi, labels)
     int_model = LogisticRegression(max_iter=2000, random_state=SEED).fit(xi, iris.target)
-    cases["multiclass_str"] = ModelCase("multiclass_str", "multiclass", _convert(string_model, xi[:1], zipmap=False), inames, xi)
+    cases["multiclass_str"] = ModelCase("multiclass_str", "multiclass", _convert(string_model, xi[:1], zipmap=False),
+                                        inames, xi)
     cases["multiclass_str_zipmap"] = ModelCase("multiclass_str_zipmap", "multiclass",
                                                _convert(string_model, xi[:1], zipmap=True), inames, xi)
-    cases["multiclass_int"] = ModelCase("multiclass_int", "multiclass", _convert(int_model, xi[:1], zipmap=False), inames, xi)
+    cases["multiclass_int"] = ModelCase("multiclass_int", "multiclass", _convert(int_model, xi[:1], zipmap=False),
+                                        inames, xi)
     cases["multiclass_int_zipmap"] = ModelCase("multiclass_int_zipmap", "multiclass",
                                                _convert(int_model, xi[:1], zipmap=True), inames, xi)
 

@@ -199,7 +199,8 @@ def check_window_line(line: str) -> dict[str, Any]:
     if not (start <= end and first <= last <= end):
         raise LineError("end_ms", "start <= end and first <= last <= end")
     invocations = _need(doc, "invocations", dict)
-    if sorted(invocations) != sorted(STATUSES) or not all(_count(invocations, s, "invocations.") >= 0 for s in STATUSES):
+    if sorted(invocations) != sorted(STATUSES) or not all(_count(invocations, s,
+                                                                 "invocations.") >= 0 for s in STATUSES):
         raise LineError("invocations", "one count per status")
     total = sum(invocations.values())
     if total < 1:

@@ -33,7 +33,8 @@ def test_the_current_parser_reads_invocation_lines(name: str, cases: dict[str, M
     handler({"rows": [0, 1, 2]}, FakeLambdaContext(request_id="r-1"))
     handler({"bad": True}, FakeLambdaContext(request_id="r-2"))
     ok, bad = (parse_emf_line(line) for line in lines)
-    assert (ok.deployment, ok.model_version, ok.role, ok.request_id, ok.status) == ("scorer", "v1", "stable", "r-1", "ok")
+    assert (ok.deployment, ok.model_version, ok.role, ok.request_id, ok.status) == ("scorer", "v1", "stable", "r-1",
+                                                                                    "ok")
     assert ok.rows == 3 and ok.cold_start and ok.init_ms > 0 and ok.memory_mb == 512 and ok.latency_ms > 0
     assert set(ok.input_summary) == set(case.feature_names)
     np.testing.assert_array_equal(ok.input_summary[case.feature_names[0]], case.x[[0, 1, 2], 0].astype(np.float64))

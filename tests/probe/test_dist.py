@@ -28,7 +28,8 @@ print(json.dumps({"file": inferwatch_probe.__file__, "line": lines[0]}))
 
 
 def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, **kwargs)  # type: ignore[call-overload]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False,
+                          **kwargs)  # type: ignore[call-overload]
     assert done.returncode == 0, f"{cmd}: {done.stdout}\n{done.stderr}"
     return done
 
@@ -44,12 +45,14 @@ def test_probe_dist_builds_a_wheel_and_a_layer_that_install_and_import(tmp_path:
         names = w.namelist()
         metadata = w.read(f"inferwatch_probe-{__version__}.dist-info/METADATA").decode()
     assert "inferwatch_probe/py.typed" in names and all(n.startswith("inferwatch_probe") for n in names)
-    assert [line for line in metadata.splitlines() if line.startswith("Requires-Dist")] == ["Requires-Dist: numpy>=1.26"]
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist")]
+    assert requires == ["Requires-Dist: numpy>=1.26"]
     with zipfile.ZipFile(layer) as z:
         layer_names = z.namelist()
         z.extractall(tmp_path / "layer")
     assert all(n.startswith("python/inferwatch_probe/") for n in layer_names)
-    assert sorted(n.removeprefix("python/") for n in layer_names) == sorted(n for n in names if n.startswith("inferwatch_probe/"))
+    in_layer = sorted(n.removeprefix("python/") for n in layer_names)
+    assert in_layer == sorted(n for n in names if n.startswith("inferwatch_probe/"))
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])

@@ -23,7 +23,8 @@ def work(probe, n):
 """
 
 
-def _run(tmp_path: Path, body: str, *, sigterm: bool = False) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+def _run(tmp_path: Path, body: str, *,
+         sigterm: bool = False) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     script = tmp_path / "app.py"
     script.write_text(PRELUDE + textwrap.dedent(body))
     env = {"PATH": "/usr/bin:/bin", "INFERWATCH_TELEMETRY_DIR": str(tmp_path / "telemetry"),

@@ -22,6 +22,27 @@ from tests.probe.conftest import CASES, ModelCase, ProbeFactory, expected
 from tests.probe.linecheck import check_line, exact_value
 
 
+def run_async(coro: Any) -> Any:
+    """``asyncio.run`` on a thread of its own: a session-scoped browser fixture (Playwright's sync API)
+    keeps an event loop running in the main thread for the rest of the session, and asyncio refuses to
+    start another there."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # access logs would only clutter the output
         pass
@@ -173,7 +194,7 @@ def test_asgi_statuses_and_predictions(cases: dict[str, ModelCase], make_probe: 
             await slow
         return [sent, bad]
 
-    sent, bad = asyncio.run(scenario())
+    sent, bad = run_async(scenario())
     assert sent[0]["status"] == 200
     assert bad[0]["status"] == 422 and json.loads(bad[1]["body"]) == {"error": "missing field rows"}
     docs = [check_line(line) for line in lines]
@@ -194,7 +215,7 @@ def test_asgi_lifespan_passes_through_unmeasured(make_probe: ProbeFactory) -> No
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    run_async(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
     assert sent == [{"type": "lifespan.startup.complete", "seen": "lifespan.startup"}] and lines == []
 
 
@@ -226,7 +247,7 @@ def test_every_task_through_wsgi_over_http_and_asgi(name: str, cases: dict[str, 
     finally:
         server.shutdown()
         server.server_close()
-    asyncio.run(_call(probe.asgi(asgi_app), "/", body=json.dumps({"rows": [11]}).encode()))
+    run_async(_call(probe.asgi(asgi_app), "/", body=json.dumps({"rows": [11]}).encode()))
     for rows, doc in zip([[3, 7], [11]], _wait_lines(lines, 2), strict=True):
         want = expected(case, rows)
         if case.task == "regression":

@@ -31,7 +31,8 @@ class FlakySink:
         self.lines.append(line)
 
 
-def test_a_broken_sink_costs_lines_never_the_answer(make_probe: ProbeFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_sink_costs_lines_never_the_answer(make_probe: ProbeFactory,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     sink = FlakySink(failures=3)
     probe, _ = make_probe(mode="invocation", sink=sink)
     handler = probe.lambda_handler(lambda event, context: {"statusCode": 200, "body": "fine"})
@@ -86,7 +87,8 @@ def test_outputs_and_inputs_it_cannot_read_are_counted(cases: dict[str, ModelCas
 
 def test_an_unwritable_telemetry_dir_costs_lines_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "taken").write_text("a file where the folder should be")
-    probe = Probe("scorer", "v1", "binary", mode="invocation", env={"INFERWATCH_TELEMETRY_DIR": str(tmp_path / "taken")})
+    probe = Probe("scorer", "v1", "binary", mode="invocation",
+                  env={"INFERWATCH_TELEMETRY_DIR": str(tmp_path / "taken")})
     try:
         with probe.invocation() as inv:
             inv.record(scores=[0.5])
@@ -97,12 +99,14 @@ def test_an_unwritable_telemetry_dir_costs_lines_only(tmp_path: Path, capsys: py
 
 
 values = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=300),
-                   st.binary(max_size=20), st.lists(st.floats(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+                   st.binary(max_size=20), st.lists(st.floats(), max_size=3),
+                   st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(inputs=st.dictionaries(st.text(min_size=1, max_size=20), st.lists(values, min_size=1, max_size=4), max_size=4),
-       scores=st.one_of(st.none(), st.lists(values, max_size=4)), classes=st.one_of(st.none(), st.lists(values, max_size=4)))
+       scores=st.one_of(st.none(), st.lists(values, max_size=4)), classes=st.one_of(st.none(), st.lists(values,
+                                                                                                        max_size=4)))
 def test_whatever_is_recorded_the_handler_is_unaffected_and_lines_follow_the_spec(
         inputs: dict[str, list[Any]], scores: list[Any] | None, classes: list[Any] | None) -> None:
     for mode in ("invocation", "window"):

@@ -45,11 +45,13 @@ def test_arguments_beat_the_environment(make_probe: ProbeFactory) -> None:
 def test_lambda_and_cloud_run_defaults() -> None:
     on_lambda = Probe(env={"AWS_LAMBDA_FUNCTION_NAME": "scorer-fn", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
                            "INFERWATCH_MODEL_VERSION": "v1", "INFERWATCH_TASK": "binary"}, sink=lambda line: None)
-    on_cloud_run = Probe(env={"K_SERVICE": "scorer-svc", "K_REVISION": "scorer-svc-00012-abc", "INFERWATCH_MEMORY_MB": "4096",
+    on_cloud_run = Probe(env={"K_SERVICE": "scorer-svc", "K_REVISION": "scorer-svc-00012-abc",
+                              "INFERWATCH_MEMORY_MB": "4096",
                               "INFERWATCH_MODEL_VERSION": "v1", "INFERWATCH_TASK": "binary"}, sink=lambda line: None)
     try:
         lam, run = on_lambda.settings, on_cloud_run.settings
-        assert (lam.deployment, lam.service, lam.mode, lam.memory_mb, lam.metrics) == ("scorer-fn", "scorer-fn", "window", 2048, ())
+        assert (lam.deployment, lam.service, lam.mode, lam.memory_mb, lam.metrics) == ("scorer-fn", "scorer-fn",
+                                                                                       "window", 2048, ())
         assert (run.deployment, run.revision, run.mode, run.memory_mb, run.flush_interval_s) == (
             "scorer-svc", "scorer-svc-00012-abc", "window", 4096, 60.0)
     finally:
@@ -72,7 +74,8 @@ def test_cloud_run_lines_on_stdout_carry_a_severity(capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize("metrics, declared", [(None, []), ("standard", 10), ("LatencyMs,PredictionScore", 2)])
-def test_emf_metrics_are_declared_only_when_asked(metrics: str | None, declared: object, make_probe: ProbeFactory) -> None:
+def test_emf_metrics_are_declared_only_when_asked(metrics: str | None, declared: object,
+                                                  make_probe: ProbeFactory) -> None:
     probe, lines = make_probe(mode="invocation", metrics=metrics)
     with probe.invocation() as inv:
         inv.record(scores=[0.5])
@@ -101,7 +104,8 @@ def test_file_sink_one_file_per_instance_rotated(tmp_path: Path) -> None:
         probe.close()
     files = sorted(p.name for p in (tmp_path / "t").iterdir())
     assert files[-1] == "scorer-1.jsonl" and files[0] == "scorer-1.1.jsonl" and len(files) >= 3
-    ordered = [tmp_path / "t" / f"scorer-1.{n}.jsonl" for n in range(1, len(files))] + [tmp_path / "t" / "scorer-1.jsonl"]
+    ordered = [tmp_path / "t" / f"scorer-1.{n}.jsonl" for n in range(1,
+                                                                     len(files))] + [tmp_path / "t" / "scorer-1.jsonl"]
     ids = [check_line(line)["RequestId"] for path in ordered for line in path.read_text().splitlines()]
     assert ids == [f"r{i}" for i in range(12)]  # every line whole, in order, none lost
     assert all(os.path.getsize(p) <= 1500 for p in ordered[:-1])

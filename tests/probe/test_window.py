@@ -183,7 +183,8 @@ def test_window_identity_and_lambda_members(make_probe: ProbeFactory) -> None:
     handler({}, FakeLambdaContext(arn="arn:aws:lambda:us-east-1:1:function:scorer:canary"))
     probe.flush()
     doc = check_line(lines[0])
-    assert (doc["platform"], doc["role"], doc["service"], doc["function_version"]) == ("lambda", "canary", "scoring", "12")
+    assert (doc["platform"], doc["role"], doc["service"], doc["function_version"]) == ("lambda", "canary", "scoring",
+                                                                                       "12")
     assert doc["function"] == "aws:us-east-1:scorer" and doc["qualifiers"] == {"$LATEST": 1, "canary": 1}
     assert doc["model_sha256"] == "ab" * 32 and doc["memory"]["configured_mb"] == 512
 

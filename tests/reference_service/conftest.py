@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from reference_service.model import PACKAGED_MODEL_DIR, ModelCard, Prediction
+from reference_service.model import PACKAGED_MODEL_DIR, ModelCard
+from reference_service.prediction import Prediction
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -27,7 +27,8 @@ HOSTILE_VALUES: tuple[Any, ...] = (
 )
 hostile_values = st.integers(0, len(HOSTILE_VALUES) - 1).map(HOSTILE_VALUES.__getitem__)
 
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8),
+                                                                                                inner, max_size=4),
                            max_leaves=20)
 
 

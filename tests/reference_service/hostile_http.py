@@ -150,7 +150,8 @@ WRONG_METHODS = ("PUT", "DELETE", "PATCH", "OPTIONS", "GET", "TRACE", "BREW", "C
 def wrong_method(sock: socket.socket, buf: bytearray, t: Target, rng: random.Random) -> list[Response]:
     method = rng.choice(WRONG_METHODS)
     body = t.good_body if rng.random() < 0.5 else b""
-    head = f"{method} {rng.choice((t.predict_path, *t.other_paths))} HTTP/1.1\r\nHost: h\r\nContent-Length: {len(body)}\r\n\r\n"
+    path = rng.choice((t.predict_path, *t.other_paths))
+    head = f"{method} {path} HTTP/1.1\r\nHost: h\r\nContent-Length: {len(body)}\r\n\r\n"
     return _one(sock, buf, head.encode() + body)
 
 
@@ -340,7 +341,8 @@ class MixReport:
         return Counter(r.status for o in self.outcomes for r in o.responses)
 
     def summary(self) -> str:
-        return (f"{len(self.outcomes)} requests in {self.elapsed_s:.1f} s (slowest {self.slowest_s:.1f} s); no answer: {dict(self.no_answer)}; "
+        return (f"{len(self.outcomes)} requests in {self.elapsed_s:.1f} s (slowest {self.slowest_s:.1f} s); "
+                f"no answer: {dict(self.no_answer)}; "
                 f"statuses {dict(sorted(self.statuses.items()))}; {len(self.problems)} contract problems, "
                 f"first: {self.problems[:5]}")
 

@@ -17,7 +17,7 @@ from tests.validators.env import validator
 
 DEPLOY = Path(__file__).resolve().parents[2] / "reference_service" / "deploy"
 sys.path.insert(0, str(DEPLOY))
-import build_zip
+import build_zip  # noqa: E402  a script beside the SAM template, not a module of the package
 
 
 class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -71,7 +71,8 @@ def test_sam_template_defaults_and_least_privilege() -> None:
         assert all("*" not in a for a in actions)
         # X-Ray's trace upload has no resource-level permissions: the only Resource "*"
         assert st["Resource"] != "*" or set(actions) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-    assert res["Function"]["Properties"]["Tracing"] == {"Ref": "Tracing"} and params["Tracing"]["Default"] == "PassThrough"
+    assert res["Function"]["Properties"]["Tracing"] == {"Ref": "Tracing"}
+    assert params["Tracing"]["Default"] == "PassThrough"
     assert "ManagedPolicyArns" not in res["FunctionRole"]["Properties"]
 
 
@@ -126,12 +127,16 @@ def test_lambda_zip_runs_alone(tmp_path: Path) -> None:
         "import reference_service.server_cloudrun\n"  # every module the Cloud Run adapter imports ships too
         "class C:\n aws_request_id = 'z'\n def get_remaining_time_in_millis(self): return 3000\n"
         "out = h.handler({'instances': json.loads(sys.argv[3])}, C())\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('inferwatch', 'collectors', 'drift', 'costs', 'alerts', 'scipy', 'pandas')]\n"
-        "print('RESULT', json.dumps({'status': out['statusCode'], 'rows': len(out['predictions']), 'bad': bad, 'file': h.__file__.startswith(sys.argv[1])}))\n"
+        "product = ('inferwatch', 'collectors', 'drift', 'quality', 'costs', 'alerts', 'readmodels', 'shell')\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in (*product, 'scipy', 'pandas')]\n"
+        "result = {'status': out['statusCode'], 'rows': len(out['predictions']), 'bad': bad,\n"
+        "          'file': h.__file__.startswith(sys.argv[1])}\n"
+        "print('RESULT', json.dumps(result))\n"
     )
-    result = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path / "unzipped"), str(site), json.dumps(held)],
+    result = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path / "unzipped"), str(site),
+                             json.dumps(held)],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, result.stderr
     assert json.loads(line[7:]) == {"status": 200, "rows": 2, "bad": [], "file": True}
 

@@ -77,7 +77,7 @@ def test_kill_mid_run_loses_nothing(tmp_path: Path, heldout: NDArray[np.float32]
 
 
 def test_cli_lists_and_replays(tmp_path: Path) -> None:
-    from inferwatch.cli import app
+    from shell.cli import app
 
     q = DurableQueue(tmp_path / "dlq" / "queue.sqlite3")
     first = q.put_dead(b'{"instances": []}', "400 invalid request")

@@ -40,7 +40,8 @@ def _check_answer(status: int, body: dict[str, Any]) -> None:
         assert body["degraded"] is False and len(body["predictions"]) >= 1
     else:
         assert isinstance(body["error"], str) and body["error"]
-        assert body["fields"] and all(isinstance(f["field"], str) and f["field"] and f["problem"] for f in body["fields"])
+        assert body["fields"] and all(isinstance(f["field"],
+                                                 str) and f["field"] and f["problem"] for f in body["fields"])
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,8 @@ def test_cloud_run_http(client: _Client, bodies: list[bytes]) -> None:
 
 
 @settings(FUZZ, max_examples=50)
-@given(size=st.integers(SETTINGS.max_body_bytes + 1, 50 * SETTINGS.max_body_bytes), filler=st.sampled_from([b" ", b"[", b"9"]))
+@given(size=st.integers(SETTINGS.max_body_bytes + 1, 50 * SETTINGS.max_body_bytes), filler=st.sampled_from([b" ", b"[",
+                                                                                                            b"9"]))
 def test_cloud_run_oversize_refused_before_parsing(client: _Client, size: int, filler: bytes) -> None:
     # only the head of the body is sent: a 413 proves the server answered without reading (or parsing) it
     conn = http.client.HTTPConnection("127.0.0.1", client.port, timeout=10)

@@ -16,7 +16,8 @@ from reference_service.dlq import SqsDeadLetterQueue
 from reference_service.errors import InferenceError
 from reference_service.handler_lambda import LambdaAdapter
 from reference_service.invocation import Service
-from reference_service.model import PACKAGED_MODEL_DIR, ModelCard, OnnxModel, Prediction
+from reference_service.model import PACKAGED_MODEL_DIR, ModelCard, OnnxModel
+from reference_service.prediction import Prediction
 from reference_service.settings import ServiceSettings
 from reference_service.telemetry import MemorySink, StdoutSink, parse_line
 
@@ -62,10 +63,13 @@ def test_base64_bodies_and_health(heldout: NDArray[np.float32]) -> None:
     adapter = _adapter()
     raw = base64.b64encode(json.dumps(_doc(heldout)).encode()).decode()
     ctx = {"http": {"method": "POST", "path": "/"}, "requestId": "b"}
-    assert adapter({"version": "2.0", "body": raw, "isBase64Encoded": True, "requestContext": ctx}, FakeLambdaContext())["statusCode"] == 200
-    bad = adapter({"version": "2.0", "body": "%%%", "isBase64Encoded": True, "requestContext": ctx}, FakeLambdaContext())
+    assert adapter({"version": "2.0", "body": raw, "isBase64Encoded": True, "requestContext": ctx},
+                   FakeLambdaContext())["statusCode"] == 200
+    bad = adapter({"version": "2.0", "body": "%%%", "isBase64Encoded": True, "requestContext": ctx},
+                  FakeLambdaContext())
     assert bad["statusCode"] == 400 and json.loads(bad["body"])["fields"][0]["field"] == "body"
-    health = adapter({"version": "2.0", "requestContext": {"http": {"method": "GET", "path": "/healthz"}}}, FakeLambdaContext())
+    health = adapter({"version": "2.0", "requestContext": {"http": {"method": "GET", "path": "/healthz"}}},
+                     FakeLambdaContext())
     assert health["statusCode"] == 200 and json.loads(health["body"])["degraded"] is False
 
 
@@ -94,7 +98,8 @@ def test_http_methods_other_than_post_get_405_naming_the_method(heldout: NDArray
 
 
 def test_http_oversize_is_413() -> None:
-    event = {"version": "2.0", "body": "x" * (SETTINGS.max_body_bytes + 1), "requestContext": {"http": {"method": "POST"}}}
+    event = {"version": "2.0", "body": "x" * (SETTINGS.max_body_bytes + 1),
+             "requestContext": {"http": {"method": "POST"}}}
     assert _adapter()(event, FakeLambdaContext())["statusCode"] == 413
 
 
@@ -164,7 +169,8 @@ def test_sqs_messages_not_reached_in_time_go_back(heldout: NDArray[np.float32]) 
 
 def test_emf_lines_go_to_stdout(heldout: NDArray[np.float32]) -> None:
     out = io.StringIO()
-    adapter = LambdaAdapter(Service(replace(SETTINGS, deployment="scorer"), StdoutSink(stream=out), init_started_s=time.time()))
+    adapter = LambdaAdapter(Service(replace(SETTINGS, deployment="scorer"), StdoutSink(stream=out),
+                                    init_started_s=time.time()))
     adapter(_doc(heldout), FakeLambdaContext())
     adapter(_doc(heldout), FakeLambdaContext())
     records = [parse_line(line) for line in out.getvalue().splitlines()]

@@ -29,11 +29,12 @@ def test_predict_health_and_telemetry(server_factory: Any, tmp_path: Path, heldo
     code, body = server.predict(_instances(heldout, 3))
     assert code == 200 and len(body["predictions"]) == 3 and body["model_version"] == "v1"
     code, body = server.predict({"instances": [[1.0] * 29]})
-    assert code == 400 and body["fields"] == [{"field": "instances[0]", "problem": "must have 30 values (one per feature), got 29"}]
+    assert code == 400 and body["fields"] == [{"field": "instances[0]",
+                                               "problem": "must have 30 values (one per feature), got 29"}]
     assert server.request("GET", "/nope")[0] == 404
     assert server.stop() == 0
     lines = telemetry_lines(tmp_path / "s" / "telemetry")
-    assert [l["Status"] for l in lines] == ["ok", "client_error"]
+    assert [ln["Status"] for ln in lines] == ["ok", "client_error"]
     assert lines[0]["ColdStart"] == 1 and lines[0]["InitMs"] > 0 and lines[1]["ColdStart"] == 0
     assert lines[0]["Deployment"] == "scorer-v1" and lines[0]["MemoryMb"] == 1024 and lines[0]["MaxMemoryUsedMb"] > 10
 
@@ -77,7 +78,7 @@ def test_prewarmed_first_request_is_not_cold(server_factory: Any, tmp_path: Path
     server: ServerProcess = server_factory({"INFERWATCH_PREWARMED": "1"})
     server.predict(_instances(heldout))
     server.stop()
-    assert [l["ColdStart"] for l in telemetry_lines(tmp_path / "s" / "telemetry")] == [0]
+    assert [ln["ColdStart"] for ln in telemetry_lines(tmp_path / "s" / "telemetry")] == [0]
 
 
 def _refuses_connections(port: int, within_s: float) -> bool:
@@ -105,7 +106,7 @@ def test_sigterm_lets_in_flight_requests_finish(server_factory: Any, heldout: ND
     worker.join(10)
     assert results and results[0][0] == 200 and results[0][1]["degraded"] is False
     assert server.proc.wait(10) == 0 and time.monotonic() - t0 < 5
-    assert any(l.startswith("STOPPED drained=true") for l in server.stderr_lines)
+    assert any(ln.startswith("STOPPED drained=true") for ln in server.stderr_lines)
 
 
 def test_bad_configuration_names_the_variable(tmp_path: Path) -> None:

@@ -17,9 +17,10 @@ from .conftest import REPO
 
 def test_inferwatch_serve_runs_the_cloud_run_adapter_on_localhost(tmp_path: Path, heldout: NDArray[np.float32]) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from inferwatch.cli import main; main()", "--home", str(tmp_path), "serve",
+        [sys.executable, "-c", "from shell.cli import main; main()", "--home", str(tmp_path), "serve",
          "--port", "0", "--model-version", "v2", "--deployment", "by-hand"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                                                          "HOME": str(tmp_path)},
     )
     assert proc.stderr is not None
     try:
@@ -43,13 +44,13 @@ def test_inferwatch_serve_runs_the_cloud_run_adapter_on_localhost(tmp_path: Path
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
         proc.stderr.close()
-    lines = [json.loads(l) for f in (tmp_path / "telemetry").glob("*.jsonl") for l in f.read_text().splitlines()]
-    assert [l["Deployment"] for l in lines] == ["by-hand"]
+    lines = [json.loads(ln) for f in (tmp_path / "telemetry").glob("*.jsonl") for ln in f.read_text().splitlines()]
+    assert [ln["Deployment"] for ln in lines] == ["by-hand"]
 
 
 def _serve(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from inferwatch.cli import main; main()", "--home", str(home), "serve", "--port", "0",
+        [sys.executable, "-c", "from shell.cli import main; main()", "--home", str(home), "serve", "--port", "0",
          *args], cwd=home.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(REPO), **(env or {})})
 

@@ -49,9 +49,9 @@ shadows = st.none() | st.builds(
        scores=st.lists(st.floats(0, 1), max_size=EMF_ARRAY_LIMIT).map(tuple),
        classes=st.lists(st.integers(0, 1), max_size=EMF_ARRAY_LIMIT).map(tuple),
        rid=st.text(max_size=40), error=st.none() | st.text(min_size=1, max_size=20), shadow=shadows)
-def test_lines_parse_back_to_the_values_that_produced_them(status: str, latency: float, cold: int, rows: int,
-                                                           scores: tuple[float, ...], classes: tuple[int, ...],
-                                                           rid: str, error: str | None, shadow: ShadowOutcome | None) -> None:
+def test_lines_parse_back_to_the_values_that_produced_them(
+        status: str, latency: float, cold: int, rows: int, scores: tuple[float, ...], classes: tuple[int, ...],
+        rid: str, error: str | None, shadow: ShadowOutcome | None) -> None:
     record = _record(status=status, latency_ms=latency, cold_start=cold, rows=rows, scores=scores,
                      classes=classes, request_id=rid, error_type=error if status != "ok" else None, shadow=shadow)
     assert parse_line(encode_line(record)) == record
@@ -87,13 +87,15 @@ def test_arrays_capped_and_line_bounded() -> None:
     x = rng.uniform(0, 1000, size=(256, 30)).astype(np.float32)
     long_names = [f"a very long feature name number {i:03d} " * 5 for i in range(30)]
     summary = summarize_inputs(x, long_names)
-    record = _record(rows=256, scores=capped_scores(rng.uniform(size=256)), classes=capped_classes(rng.integers(0, 2, 256)),
+    record = _record(rows=256, scores=capped_scores(rng.uniform(size=256)), classes=capped_classes(rng.integers(0, 2,
+                                                                                                                256)),
                      input_summary=summary, input_summary_rows=len(next(iter(summary.values()))))
     line = encode_line(record)
     doc = json.loads(line)
     assert len(line) <= MAX_LINE_BYTES
     assert len(doc["PredictionScore"]) == EMF_ARRAY_LIMIT == len(doc["PredictedClass"])
-    assert 0 <= doc["InputSummaryRows"] < 10 and all(len(v) == doc["InputSummaryRows"] for v in doc["InputSummary"].values())
+    rows = doc["InputSummaryRows"]
+    assert 0 <= rows < 10 and all(len(v) == rows for v in doc["InputSummary"].values())
 
 
 def test_input_summary_spreads_over_the_batch() -> None:

@@ -237,17 +237,16 @@ def test_a_store_from_an_earlier_version_gets_the_current_indexes(store_url: str
 
 
 def test_the_store_id_is_made_once_and_kept(store: Store, store_url: str, tmp_path: Path) -> None:
-    from inferwatch.store import load_store_id
 
-    first = load_store_id(store)
+    first = store.load_store_id()
     assert len(first) == 32 and int(first, 16) >= 0
     reopened = Store.open(store_url)
     try:
-        assert load_store_id(reopened) == first == load_store_id(store)
+        assert reopened.load_store_id() == first == store.load_store_id()
     finally:
         reopened.dispose()
     other = Store.open(f"sqlite:///{tmp_path}/other.db")
     try:
-        assert load_store_id(other) != first
+        assert other.load_store_id() != first
     finally:
         other.dispose()

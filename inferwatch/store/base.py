@@ -1,0 +1,139 @@
+"""What every part of the store shares: the engine, read and write transactions, and upserts.
+
+The Store (``inferwatch.store.store``) is assembled from one class per concern (metrics, baselines,
+kept numbers, alert records, quarantine, facts about the store), each a subclass of :class:`StoreBase`,
+so every SQL statement of Inferwatch lives in this package and each file holds one concern.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from inferwatch.store import tables as t
+from inferwatch.store.engine import WRITE_OPTION, redact
+from inferwatch.store.errors import StoreUnavailableError
+
+_UPSERT_CHUNK_ROWS = 5000
+
+
+class StoreBase:
+    """The engine and the transactions every concern of the store uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Pooled PostgreSQL connections are closed when the Store is dropped, not left to the GC.
+        self._finalizer = weakref.finalize(self, engine.dispose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.dispose()
+
+    @property
+    def url(self) -> str:
+        return redact(self.engine.url.render_as_string(hide_password=False))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def database_path(self) -> str | None:
+        """The SQLite database file, None for other backends and in-memory databases."""
+        database = self.engine.url.database
+        return database if self.dialect == "sqlite" and database and database != ":memory:" else None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (SQLite: BEGIN IMMEDIATE). Commits on exit, rolls back on error."""
+        try:
+            with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+                yield conn
+        except (OperationalError, PoolTimeoutError) as exc:
+            raise StoreUnavailableError(f"store {self.url} unavailable: {_reason(exc)}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read transaction: a consistent snapshot on SQLite; never blocks or is blocked by writers."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except (OperationalError, PoolTimeoutError) as exc:
+            raise StoreUnavailableError(f"store {self.url} unavailable: {_reason(exc)}") from exc
+
+    @contextmanager
+    def session_lock(self, key: int) -> Iterator[bool]:
+        """PostgreSQL: try a session advisory lock on its own connection, held for the block (yields
+        whether it was taken; the server releases it if the process dies). Other backends: yields True
+        (one machine: the caller serialises with a file lock)."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        try:
+            with self.engine.connect() as conn:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one())
+                conn.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        conn.commit()
+        except (OperationalError, PoolTimeoutError) as exc:
+            raise StoreUnavailableError(f"store {self.url} unavailable: {_reason(exc)}") from exc
+
+    def upsert(self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or replace rows by primary key (the idempotency guarantee)."""
+        if not rows:
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        # One row per key (the last wins: PostgreSQL refuses to update a row twice in one statement),
+        # in key order, which is lock order: two PostgreSQL writers cannot deadlock on shared rows.
+        key_of = itemgetter(*keys)
+        by_key = {key_of(row): row for row in rows}
+        rows = [by_key[k] for k in sorted(by_key)]
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table)
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else (
+            stmt.on_conflict_do_nothing(index_elements=keys)
+        )
+        # executemany (SQLAlchemy pages multi-row VALUES itself); chunks only bound memory.
+        for i in range(0, len(rows), _UPSERT_CHUNK_ROWS):
+            conn.execute(stmt, rows[i : i + _UPSERT_CHUNK_ROWS])
+
+    def insert_new(self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows whose key is not there yet; rows already there are kept as they are."""
+        if rows:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+
+    def ping(self) -> None:
+        """Reach the database once (``config check``); :class:`StoreUnavailableError` when it does not answer."""
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def count(self, table: str) -> int:
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.metadata.tables[table])).scalar_one())
+
+
+def _reason(exc: OperationalError | PoolTimeoutError) -> str:
+    orig = getattr(exc, "orig", None)
+    return " ".join(str(orig if orig is not None else exc).split())  # one line: libpq puts hints on their own

@@ -1,0 +1,71 @@
+"""Numbers a collection round keeps for the pages, so a page showing every deployment reads one row
+instead of recomputing from thousands of points: each deployment's latest drift decision
+(``drift_statuses``) and each window's statuses and costs (``kept_windows``). The read models compute
+them (``readmodels.drift_status``, ``readmodels.overview``); the shell's collection round saves them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+
+from inferwatch.store import tables as t
+from inferwatch.store.base import StoreBase
+from inferwatch.store.tables import from_epoch, to_epoch
+
+
+class KeptDecision(NamedTuple):
+    """One deployment's drift decision as a round made it."""
+
+    deployment: str
+    evaluated_at: datetime  # the end of the newest window
+    window_s: int
+    n_windows: int
+    baseline_id: str
+    status: str
+    signals: tuple[Mapping[str, Any], ...]  # the newest window's warn and drift results, worst first
+
+
+class KeptNumbers(NamedTuple):
+    """One window's numbers as a round computed them: each deployment's status (as a JSON-able dict)
+    and its cost (usd, predictions)."""
+
+    window_s: int
+    computed_at: datetime  # the "now" the numbers were computed for
+    statuses: tuple[Mapping[str, Any], ...]
+    costs: Mapping[str, tuple[float, float]]
+
+
+class KeptStore(StoreBase):
+    """``drift_statuses`` and ``kept_windows``."""
+
+    def save_drift_decisions(self, decisions: Sequence[KeptDecision]) -> None:
+        rows = [{"deployment_id": d.deployment, "evaluated_at": to_epoch(d.evaluated_at, "evaluated_at"),
+                 "window_s": d.window_s, "n_windows": d.n_windows, "baseline_id": d.baseline_id,
+                 "status": d.status, "signals": [dict(s) for s in d.signals]} for d in decisions]
+        with self.write() as conn:
+            self.upsert(conn, t.drift_statuses, rows)
+
+    def load_drift_decisions(self) -> list[KeptDecision]:
+        with self.read() as conn:
+            rows = conn.execute(select(t.drift_statuses)).mappings().all()
+        return [KeptDecision(r["deployment_id"], from_epoch(r["evaluated_at"]), int(r["window_s"]),
+                             int(r["n_windows"]), r["baseline_id"], r["status"], tuple(r["signals"]))
+                for r in rows]
+
+    def save_kept_numbers(self, numbers: Sequence[KeptNumbers]) -> None:
+        rows = [{"window_s": n.window_s, "computed_at": to_epoch(n.computed_at, "computed_at"),
+                 "statuses": [dict(s) for s in n.statuses],
+                 "costs": {dep: list(v) for dep, v in n.costs.items()}} for n in numbers]
+        with self.write() as conn:
+            self.upsert(conn, t.kept_windows, rows)
+
+    def load_kept_numbers(self, window_s: int) -> KeptNumbers | None:
+        with self.read() as conn:
+            row = conn.execute(select(t.kept_windows).where(t.kept_windows.c.window_s == window_s)).mappings().first()
+        if row is None:
+            return None
+        return KeptNumbers(window_s, from_epoch(row["computed_at"]), tuple(row["statuses"]),
+                           {dep: (float(usd), float(n)) for dep, (usd, n) in row["costs"].items()})

@@ -1,0 +1,74 @@
+"""Collection as the commands and the demo run it: build the configured collectors, run them in
+parallel, and hand each finished run to a callback (the progress bar)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from collectors.base import CollectorContext
+from collectors.registry import build_collectors
+from collectors.runner import run_all
+from costs.errors import CostError
+from drift import Baseline, DriftError
+from inferwatch.schema import CollectionRun
+from inferwatch.store import Store, StoreError
+from readmodels.baselines import latest_baseline
+from readmodels.drift_status import record_drift
+from readmodels.overview import record_window_numbers
+from shell.reference_baselines import ensure_model_baselines
+from shell.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def collector_context(rt: Runtime, store: Store, endpoints: Mapping[str, str] | None = None) -> CollectorContext:
+
+    def baselines(model_version: str) -> tuple[str, Baseline] | None:
+        return latest_baseline(store, model_version)  # an unreadable one raises, naming it: its model loses drift
+
+    return CollectorContext(home=rt.home, env=rt.env, endpoints=dict(endpoints or {}), baselines=baselines)
+
+
+def collect_once(
+    rt: Runtime,
+    store: Store,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_done: Callable[[CollectionRun], None] | None = None,
+) -> list[CollectionRun]:
+    if rt.settings.of_provider("local"):
+
+        ensure_model_baselines(store)  # the reference models' held-out baselines bin the local histograms
+    collectors = build_collectors(rt.settings, collector_context(rt, store))
+    if on_start is not None:
+        on_start(len(collectors))
+    runs = run_all(store, collectors, workers=rt.settings.collect.workers, on_done=on_done)
+    if any(run.points_written for run in runs):
+        now = datetime.now(UTC)
+        record_collected_drift(rt, store, now)
+        record_collected_numbers(rt, store, now)
+    return runs
+
+
+def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:
+    """Decide drift once per collection round with the configured ``[drift]`` settings (the overview
+    and the Drift page's summary read these decisions). A failure is logged, never fatal: the
+    collected data is already safe, and the next round tries again."""
+
+    try:
+        settings = rt.sections.drift
+        record_drift(store, now, window_s=settings.window_s, n_windows=settings.windows, policy=settings.policy)
+    except (DriftError, StoreError) as exc:
+        log.warning("drift was not decided after this collection: %s", exc)
+
+
+def record_collected_numbers(rt: Runtime, store: Store, now: datetime) -> None:
+    """Keep the Overview's window numbers (statuses and costs) as of this round. A failure is logged,
+    never fatal: the Overview then computes them live."""
+
+    try:
+        record_window_numbers(store, rt.settings, now)
+    except (CostError, StoreError) as exc:
+        log.warning("the overview's numbers were not kept after this collection: %s", exc)
