@@ -16,13 +16,14 @@ from inferwatch.store.errors import (
     StoreInputError,
     StoreUnavailableError,
 )
-from inferwatch.store.kept import KeptDecision, KeptNumbers
+from inferwatch.store.kept import KeptDecision, KeptFigures, KeptNumbers
 from inferwatch.store.quarantine import QuarantineEntry
 from inferwatch.store.store import Store
 from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
 
 __all__ = [
     "KeptDecision",
+    "KeptFigures",
     "KeptNumbers",
     "QuarantineEntry",
     "Store",

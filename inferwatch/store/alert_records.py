@@ -48,6 +48,14 @@ class AlertStore(StoreBase):
         with self.read() as c:
             return self.load_alert_states(c)
 
+    def load_alert_states_in(self, states: Sequence[str]) -> dict[str, AlertState]:
+        """The alerts in ``states`` (firing, pending...) by fingerprint: the few of thousands that are not
+        ok, read through the index on ``state``."""
+        a = at.alert_states
+        with self.read() as conn:
+            rows = conn.execute(select(a).where(a.c.state.in_(list(states)))).mappings().all()
+        return {r["fingerprint"]: _state(r) for r in rows}
+
     def save_alert_run_news(self, states: Mapping[str, AlertState], transitions: Sequence[Transition],
                             messages: Sequence[OutboxMessage],
                             worth_saving: Callable[[AlertState, AlertState | None], bool]) -> None:
