@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from inferwatch.config import Settings
 from inferwatch.schema import AlertState, AlertStatus, split_deployment_id
-from inferwatch.store import KeptFigures, Store, StoreError, StoreUnavailableError, from_epoch
+from inferwatch.store import KeptFigures, Store, StoreError, StoreSchemaError, StoreUnavailableError, from_epoch
 from readmodels.drift_status import RecordedDrift, load_recorded_drift
 from readmodels.exposition_kept import ADVICE_TOPIC, QUALITY_TOPIC, WINDOW_S, WINDOW_TOPIC
 from readmodels.overview import KeptWindow, build_overview, load_kept_window
@@ -111,6 +111,9 @@ class _Reader:
             return default
         try:
             return read()
+        except StoreSchemaError as exc:  # a store made by an earlier version: its other parts still read
+            self.unavailable[name] = " ".join(str(exc).split())[:300]
+            return default
         except StoreUnavailableError as exc:
             self.unavailable["store"] = str(exc)
         except (StoreError, KeyError, TypeError, ValueError) as exc:  # an old schema, a corrupt kept row

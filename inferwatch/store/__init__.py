@@ -14,6 +14,7 @@ from inferwatch.store.errors import (
     StoreDataError,
     StoreError,
     StoreInputError,
+    StoreSchemaError,
     StoreUnavailableError,
 )
 from inferwatch.store.kept import KeptDecision, KeptFigures, KeptNumbers
@@ -31,6 +32,7 @@ __all__ = [
     "StoreDataError",
     "StoreError",
     "StoreInputError",
+    "StoreSchemaError",
     "StoreUnavailableError",
     "WindowAggregate",
     "default_url",

@@ -26,7 +26,8 @@ from tests.alerts.builders import Clock
 HEALTHY = Deployment(id="local:local:scorer-v1", provider=Provider.LOCAL, region="local", name="scorer-v1",
                      service="scorer", model_version="v1", role=Role.STABLE, memory_mb=512, min_instances=2)
 FAILING = Deployment(id="local:local:scorer-v2", provider=Provider.LOCAL, region="local", name="scorer-v2",
-                     service="scorer", model_version="v2", role=Role.CANARY, memory_mb=512, slo_p99_ms=200.0)
+                     service="scorer", model_version="v2", role=Role.CANARY, memory_mb=512, slo_p99_ms=200.0,
+                     min_instances=1)
 AWS = Deployment(id="aws:eu-west-1:reports", provider=Provider.AWS, region="eu-west-1", name="reports",
                  service="reports", model_version="v1", memory_mb=1024, provisioned_concurrency=4)
 DEPLOYMENTS = (HEALTHY, FAILING, AWS)
