@@ -130,3 +130,13 @@ def query(prometheus: Server, expr: str) -> list[dict[str, Any]]:
         return [{"metric": {}, "value": data["result"]}]
     result: list[dict[str, Any]] = data["result"]
     return result
+
+
+def query_range(prometheus: Server, expr: str, seconds: int = 60) -> list[dict[str, Any]]:
+    """A range query over the last ``seconds`` at a 1 s step (what a Grafana time series panel sends)."""
+    end = time.time()
+    answer = prometheus.get("/api/v1/query_range", {"query": expr, "start": str(end - seconds), "end": str(end),
+                                                    "step": "1"})
+    assert answer["status"] == "success", answer
+    result: list[dict[str, Any]] = answer["data"]["result"]
+    return result
