@@ -1,14 +1,14 @@
 """Exporter benchmark: the time and size of a Prometheus scrape of ``inferwatch exporter`` at 50 and 1,000
 deployments, against the time to read the same numbers from the store's points.
 
-For each size, a SQLite store holds two hours of 1-minute points for every deployment (16 metrics, 18 with provisioned concurrency, bulk
-loaded, hourly roll-ups rebuilt), 20 collectors' runs, a drift decision per deployment (one in ten drifting
-with five flagged signals), and whatever the real alert job makes of it. A collection round's keeping is
-then timed (the Overview's window numbers and the exporter's figures, advice included), and the exporter is
-served by its real HTTP server on 127.0.0.1 and scraped over HTTP as Prometheus does (with and without
-gzip). Measured against it, in the same run: the same numbers computed from the points as a scrape would
-have to without kept numbers (window status and percentiles, costs, errors by cause, warm capacity,
-advice over the week, recorded drift, active alerts, collector freshness).
+For each size, a SQLite store holds two hours of 1-minute points for every deployment (16 metrics, 18
+with provisioned concurrency; bulk loaded, hourly roll-ups rebuilt), 20 collectors' runs, a drift decision
+per deployment (one in ten drifting with five flagged signals), and whatever the real alert job makes of
+it. A collection round's keeping is then timed (the Overview's window numbers and the exporter's figures,
+advice included), and the exporter is served by its real HTTP server on 127.0.0.1 and scraped over HTTP as
+Prometheus does (with and without gzip). Measured against it, in the same run: the same numbers computed
+from the points as a scrape would have to without kept numbers (window status and percentiles, costs,
+errors by cause, warm capacity, advice over the week, recorded drift, active alerts, collector freshness).
 
 Goal (issue 19): a scrape under 100 ms at 1,000 deployments.
 Run by hand: ``.venv/bin/python bench/exporter_scrape.py``; writes bench/results/exporter_scrape.json.
@@ -199,7 +199,8 @@ def main() -> None:
         sizes = [measure(n, Path(tmp)) for n in SIZES]
     result = {
         "benchmark": "exporter_scrape",
-        "setup": {"minutes_of_points": MINUTES, "metrics_per_deployment": "16 (18 with provisioned concurrency)", "collectors": COLLECTORS,
+        "setup": {"minutes_of_points": MINUTES, "metrics_per_deployment": "16 (18 with provisioned concurrency)",
+                  "collectors": COLLECTORS,
                   "store": "sqlite (WAL)", "scrapes": SCRAPES, "statistic": "median",
                   "scrape": "GET /metrics over HTTP on 127.0.0.1, Accept-Encoding gzip (as Prometheus sends it)",
                   "live_read": "the same numbers computed from the points (status, costs, figures, a week of "
