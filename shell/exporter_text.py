@@ -8,7 +8,7 @@ that re-escapes and formats each label of each sample, 0.3 s for 1,000 deploymen
 deployment's label set once makes the whole page ~30 ms (bench/exporter_scrape.py). Values are formatted
 by prometheus_client's own ``floatToGoString``; ``promtool check metrics`` passes on the output (tests).
 
-Series per deployment (docs/integrations.md, "Cardinality"): 22 at most, plus one per advice kind, per
+Series per deployment (docs/integrations.md, "Cardinality"): 24 at most, plus one per advice kind, per
 quality metric and two per shown drift signal (at most ``drift_signals_bound``, the most flagged first).
 """
 

@@ -105,6 +105,11 @@ def test_the_page_passes_promtool_and_holds_every_deployment(filled: FilledStore
     assert [s.split('signal="')[1].split('"')[0] for s in effects] == ["feature:f0", "feature:f1", "feature:f2"]
     assert f'inferwatch_drift_flagged_signals{{deployment="{FAILING.id}"' in page
     assert len(samples(page, "inferwatch_quality_estimate")) == 0 and "# TYPE inferwatch_quality_estimate gauge" in page
+    for d in DEPLOYMENTS:  # the documented bound: 24, one per advice kind, two per shown drift signal
+        series = [line for line in page.splitlines() if f'deployment="{d.id}"' in line and not line.startswith("#")]
+        advice = samples(page, "inferwatch_advice_savings_usd_per_month")
+        kinds = sum(f'deployment="{d.id}"' in line for line in advice)
+        assert len(series) <= 24 + kinds + 2 * 3, (d.id, len(series))
 
 
 def test_the_command_needs_the_token_end_to_end(filled: FilledStore, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +23,14 @@ import pytest
 from inferwatch.schema import floor_time
 from readmodels.exposition import Exposition
 from shell.exporter import Exporter, ExporterOptions, make_server
+from tests.alerts.receivers import self_signed_cert
 from tests.shell.exposition_store import DEPLOYMENTS, FAILING, fill
 from tests.shell.monitoring import Server, prometheus_config, promtool, query, query_range, start_prometheus
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "inferwatch.json"
 VARIABLES = {"$service": ".*", "$deployment": FAILING.id}
+AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"  # Debian's prometheus-alertmanager package
 
 
 @dataclass
@@ -94,6 +98,21 @@ def test_the_dashboard_is_ready_to_provision() -> None:
         assert target["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, title
         assert target["expr"].strip(), title
     assert len(targets()) >= 30
+
+
+def test_the_shipped_scrape_job_and_route_pass_promtool_and_amtool(tmp_path: Path) -> None:
+    """deploy/prometheus/inferwatch-scrape.yml with its files where it names them (promtool checks that they
+    exist), and deploy/alertmanager/inferwatch-route.yml."""
+    cert, _ = self_signed_cert(tmp_path)
+    (tmp_path / "inferwatch-token").write_text("t0ken")
+    (tmp_path / "inferwatch-ca.pem").write_bytes(cert.read_bytes())
+    scrape = (ROOT / "deploy" / "prometheus" / "inferwatch-scrape.yml").read_text()
+    (tmp_path / "scrape.yml").write_text(scrape.replace("/etc/prometheus/", f"{tmp_path}/"))
+    checked = promtool("check", "config", str(tmp_path / "scrape.yml"))
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    route = subprocess.run([AMTOOL, "check-config", str(ROOT / "deploy" / "alertmanager" / "inferwatch-route.yml")],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert route.returncode == 0 and "SUCCESS" in route.stdout, route.stdout + route.stderr
 
 
 def test_the_scrape_config_is_valid_and_the_target_up(stack: Stack) -> None:
