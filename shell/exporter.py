@@ -81,6 +81,7 @@ class Exporter:
         self._drift_signals, self._lock_wait_s = drift_signals, lock_wait_s
         self._store: Store | None = None
         self._lock = threading.Lock()
+        self._missing: list[str] = []  # the parts unavailable at the last scrape
         self.registry = CollectorRegistry(auto_describe=False)
         ProcessCollector(registry=self.registry)
         self._scrapes = Counter("inferwatch_exporter_scrapes", "Scrapes served, by outcome (ok, partial, store_down).",
@@ -123,9 +124,14 @@ class Exporter:
         started = time.perf_counter()
         exp = self.exposition()
         outcome = "store_down" if not exp.store_up else "partial" if exp.unavailable else "ok"
-        if exp.unavailable:
-            log.warning("serving what could be read; unavailable: %s",
-                        "; ".join(f"{k}: {v}" for k, v in sorted(exp.unavailable.items())))
+        missing = sorted(exp.unavailable)
+        if missing != self._missing:  # said once when it changes, not on every scrape
+            self._missing = missing
+            if missing:
+                log.warning("serving what could be read; unavailable: %s",
+                            "; ".join(f"{k}: {v}" for k, v in sorted(exp.unavailable.items())))
+            else:
+                log.warning("the store answers again: serving every part")
         text = render_exposition(exp)
         self._scrapes.labels(outcome).inc()
         self._duration.observe(time.perf_counter() - started)
