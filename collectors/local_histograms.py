@@ -16,7 +16,7 @@ from collectors.base import BaselineLookup
 from collectors.local_telemetry import TelemetryRecord
 from drift import WindowCounts
 from drift.errors import DriftError
-from inferwatch.schema import HistogramPoint
+from inferwatch.schema import Deployment, HistogramPoint, ModelKey
 
 SHADOW_SIGNALS = {"shadow_score": "score", "shadow_class": "class"}
 
@@ -37,7 +37,7 @@ def signal_values(records: Iterable[TelemetryRecord]) -> dict[str, list[float]]:
 
 
 def build_histograms(
-    deployment: str,
+    deployment: Deployment,
     start: datetime,
     step_s: int,
     records: Sequence[TelemetryRecord],
@@ -50,7 +50,7 @@ def build_histograms(
         by_version[r.model_version].append(r)
     out = []
     for version, items in by_version.items():
-        found = baselines(version)
+        found = baselines(ModelKey(deployment.service, version))
         if found is None:
             continue
         bid, baseline = found
@@ -62,5 +62,5 @@ def build_histograms(
                 counts = WindowCounts.from_values(baseline.column(column_name), values)
             except DriftError:
                 continue  # values the column cannot hold (e.g. a class it never saw): counted as "other" upstream
-            out.append(HistogramPoint(deployment, signal, start, step_s, bid, counts.to_dict()))
+            out.append(HistogramPoint(deployment.id, signal, start, step_s, bid, counts.to_dict()))
     return out
