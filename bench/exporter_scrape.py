@@ -132,7 +132,7 @@ def live_numbers(store: Store, settings: Settings, now: datetime) -> int:
     end = advice_end(now, 60)
     advice = load_advice(store, end - timedelta(days=ADVICE_DAYS), end, load_catalogue(None), step_s=60)
     drift = load_recorded_drift(store, now)
-    alerts = store.load_alert_states_in(ACTIVE_STATES)
+    alerts = [s for s in store.load_alert_states().values() if s.state in ACTIVE_STATES]
     sources = source_health(store, now)
     return len(statuses) + len(costs) + len(figures.figures) + len(advice.advice) + len(drift) + len(alerts) + len(
         sources)

@@ -20,8 +20,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from inferwatch.config import Settings
-from inferwatch.schema import AlertState, AlertStatus, split_deployment_id
-from inferwatch.store import KeptFigures, Store, StoreError, StoreSchemaError, StoreUnavailableError, from_epoch
+from inferwatch.schema import AlertStatus, split_deployment_id
+from inferwatch.store import (
+    AlertSummary,
+    KeptFigures,
+    Store,
+    StoreError,
+    StoreSchemaError,
+    StoreUnavailableError,
+    from_epoch,
+)
 from readmodels.drift_status import RecordedDrift, load_recorded_drift
 from readmodels.exposition_kept import ADVICE_TOPIC, QUALITY_TOPIC, WINDOW_S, WINDOW_TOPIC
 from readmodels.overview import KeptWindow, build_overview, load_kept_window
@@ -130,11 +138,11 @@ def load_exposition(store: Store, settings: Settings, now: datetime, *,
     figures: dict[str, KeptFigures] = r.part(
         "figures", lambda: store.load_kept_figures([WINDOW_TOPIC, ADVICE_TOPIC, QUALITY_TOPIC]), {})
     drift: dict[str, RecordedDrift] = r.part("drift", lambda: load_recorded_drift(store, now), {})
-    states: dict[str, AlertState] = r.part("alerts", lambda: store.load_alert_states_in(ACTIVE_STATES), {})
+    states: list[AlertSummary] = r.part("alerts", lambda: store.load_alert_summaries_in(ACTIVE_STATES), [])
     sources: tuple[SourceHealth, ...] = r.part("sources", lambda: tuple(source_health(store, now)), ())
     runs: list[dict[str, Any]] = r.part("alert_job", lambda: store.load_alert_runs(limit=1), [])
     alerts = tuple(sorted((ActiveAlert(s.rule, s.entity, s.severity, s.state, from_epoch(s.since_s))
-                           for s in states.values()), key=lambda a: (a.alertname, a.entity)))
+                           for s in states), key=lambda a: (a.alertname, a.entity)))
     as_of = {topic: k.computed_at for topic, k in figures.items()}
     if kept is not None:
         as_of["window"] = kept.computed_at
@@ -185,8 +193,7 @@ def _signal(s: Mapping[str, Any]) -> DriftSignal:
 
 def _numbers(values: Mapping[str, Any] | None) -> dict[str, float]:
     """Finite numbers by name (a kept row is JSON written by a round; anything else is left out)."""
-    out = {}
-    for name, value in (values or {}).items():
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            out[str(name)] = float(value)
-    return out
+    if not values:
+        return {}
+    out = {str(k): float(v) for k, v in values.items() if type(v) in (float, int)}  # not bool, not null
+    return out if all(map(math.isfinite, out.values())) else {k: v for k, v in out.items() if math.isfinite(v)}

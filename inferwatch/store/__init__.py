@@ -8,6 +8,7 @@ transaction (see docs/store.md).
 
 from __future__ import annotations
 
+from inferwatch.store.alert_records import AlertSummary
 from inferwatch.store.engine import default_url, parse_store_url, redact, store_url_from_env
 from inferwatch.store.errors import (
     StoreConfigError,
@@ -23,6 +24,7 @@ from inferwatch.store.store import Store
 from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
 
 __all__ = [
+    "AlertSummary",
     "KeptDecision",
     "KeptFigures",
     "KeptNumbers",

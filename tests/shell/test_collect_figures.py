@@ -43,4 +43,4 @@ def test_a_collection_round_keeps_the_exporter_figures(tmp_path: Path) -> None:
     assert (figures["server_error_count"], figures["timeout_count"]) == (6, 3)
     rt = Runtime.from_env({}, config=tmp_path / "inferwatch.toml", home=tmp_path)
     page = Exporter(rt.store_url, rt.settings).page().decode()
-    assert 'deployment="local:local:scorer-v2"' in page and ',cause="timeout"} 0.003333333333333333' in page
+    assert 'deployment="local:local:scorer-v2"' in page and ',cause="timeout"} 0.003333333\n' in page

@@ -98,7 +98,7 @@ def test_the_page_passes_promtool_and_holds_every_deployment(filled: FilledStore
     info = samples(page, "inferwatch_deployment_info")
     assert len(info) == len(DEPLOYMENTS)
     assert ('inferwatch_deployment_health{deployment="local:local:scorer-v2",service="scorer",provider="local",'
-            'region="local",model_version="v2",role="canary",health="bad"} 1.0') in page
+            'region="local",model_version="v2",role="canary",health="bad"} 1\n') in page
     assert value(page, "inferwatch_exporter_store_up") == 1.0
     # the drift bound: five flagged signals, three shown, the most flagged first
     effects = [s for s in samples(page, "inferwatch_drift_signal_effect") if FAILING.id in s]
