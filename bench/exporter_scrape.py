@@ -6,9 +6,11 @@ with provisioned concurrency; bulk loaded, hourly roll-ups rebuilt), 20 collecto
 per deployment (one in ten drifting with five flagged signals), and whatever the real alert job makes of
 it. A collection round's keeping is then timed (the Overview's window numbers and the exporter's figures,
 advice included), and the exporter is served by its real HTTP server on 127.0.0.1 and scraped over HTTP as
-Prometheus does (with and without gzip). Measured against it, in the same run: the same numbers computed
-from the points as a scrape would have to without kept numbers (window status and percentiles, costs,
-errors by cause, warm capacity, advice over the week, recorded drift, active alerts, collector freshness).
+Prometheus does (with and without gzip): after a change of the kept numbers (the page is built from the
+store, as on the first scrape after each round), and unchanged (served from memory). Measured against it,
+in the same run: the same numbers computed from the points as a scrape would have to without kept numbers
+(window status and percentiles, costs, errors by cause, warm capacity, advice over the week, recorded
+drift, active alerts, collector freshness).
 
 Goal (issue 19): a scrape under 100 ms at 1,000 deployments.
 Run by hand: ``.venv/bin/python bench/exporter_scrape.py``; writes bench/results/exporter_scrape.json.
@@ -41,7 +43,7 @@ from costs.catalogue import load_catalogue
 from inferwatch.config import Settings, parse_settings
 from inferwatch.schema import CollectionRun, Deployment, Provider, RunStatus, floor_time
 from inferwatch.schema import Metric as M
-from inferwatch.store import KeptDecision, Store
+from inferwatch.store import KeptDecision, KeptFigures, Store
 from readmodels.costs import advice_end, load_advice
 from readmodels.drift_status import load_recorded_drift
 from readmodels.exposition import ACTIVE_STATES, load_exposition
@@ -138,24 +140,27 @@ def live_numbers(store: Store, settings: Settings, now: datetime) -> int:
         sources)
 
 
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    times = []
+def median_s(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median (wall, cpu) seconds of ``fn``."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
-def scrape(url: str, *, gzip_ok: bool) -> tuple[float, int, int]:
-    """(seconds, bytes on the wire, bytes of the page) of one GET /metrics."""
+def scrape(url: str, *, gzip_ok: bool) -> tuple[float, float, int, int]:
+    """(wall seconds, cpu seconds, bytes on the wire, bytes of the page) of one GET /metrics. The server
+    runs in this process, so its CPU time (and the little the client spends) is this process's."""
     headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as response:
         body = response.read()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
         encoded = response.headers.get("Content-Encoding") == "gzip"
-    return elapsed, len(body), len(gzip.decompress(body) if encoded else body)
+    return elapsed, cpu, len(body), len(gzip.decompress(body) if encoded else body)
 
 
 def measure(n: int, folder: Path) -> dict[str, Any]:
@@ -170,27 +175,41 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     metrics_url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
     try:
         scrape(metrics_url, gzip_ok=True)  # warm-up: imports, the first connection
-        plain = [scrape(metrics_url, gzip_ok=False) for _ in range(SCRAPES)]
-        zipped = [scrape(metrics_url, gzip_ok=True) for _ in range(SCRAPES)]
+
+        def after_a_round(gzip_ok: bool, i: int) -> tuple[float, float, int, int]:
+            # A topic the exporter does not read, kept anew: its version changes as after a round, so the
+            # page is built from the store again (the cold scrape, once per round).
+            bump = now + timedelta(seconds=i + 1)
+            store.save_kept_figures([KeptFigures("bench", bump, bump, bump, {})])
+            return scrape(metrics_url, gzip_ok=gzip_ok)
+
+        plain = [after_a_round(False, i) for i in range(SCRAPES)]
+        zipped = [after_a_round(True, SCRAPES + i) for i in range(SCRAPES)]
+        warm = [scrape(metrics_url, gzip_ok=True) for _ in range(SCRAPES)]
         exp = exporter.exposition()
-        kept_read_s = median_s(lambda: load_exposition(store, rt.settings, now), SCRAPES)
-        render_s = median_s(lambda: render_exposition(exp), SCRAPES)
-        live_s = median_s(lambda: live_numbers(store, rt.settings, now), 3)
+        kept_read = median_s(lambda: load_exposition(store, rt.settings, now), SCRAPES)
+        render = median_s(lambda: render_exposition(exp), SCRAPES)
+        live = median_s(lambda: live_numbers(store, rt.settings, now), 3)
     finally:
         server.shutdown()
         server.server_close()
         exporter.close()
-    scrape_s = statistics.median(t for t, _, _ in zipped)
     page = exporter.page().decode()
+    scrape_s, scrape_cpu_s = statistics.median(z[0] for z in zipped), statistics.median(z[1] for z in zipped)
     return {
         "deployments": n, "setup": setup,
-        "scrape_s": round(scrape_s, 4), "scrape_plain_s": round(statistics.median(t for t, _, _ in plain), 4),
-        "scrape_p90_s": round(sorted(t for t, _, _ in zipped)[int(0.9 * SCRAPES) - 1], 4),
-        "bytes_gzip": zipped[0][1], "bytes_plain": plain[0][2], "series": sum(
-            1 for line in page.splitlines() if line and not line.startswith("#")),
-        "kept_read_s": round(kept_read_s, 4), "render_s": round(render_s, 4),
-        "live_read_s": round(live_s, 3), "live_over_scrape": round(live_s / scrape_s, 1),
-        "meets_goal": scrape_s < GOAL_S,
+        "wall": {"scrape_s": round(scrape_s, 4), "scrape_plain_s": round(statistics.median(p[0] for p in plain), 4),
+                 "scrape_unchanged_s": round(statistics.median(w[0] for w in warm), 4),
+                 "scrape_p90_s": round(sorted(z[0] for z in zipped)[int(0.9 * SCRAPES) - 1], 4),
+                 "kept_read_s": round(kept_read[0], 4), "render_s": round(render[0], 4),
+                 "live_read_s": round(live[0], 3), "live_over_scrape": round(live[0] / scrape_s, 1)},
+        "cpu": {"scrape_s": round(scrape_cpu_s, 4), "scrape_plain_s": round(statistics.median(p[1] for p in plain), 4),
+                "scrape_unchanged_s": round(statistics.median(w[1] for w in warm), 4),
+                "kept_read_s": round(kept_read[1], 4), "render_s": round(render[1], 4),
+                "live_read_s": round(live[1], 3), "live_over_scrape": round(live[1] / scrape_cpu_s, 1)},
+        "bytes_gzip": zipped[0][2], "bytes_plain": plain[0][3],
+        "series": sum(1 for line in page.splitlines() if line and not line.startswith("#")),
+        "meets_goal_wall": scrape_s < GOAL_S, "meets_goal_cpu": scrape_cpu_s < GOAL_S,
     }
 
 
@@ -202,14 +221,17 @@ def main() -> None:
         "setup": {"minutes_of_points": MINUTES, "metrics_per_deployment": "16 (18 with provisioned concurrency)",
                   "collectors": COLLECTORS,
                   "store": "sqlite (WAL)", "scrapes": SCRAPES, "statistic": "median",
-                  "scrape": "GET /metrics over HTTP on 127.0.0.1, Accept-Encoding gzip (as Prometheus sends it)",
+                  "scrape": "GET /metrics over HTTP on 127.0.0.1, Accept-Encoding gzip (as Prometheus sends it), "
+                            "the page built from the store (the first scrape after a round); scrape_unchanged_s: "
+                            "the next ones, served from memory until the kept numbers change",
                   "live_read": "the same numbers computed from the points (status, costs, figures, a week of "
                                "advice, drift, alerts, sources)"},
         "goal_scrape_s_at_1000": GOAL_S,
         "sizes": sizes,
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        "note": "wall time on a shared 2-core machine; keep_round_s is what each collection round adds (advice "
-                "only every 15 minutes)",
+        "note": "wall time on a shared 2-core machine is inflated by other processes (see the load average); cpu "
+                "time is this process's own work (the exporter's server thread, SQLite and the HTTP client "
+                "included). keep_round_s is what each collection round adds (advice only every 15 minutes)",
         "python": platform.python_version(),
     }
     out = ROOT / "bench" / "results" / "exporter_scrape.json"

@@ -129,6 +129,12 @@ class _Reader:
         return default
 
 
+def exposition_version(store: Store, now: datetime) -> tuple[Any, ...]:
+    """Changes whenever :func:`load_exposition` would return something else at ``now`` (the exporter
+    builds a page again only then); :class:`StoreError` when it cannot be read."""
+    return store.kept_version(now, WINDOW_S)
+
+
 def load_exposition(store: Store, settings: Settings, now: datetime, *,
                     drift_signals: int = DRIFT_SIGNALS_PER_DEPLOYMENT) -> Exposition:
     """Everything a scrape serves at ``now``, from the kept numbers (see the module's docstring)."""

@@ -26,14 +26,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from inferwatch.config import Settings
 from inferwatch.errors import InferwatchError
-from inferwatch.store import Store, StoreError, parse_store_url
-from readmodels.exposition import DRIFT_SIGNALS_PER_DEPLOYMENT, Exposition, load_exposition
+from inferwatch.store import Store, StoreError, StoreSchemaError, parse_store_url
+from readmodels.exposition import DRIFT_SIGNALS_PER_DEPLOYMENT, Exposition, exposition_version, load_exposition
 from readmodels.exposition_kept import WINDOW_S
 from shell.dashboard_server import is_loopback
 from shell.exporter_text import render_exposition
@@ -82,10 +83,14 @@ class Exporter:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._missing: list[str] = []  # the parts unavailable at the last scrape
+        # (the store's version, the page's Inferwatch families): reused while the version stays the same
+        self._cached: tuple[Any, bytes] | None = None
         self.registry = CollectorRegistry(auto_describe=False)
         ProcessCollector(registry=self.registry)
         self._scrapes = Counter("inferwatch_exporter_scrapes", "Scrapes served, by outcome (ok, partial, store_down).",
                                 ["outcome"], registry=self.registry)
+        self._built = Counter("inferwatch_exporter_pages_built", "Pages built from the store (the others were served "
+                              "from memory: the kept numbers had not changed).", registry=self.registry)
         self._duration = Histogram("inferwatch_exporter_scrape_duration_seconds", "Time to build a page.",
                                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
                                    registry=self.registry)
@@ -104,26 +109,58 @@ class Exporter:
                 self._store = Store.open(self._url, create=False, lock_wait_s=self._lock_wait_s)
             return self._store
 
-    def exposition(self) -> Exposition:
-        """What this scrape serves; the store's problems are in the result, never raised."""
-        now = self._clock()
-        window = WINDOW_S
+    def exposition(self, now: datetime | None = None) -> Exposition:
+        """What a scrape at ``now`` serves; the store's problems are in the result, never raised."""
+        now = now or self._clock()
         try:
             store = self._open()
             if isinstance(store, str):
-                return Exposition(window, self._drift_signals, unavailable={"store": store})
+                return self._down(store)
             return load_exposition(store, self._settings, now, drift_signals=self._drift_signals)
         except StoreError as exc:
-            return Exposition(window, self._drift_signals, unavailable={"store": " ".join(str(exc).split())})
+            return self._down(str(exc))
         except Exception as exc:  # noqa: BLE001  e.g. a file that is not a database: served as store down
             log.exception("reading the store failed")
-            return Exposition(window, self._drift_signals,
-                              unavailable={"store": f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]})
+            return self._down(f"{type(exc).__name__}: {exc}")
+
+    def _down(self, reason: str) -> Exposition:
+        return Exposition(WINDOW_S, self._drift_signals, unavailable={"store": " ".join(reason.split())[:300]})
+
+    def _version(self, now: datetime) -> tuple[Any, ...] | Exposition | None:
+        """The store's version of what a page shows (None: an older store that cannot say; then every
+        scrape reads it part by part), or the page of a store that does not answer."""
+        try:
+            store = self._open()
+            return self._down(store) if isinstance(store, str) else exposition_version(store, now)
+        except StoreSchemaError:
+            return None
+        except StoreError as exc:
+            return self._down(str(exc))
+        except Exception as exc:  # noqa: BLE001  as in exposition()
+            log.exception("reading the store failed")
+            return self._down(f"{type(exc).__name__}: {exc}")
 
     def page(self) -> bytes:
+        """The page: Inferwatch's families, built again only when the store's kept numbers changed since
+        the last page (a collection round, an alert run, a decision expiring), then the exporter's own."""
         started = time.perf_counter()
-        exp = self.exposition()
-        outcome = "store_down" if not exp.store_up else "partial" if exp.unavailable else "ok"
+        now = self._clock()
+        version = self._version(now)
+        cached = self._cached
+        if isinstance(version, tuple) and cached is not None and cached[0] == version:
+            body, outcome = cached[1], "ok"
+        else:
+            exp = version if isinstance(version, Exposition) else self.exposition(now)
+            outcome = "store_down" if not exp.store_up else "partial" if exp.unavailable else "ok"
+            self._say_unavailable(exp)
+            body = render_exposition(exp).encode("utf-8")
+            self._built.inc()
+            self._cached = (version, body) if outcome == "ok" and isinstance(version, tuple) else None
+        self._scrapes.labels(outcome).inc()
+        self._duration.observe(time.perf_counter() - started)
+        return body + generate_latest(self.registry)
+
+    def _say_unavailable(self, exp: Exposition) -> None:
         missing = sorted(exp.unavailable)
         if missing != self._missing:  # said once when it changes, not on every scrape
             self._missing = missing
@@ -132,10 +169,6 @@ class Exporter:
                             "; ".join(f"{k}: {v}" for k, v in sorted(exp.unavailable.items())))
             else:
                 log.warning("the store answers again: serving every part")
-        text = render_exposition(exp)
-        self._scrapes.labels(outcome).inc()
-        self._duration.observe(time.perf_counter() - started)
-        return text.encode("utf-8") + generate_latest(self.registry)
 
 
 def _authorized(header: str | None, token: str | None) -> bool:

@@ -138,7 +138,11 @@ def deployment_families(window_s: int) -> list[Family]:
 
 
 def _base_labels(d: DeploymentExposition) -> str:
-    values = (d.deployment, d.service, d.provider, d.region, d.model_version, d.role)
+    return _label_set(d.deployment, d.service, d.provider, d.region, d.model_version, d.role)
+
+
+@lru_cache(maxsize=65_536)  # the same deployments on every page
+def _label_set(*values: str) -> str:
     return ",".join(f'{k}="{escape(v)}"' for k, v in zip(LABELS, values, strict=True))
 
 
@@ -178,9 +182,6 @@ def _alerts_and_sources(out: list[str], exp: Exposition) -> None:
             "When the collector's last run that was not a failure finished.")
     out += [f"inferwatch_collector_last_success_timestamp_seconds{{{c}}} {s.last_success.timestamp()}\n"
             for s, c in sources if s.last_success is not None]
-    _family(out, "inferwatch_collector_staleness_seconds", "Seconds since the collector's last success.")
-    out += [f"inferwatch_collector_staleness_seconds{{{c}}} {s.staleness_s:.7g}\n"
-            for s, c in sources if s.staleness_s is not None]
     _family(out, "inferwatch_collector_consecutive_failures", "Failed runs of the collector in a row, newest first.")
     out += [f"inferwatch_collector_consecutive_failures{{{c}}} {s.consecutive_failures}\n" for s, c in sources]
     _family(out, "inferwatch_collector_state", "The collector's state (always 1; state: ok, degraded, failing).")

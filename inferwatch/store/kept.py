@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, BigInteger, Column, String, Table, select
+from sqlalchemy import JSON, BigInteger, Column, String, Table, func, select
 
+from inferwatch.store import alert_tables as at
 from inferwatch.store import tables as t
 from inferwatch.store.base import StoreBase
 from inferwatch.store.tables import from_epoch, metadata, to_epoch
@@ -110,3 +111,17 @@ class KeptStore(StoreBase):
             rows = conn.execute(select(kept_figures).where(kept_figures.c.topic.in_(list(topics)))).mappings().all()
         return {r["topic"]: KeptFigures(r["topic"], from_epoch(r["computed_at"]), from_epoch(r["window_start"]),
                                         from_epoch(r["window_end"]), r["figures"]) for r in rows}
+
+    def kept_version(self, now: datetime, window_s: int) -> tuple[Any, ...]:
+        """A value that changes whenever what the exporter reads changes: the kept numbers of ``window_s``
+        and the kept figures (each round), the drift decisions (each round, and as each one expires at
+        ``now``), the newest alert run and collector run. One statement over indexed or tiny tables."""
+        now_s = to_epoch(now, "now")
+        d, f, r, c = t.drift_statuses.c, kept_figures.c, at.alert_runs.c, t.collection_runs.c
+        current = d.evaluated_at >= now_s - d.window_s * d.n_windows
+        parts = [select(t.kept_windows.c.computed_at).where(t.kept_windows.c.window_s == window_s),
+                 select(func.max(f.computed_at)), select(func.count()).select_from(kept_figures),
+                 select(func.max(d.evaluated_at)), select(func.count()).select_from(t.drift_statuses).where(current),
+                 select(func.max(r.started_at)), select(func.max(c.started_at))]
+        with self.read() as conn:
+            return tuple(conn.execute(select(*(q.scalar_subquery() for q in parts))).one())

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,11 @@ from sqlalchemy.pool import NullPool
 
 from inferwatch.config import Settings
 from inferwatch.schema import floor_time
+from inferwatch.store import Store
+from readmodels.overview import record_window_numbers
+from shell.alert_job import run_once
 from shell.exporter import TOKEN_ENV, Exporter, ExporterOptions, ExporterSecurityError, check_bind, make_server
+from tests.alerts.builders import Clock
 from tests.alerts.receivers import free_port, self_signed_cert
 from tests.shell.exposition_store import DEPLOYMENTS, FAILING, FilledStore, fill
 from tests.shell.monitoring import promtool
@@ -276,3 +280,32 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float
         time.sleep(0.1)
     raise AssertionError(f"nothing listens on {port}")
 
+
+
+def test_a_page_is_built_again_only_when_the_kept_numbers_change(tmp_path: Path) -> None:
+    filled = fill(tmp_path, floor_time(datetime.now(UTC), 60))
+    clock = Clock(filled.now + timedelta(seconds=30))
+    exporter = Exporter(filled.url, filled.runtime.settings, clock=clock)
+
+    def scrape() -> str:
+        return exporter.page().decode()
+
+    first, second = scrape(), scrape()
+    assert value(second, "inferwatch_exporter_pages_built_total") == 1  # the second came from memory
+    assert first.split("# HELP inferwatch_exporter_scrapes")[0] == second.split("# HELP inferwatch_exporter_scrapes")[0]
+
+    store = Store.open(filled.url)
+    later = filled.now + timedelta(minutes=1)
+    record_window_numbers(store, filled.runtime.settings, later)  # a collection round
+    page = scrape()
+    assert value(page, "inferwatch_exporter_pages_built_total") == 2
+    assert f'inferwatch_numbers_timestamp_seconds{{numbers="overview"}} {later.timestamp()}' in page
+
+    run_once(filled.runtime, clock=Clock(later))  # an alert run
+    assert value(scrape(), "inferwatch_exporter_pages_built_total") == 3
+    assert value(scrape(), "inferwatch_exporter_pages_built_total") == 3
+
+    clock.now = filled.now + timedelta(minutes=46)  # the kept drift decisions (3 x 15 minutes) expire
+    page = scrape()
+    assert value(page, "inferwatch_exporter_pages_built_total") == 4
+    assert f'deployment="{FAILING.id}"' in page and 'status="drift"' not in page
