@@ -25,7 +25,7 @@ from typing import Any
 
 from google.api_core import retry as gretry
 
-from collectors.base import BaselineLookup, CollectorContext, ProviderCheck, Window, plan_window
+from collectors.base import BaselineLookup, CollectorContext, ProbeBinsLookup, ProviderCheck, Window, plan_window
 from collectors.errors import CollectorError, ProviderAuthError
 from collectors.gcp_billing import (
     BigQueryBillingSource,
@@ -36,6 +36,7 @@ from collectors.gcp_billing import (
     is_valid_table,
 )
 from collectors.gcp_client import PROVIDER, GcpClients, Target, connect, default_retry
+from collectors.gcp_logging import fetch_window_entries, platform_first, probe_window_lines, window_points
 from collectors.gcp_monitoring import PERMISSION as MONITORING_PERMISSION
 from collectors.gcp_monitoring import (
     PREDICTION_METRIC,
@@ -82,7 +83,8 @@ class GcpCollector:
                  timeout_s: float = 30.0, defaults: ServiceDefaults | None = None,
                  baselines: BaselineLookup | None = None, prediction_metric: str = PREDICTION_METRIC,
                  billing_table: str | None = None,
-                 billing: Callable[[GcpClients], BillingSource] | None = None) -> None:
+                 billing: Callable[[GcpClients], BillingSource] | None = None,
+                 probe_bins: ProbeBinsLookup | None = None) -> None:
         self.name = f"{PROVIDER}:{target.project}:{target.region}:{target.service}"
         self.target = target
         self._connect = clients
@@ -91,7 +93,7 @@ class GcpCollector:
         self.retry = retry or default_retry()
         self.timeout_s = timeout_s
         self.defaults = defaults or ServiceDefaults()
-        self.baselines = baselines
+        self.baselines, self.probe_bins = baselines, probe_bins
         self.queries = (*QUERIES, prediction_query(prediction_metric))
         self.billing_table = billing_table
         self._billing = billing or (lambda c: BigQueryBillingSource(target.project, credentials=c.credentials))
@@ -151,6 +153,13 @@ class GcpCollector:
                 histograms += hist
                 points += rows
         points += zero_fill(points, self.target, window)
+        if self.clients().logging is not None:
+            entries = fetch_window_entries(self.clients().logging, self.target, window.start, window.end,
+                                           retry=self.retry, timeout_s=self.timeout_s)
+            line_points, line_histograms = window_points(entries, self.target, window, baselines=self.baselines,
+                                                         probe_bins=self.probe_bins, warnings=warnings)
+            points = platform_first(points, line_points)
+            histograms += line_histograms
         return points, histograms
 
     def fetch_costs(self, now: datetime, cursor: dict[str, Any]) -> list[CostRecord]:
@@ -257,7 +266,7 @@ def from_settings(settings: Settings, ctx: CollectorContext) -> list[GcpCollecto
         out.append(GcpCollector(
             target, lambda: connect(ctx), step_s=settings.collect.step_s, lateness_s=settings.collect.lateness_s,
             lookback_s=settings.collect.lookback_s, defaults=defaults, baselines=ctx.baselines,
-            billing_table=cfg.billing_export_table))
+            billing_table=cfg.billing_export_table, probe_bins=ctx.probe_bins))
     return out
 
 
@@ -278,17 +287,23 @@ def check(settings: Settings, ctx: CollectorContext, *, retry: gretry.Retry | No
             continue
         missing: list[str] = []
         problems: list[str] = []
-        for probe in ("service", "monitoring"):
+        lines = 0
+        for probe in ("service", "monitoring", "logging"):
             try:
                 if probe == "service":
                     fetch_service(clients.services, target, retry=retry, timeout_s=10.0)
-                else:
+                elif probe == "monitoring":
                     probe_monitoring(clients.monitoring, target, datetime.now(UTC), retry=retry)
+                else:
+                    lines = probe_window_lines(clients.logging, target, datetime.now(UTC), retry=retry)
             except ProviderAuthError as exc:
                 missing.append(exc.action or "unknown permission")
             except CollectorError as exc:
                 problems.append(str(exc))
         detail = _check_detail(missing, problems, cfg.billing_export_table)
+        if not missing and not problems:
+            detail += (f"; {lines} probe window line(s) in the last hour" if lines else
+                       "; no probe window line in the last hour: drift needs the probe (`inferwatch setup gcp`)")
         out.append(ProviderCheck(PROVIDER, scope, not missing and not problems, detail, tuple(missing)))
     return out
 
