@@ -118,3 +118,25 @@ def lambda_lines(bins_path: Path, rows: Sequence[Any], *, function: str, region:
 def shifted(x: Any, factor: float = 1.6) -> Any:
     """Inputs of a changed population: every feature scaled (the model's classes shift with them)."""
     return np.asarray(x, dtype=np.float32) * np.float32(factor)
+
+
+def cloud_run_lines(bins_path: Path, rows: Sequence[Any], *, service: str, revision: str,
+                    windows: int = 2) -> list[str]:
+    """The window lines the real probe writes on Cloud Run (``K_SERVICE``/``K_REVISION`` set: ``severity``
+    and ``message`` members for Cloud Logging) for ``rows``, one request per row."""
+    lines: list[str] = []
+    probe = Probe(SERVICE, VERSION, "binary", service=SERVICE, mode="window", bins=str(bins_path),
+                  env={"K_SERVICE": service, "K_REVISION": revision}, sink=lines.append,
+                  model_sha256=model().sha256, flush_interval_s=3600)
+    try:
+        session = probe.session(model().session(), feature_names=list(model().feature_names))
+        per_window = max(1, -(-len(rows) // windows))
+        for i, row in enumerate(rows):
+            with probe.invocation():
+                session.run(None, {"X": np.asarray([row], dtype=np.float32)})
+            if (i + 1) % per_window == 0:
+                probe.flush()
+        probe.flush()
+    finally:
+        probe.close()
+    return lines
