@@ -24,7 +24,13 @@ from collectors.aws_lambda_config import (
 )
 from collectors.aws_logs import LogsReader, merge_log_counts
 from collectors.aws_logs import to_points as log_points
-from collectors.aws_windows import combine, lambda_function_id, read_function_logs, window_points
+from collectors.aws_windows import (
+    combine,
+    count_window_lines,
+    lambda_function_id,
+    read_function_logs,
+    window_points,
+)
 from collectors.base import BaselineLookup, CollectorContext, ProbeBinsLookup, ProviderCheck, Window, plan_window
 from collectors.errors import CollectorError, ProviderAuthError, ProviderDataError
 from inferwatch.config import AwsDeploymentConfig, Settings
@@ -276,10 +282,30 @@ def _probe_group(scope: str, clients: AwsClients, configs: Sequence[AwsDeploymen
             problems.append(str(error))
         elif error is not None and action.startswith("lambda:"):
             problems.append(f"{action}: function not found ({error})")
+    if "logs:FilterLogEvents" not in missing:
+        problems += [p for cfg in configs if (p := _telemetry_problem(clients, cfg, now)) is not None]
     ok = not missing and not problems
-    detail = "credentials found; every API answered" if ok else "; ".join(
+    detail = "credentials found; every API answered; window lines arrive" if ok else "; ".join(
         ([f"access denied for {', '.join(missing)}"] if missing else []) + problems)
     return ProviderCheck(PROVIDER, scope, ok, detail, missing_permissions=tuple(missing))
+
+
+def _telemetry_problem(clients: AwsClients, cfg: AwsDeploymentConfig, now: datetime) -> str | None:
+    """What is missing for this function's telemetry: its log group, or the probe's window lines of the last
+    hour (matched by the ``function`` member the probe writes, docs/cloud.md); None when they arrive."""
+    group = cfg.log_group or f"/aws/lambda/{cfg.function}"
+    try:
+        count = count_window_lines(clients.client("logs"), group, lambda_function_id(cfg.region, cfg.function),
+                                   now - timedelta(hours=1), now + timedelta(minutes=1))
+    except CollectorError as exc:
+        return f"{cfg.function}: window lines not checked: {exc}"
+    if count is None:
+        return (f"{cfg.function}: log group {group} does not exist (the function has not run yet, or it logs "
+                "elsewhere: set log_group)")
+    if count == 0:
+        return (f"{cfg.function}: no probe window line for aws:{cfg.region}:{cfg.function} in {group} in the last "
+                "hour (install the probe and set its environment: `inferwatch setup aws`; or no traffic)")
+    return None
 
 
 def _probe(action: str, call: Callable[[], Any]) -> CollectorError | None:

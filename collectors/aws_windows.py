@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from collectors.aws_client import call_aws
 from collectors.aws_logs import LogsReader, ReportRecord, read_records, version_of_stream
 from collectors.base import BaselineLookup, ProbeBinsLookup
 from collectors.window_lines import WindowLine, parse_window_line, window_batch
@@ -138,3 +139,22 @@ def combine(platform: Iterable[MetricPoint], window: Iterable[MetricPoint], *,
         elif p.metric == M.TIMEOUTS and p.value > known.value:
             out[key] = replace(known, value=p.value)
     return list(out.values())
+
+
+def count_window_lines(client: Any, group: str, function_id: str, start: datetime, end: datetime) -> int | None:
+    """``config check``: this function's window lines in ``group`` between ``start`` and ``end`` (first page
+    of at most 100), None when the log group does not exist. Collector errors (denied, throttled) propagate."""
+    kwargs = {"logGroupName": group, "startTime": int(start.timestamp() * 1000),
+              "endTime": int(end.timestamp() * 1000), "filterPattern": f'{{ $.schema = "{WINDOW_SCHEMA}" }}',
+              "limit": 100}
+    response = call_aws(client, "logs", "filter_log_events", kwargs, absent={"missing": True})
+    if response.get("missing"):
+        return None
+    count = 0
+    for event in response.get("events", []):
+        try:
+            doc = window_doc(str(event.get("message", "")))
+        except ValueError:
+            continue
+        count += doc is not None and doc.get("function") in (None, function_id)
+    return count

@@ -170,3 +170,26 @@ def test_a_function_without_window_lines_keeps_every_report() -> None:
     assert LINES_PATTERN.count("?") == len(LINE_TERMS)
     assert selected(COLD) and not selected(WARM) and selected('{"schema":"inferwatch.window/1"}')
     assert not selected(POWERTOOLS[1])
+
+
+def test_config_check_names_the_missing_log_group_then_the_missing_window_lines(bins_path: Path, door: Any) -> None:
+    from collectors.aws import check
+
+    moto, _ = shared()
+    fn = f"cancer-{uuid.uuid4().hex[:8]}"
+    make_function(moto.endpoint, fn, memory_mb=1024)
+    settings = parse_settings({"deployments": [{"provider": "aws", "region": REGION, "function": fn}]})
+    ctx = _ctx(door.endpoint)
+    [no_group] = check(settings, ctx)
+    assert not no_group.ok and f"log group /aws/lambda/{fn} does not exist" in no_group.detail
+    now = datetime.now(UTC)
+    put_log_lines(moto.endpoint, f"/aws/lambda/{fn}", "2026/12/07/[$LATEST]0a", [(now, WARM), (now, POWERTOOLS[0])])
+    [no_lines] = check(settings, ctx)
+    assert not no_lines.ok and f"no probe window line for aws:{REGION}:{fn}" in no_lines.detail
+    other = lambda_lines(bins_path, _rows(3), function="another-function", windows=1)  # a shared group's
+    put_log_lines(moto.endpoint, f"/aws/lambda/{fn}", "2026/12/07/[$LATEST]0a", [(now, line) for line in other])
+    assert not check(settings, ctx)[0].ok
+    put_log_lines(moto.endpoint, f"/aws/lambda/{fn}", "2026/12/07/[$LATEST]0a",
+                  [(now, line) for line in lambda_lines(bins_path, _rows(3), function=fn, windows=1)])
+    [ok] = check(settings, ctx)
+    assert ok.ok and "window lines arrive" in ok.detail
