@@ -25,7 +25,8 @@ from collectors.aws_lambda_config import (
 from collectors.aws_logs import LogsReader, merge_log_counts
 from collectors.aws_logs import to_points as log_points
 from collectors.aws_windows import (
-    combine,
+    CLOUD_METRICS,
+    REPORT_METRICS,
     count_window_lines,
     lambda_function_id,
     read_function_logs,
@@ -33,10 +34,14 @@ from collectors.aws_windows import (
 )
 from collectors.base import BaselineLookup, CollectorContext, ProbeBinsLookup, ProviderCheck, Window, plan_window
 from collectors.errors import CollectorError, ProviderAuthError, ProviderDataError
+from collectors.window_merge import cloud_due, combine, cursor_time
 from inferwatch.config import AwsDeploymentConfig, Settings
 from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
 
 HISTOGRAM_STEP_S = 3600
+# A function that wrote window lines this recently is still read as probe-instrumented when idle (no lines):
+# its AWS/Lambda metrics then stay on their interval instead of being read every run.
+PROBE_MEMORY_S = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,9 @@ class AwsCollector:
         warnings: list[str] = []
         functions = self._functions(warnings)
         cloud = self._cloud_window(now, cursor, window)
-        cloud_until = cloud.end if cloud is not None else _cursor_time(cursor, "cloud_complete_until")
-        points, histograms, probed = self._telemetry(functions, window, cloud, cloud_until, warnings)
+        cloud_until = cloud.end if cloud is not None else cursor_time(cursor, "cloud_complete_until")
+        seen = _seen(cursor, now)
+        points, histograms, probed = self._telemetry(functions, window, cloud, cloud_until, seen, warnings)
         # an hour is read once, lateness_s after it ends (re-reading it would cost its ~200 metrics again)
         hist_window = plan_window(now - timedelta(seconds=self.lateness_s), _renamed(cursor,
                                                                                      "histograms_complete_until"),
@@ -82,12 +88,14 @@ class AwsCollector:
             steps = cw.window_steps(window.start, window.end, window.step_s)
             points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
         costs, fetched_at = self._costs(now, cursor, functions, warnings)
-        next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at,
+        next_cursor: dict[str, Any] = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at,
                        "histograms_complete_until": int(hist_window.end.timestamp())}
         # when the probe-instrumented functions' AWS/Lambda metrics are complete until (none: nothing to keep)
-        kept = cloud_until if probed else _cursor_time(cursor, "cloud_complete_until")
+        kept = cloud_until if probed else cursor_time(cursor, "cloud_complete_until")
         if kept is not None:
             next_cursor["cloud_complete_until"] = int(kept.timestamp())
+        if seen:
+            next_cursor["window_lines_seen"] = seen
         return CollectionBatch(collector=self.name, deployments=tuple(d for f in functions for d in f.deployments),
                                points=tuple(points), histograms=tuple(histograms), costs=tuple(costs),
                                cursor=next_cursor, warnings=tuple(warnings))
@@ -95,17 +103,18 @@ class AwsCollector:
     def _cloud_window(self, now: datetime, cursor: Mapping[str, Any] | None, window: Window) -> Window | None:
         """The steps to read the AWS/Lambda metrics of probe-instrumented functions for, when due: at most
         every ``cloud_metrics_interval_s`` (GetMetricData is billed per metric, whatever the steps read)."""
-        last = _cursor_time(cursor, "cloud_complete_until")
-        if last is not None and (window.end - last).total_seconds() < self.cloud_metrics_interval_s:
+        if not cloud_due(cursor_time(cursor, "cloud_complete_until"), window.end, self.cloud_metrics_interval_s):
             return None
         cloud = plan_window(now, _renamed(cursor, "cloud_complete_until"), step_s=self.step_s,
                             lateness_s=self.lateness_s, lookback_s=self.lookback_s)
         return cloud if cloud.end > cloud.start else None
 
     def _telemetry(self, functions: Sequence[_Function], window: Window, cloud: Window | None,
-                   cloud_until: datetime | None,
+                   cloud_until: datetime | None, seen: dict[str, int],
                    warnings: list[str]) -> tuple[list[MetricPoint], list[HistogramPoint], set[str]]:
-        """Log records (window lines, REPORTs) and CloudWatch metrics of every function, combined."""
+        """Log records (window lines, REPORTs) and CloudWatch metrics of every function, combined. A function
+        is probe-instrumented when it wrote window lines in this window or the last ``PROBE_MEMORY_S``
+        (``seen``, updated here): an idle one keeps its metrics on their interval."""
         if not functions or window.end <= window.start:
             return [], [], set()
         logs_start = min(window.start, cloud.start) if cloud is not None else window.start
@@ -113,7 +122,8 @@ class AwsCollector:
         read = [(f, read_function_logs(reader, f.cfg.log_group or f"/aws/lambda/{f.cfg.function}",
                                        lambda_function_id(f.cfg.region, f.cfg.function), logs_start, window.end,
                                        warnings)) for f in functions]
-        probed = {f.cfg.function for f, logs in read if logs.lines}
+        seen.update({f.cfg.function: int(window.end.timestamp()) for f, logs in read if logs.lines})
+        probed = {f.cfg.function for f in functions if f.cfg.function in seen}
         legacy = [f for f in functions if f.cfg.function not in probed]
         points = self._metrics(legacy, window, emf=True)
         points += self._metrics([f for f in functions if f.cfg.function in probed], cloud, emf=False) if cloud else []
@@ -132,7 +142,9 @@ class AwsCollector:
                                            probe_bins=self.probe_bins, warnings=warnings)
                 line_pts += pts
                 histograms += hists
-        return combine(merge_log_counts(points, log_pts), line_pts, cloud_until=cloud_until), histograms, probed
+        merged = combine(merge_log_counts(points, log_pts), line_pts, cloud_metrics=CLOUD_METRICS,
+                         platform_only=REPORT_METRICS, cloud_until=cloud_until)
+        return merged, histograms, probed
 
     def _functions(self, warnings: list[str]) -> list[_Function]:
         reader = LambdaConfigReader(self.clients.client("lambda"))
@@ -202,9 +214,10 @@ class AwsCollector:
         return self._account
 
 
-def _cursor_time(cursor: Mapping[str, Any] | None, key: str) -> datetime | None:
-    raw = (cursor or {}).get(key)
-    return datetime.fromtimestamp(int(raw), tz=UTC) if raw is not None else None
+def _seen(cursor: Mapping[str, Any] | None, now: datetime) -> dict[str, int]:
+    """Function -> when its window lines were last seen, for those seen in the last ``PROBE_MEMORY_S``."""
+    raw = (cursor or {}).get("window_lines_seen") or {}
+    return {str(fn): int(at) for fn, at in raw.items() if now.timestamp() - int(at) < PROBE_MEMORY_S}
 
 
 def _renamed(cursor: Mapping[str, Any] | None, key: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ Moto ignores filter patterns, so the selection is applied again here (``selected
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -121,24 +121,6 @@ def window_points(logs: FunctionLogs, whole: str, deployment_of: Mapping[str, Se
     points, histograms = window_batch(logs.lines, deployment_of=targets, step_s=step_s, baselines=baselines,
                                       probe_bins=probe_bins, warnings=warnings)
     return ([p for p in points if start <= p.start < end], [h for h in histograms if start <= h.start < end])
-
-
-def combine(platform: Iterable[MetricPoint], window: Iterable[MetricPoint], *,
-            cloud_until: datetime | None) -> list[MetricPoint]:
-    """CloudWatch's and REPORT's points (``platform``, already merged) with the window lines' points, as
-    the module says: window values of ``CLOUD_METRICS`` only at steps from ``cloud_until`` on."""
-    out = {(p.deployment, p.metric, p.start): p for p in platform}
-    for p in window:
-        if p.metric in REPORT_METRICS or (p.metric in CLOUD_METRICS and cloud_until is not None
-                                          and p.start < cloud_until):
-            continue
-        key = (p.deployment, p.metric, p.start)
-        known = out.get(key)
-        if known is None:
-            out[key] = p
-        elif p.metric == M.TIMEOUTS and p.value > known.value:
-            out[key] = replace(known, value=p.value)
-    return list(out.values())
 
 
 def count_window_lines(client: Any, group: str, function_id: str, start: datetime, end: datetime) -> int | None:

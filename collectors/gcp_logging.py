@@ -29,6 +29,12 @@ from inferwatch.schema import Metric as M
 
 PERMISSION = "logging.logEntries.list"
 WINDOW_SCHEMA = "inferwatch.window/1"
+# What Cloud Monitoring's built-in run.googleapis.com metrics say exactly: window lines only stand in for them
+# at the steps it has not been read for yet (collectors.window_merge).
+CLOUD_METRICS = frozenset({M.INVOCATIONS, M.SERVER_ERRORS, M.CLIENT_ERRORS, M.THROTTLES, M.LATENCY_P50,
+                           M.LATENCY_P95, M.LATENCY_P99, M.COLD_STARTS, M.INIT_AVG, M.INIT_MAX, M.INIT_SUM,
+                           M.INSTANCES_ACTIVE, M.INSTANCES_IDLE, M.BILLABLE_INSTANCE_TIME, M.CONCURRENCY_MAX,
+                           M.CPU_UTILIZATION_P95, M.MEMORY_UTILIZATION_P95})
 PAGE_SIZE = 1000  # entries per page (the API's maximum)
 MAX_PAGES = 10_000
 
@@ -104,17 +110,6 @@ def window_points(entries: Iterable[tuple[str, Mapping[str, Any]]], target: Targ
                                       probe_bins=probe_bins, warnings=warnings)
     inside = [p for p in points if window.start <= p.start < window.end]
     return inside, [h for h in histograms if window.start <= h.start < window.end]
-
-
-def platform_first(platform: Iterable[MetricPoint], window: Iterable[MetricPoint]) -> list[MetricPoint]:
-    """Cloud Monitoring's points, and the window lines' where it has none (timeouts: the larger count)."""
-    out = {(p.deployment, p.metric, p.start): p for p in platform}
-    for p in window:
-        key = (p.deployment, p.metric, p.start)
-        known = out.get(key)
-        if known is None or (p.metric == M.TIMEOUTS and p.value > known.value):
-            out[key] = p
-    return list(out.values())
 
 
 def probe_window_lines(client: Any, target: Target, now: datetime, *, retry: gretry.Retry,

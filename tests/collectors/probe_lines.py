@@ -95,12 +95,13 @@ def handler_for(probe: Probe, m: Model) -> Callable[[dict[str, Any], Any], Any]:
 
 
 def lambda_lines(bins_path: Path, rows: Sequence[Any], *, function: str, region: str = "eu-west-1",
-                 windows: int = 2, mode: str = "window", deployment: str = SERVICE) -> list[str]:
+                 windows: int = 2, mode: str = "window", deployment: str = SERVICE,
+                 metrics: str | None = None) -> list[str]:
     """The lines the real probe writes for ``rows`` (one invocation per row) served as the Lambda function
     ``function``, flushed into ``windows`` window lines (window mode) or one line per invocation."""
     lines: list[str] = []
     probe = Probe(deployment, VERSION, "binary", service=SERVICE, mode=mode, bins=str(bins_path), env={},
-                  sink=lines.append, model_sha256=model().sha256, flush_interval_s=3600)
+                  sink=lines.append, model_sha256=model().sha256, flush_interval_s=3600, metrics=metrics)
     try:
         handler = handler_for(probe, model())
         arn = f"arn:aws:lambda:{region}:123456789012:function:{function}"

@@ -155,13 +155,19 @@ def test_cloud_metrics_wait_for_their_interval_and_window_lines_stand_in(bins_pa
     step = _seed(fn, lambda_lines(bins_path, m.x[:30], function=fn, windows=1))
     now = datetime.now(UTC) + timedelta(minutes=2)
     recent = {"costs_fetched_at": int(now.timestamp()), "complete_until": int(step.timestamp()),
-              "cloud_complete_until": int(step.timestamp())}
+              "cloud_complete_until": int(step.timestamp()), "window_lines_seen": {fn: int(step.timestamp())}}
     batch = _collect(fn, interval_s=3600, cursor=recent, now=now)
     assert "cloudwatch:GetMetricData" not in door.actions()
     whole = f"aws:{REGION}:{fn}"
     got = {(p.deployment, p.metric, p.start): p.value for p in batch.points}
     assert got[(whole, Metric.INVOCATIONS, step)] == 30  # the probe's count until CloudWatch is read
     assert batch.cursor["cloud_complete_until"] == int(step.timestamp())
+    door.reset()
+    idle = _collect(fn, interval_s=3600, cursor=dict(batch.cursor), now=now + timedelta(minutes=20))
+    assert "cloudwatch:GetMetricData" not in door.actions()  # idle, still known to write window lines
+    door.reset()
+    _collect(fn, interval_s=3600, cursor=dict(idle.cursor), now=now + timedelta(hours=1))
+    assert "cloudwatch:GetMetricData" in door.actions()  # its hour has come
 
 
 def test_a_function_without_window_lines_keeps_every_report() -> None:

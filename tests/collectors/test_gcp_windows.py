@@ -102,3 +102,28 @@ def test_config_check_says_whether_window_lines_arrived(tmp_path: Path) -> None:
 def test_struct_numbers_come_back_as_the_probe_wrote_them() -> None:
     assert plain({"a": 3.0, "b": [1.0, 0.5], "c": {"d": 2.0}}) == {"a": 3, "b": [1, 0.5], "c": {"d": 2}}
     assert STEP == 60
+
+
+def test_cloud_monitoring_waits_for_its_interval_when_window_lines_arrive(tmp_path: Path) -> None:
+    m = model()
+    bins = tmp_path / "bins.json"
+    bins.write_bytes(m.bins)
+    now = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=3, seconds=5)
+    step = now.replace(second=0) - timedelta(minutes=3)
+    recent = {"complete_until": int(step.timestamp()), "cloud_complete_until": int(step.timestamp()),
+              "window_lines_seen_at": int(step.timestamp())}
+    with running(GcpStandIn()) as standin:
+        seed(standin)
+        _entries(standin, cloud_run_lines(bins, m.x[:40], service=SERVICE, revision=REV_A, windows=1), REV_A,
+                 step + timedelta(seconds=5))
+        collector = make_collector(standin, lookback_s=600, cloud_metrics_interval_s=3600, **_lookups())
+        batch = collector.collect(now, recent)
+        skipped = len(standin.calls_of("/google.monitoring.v3.MetricService/ListTimeSeries"))
+        standin.calls.clear()
+        later = collector.collect(now + timedelta(hours=1), batch.cursor)
+        read = len(standin.calls_of("/google.monitoring.v3.MetricService/ListTimeSeries"))
+    got = {(p.deployment, p.metric, p.start): p.value for p in batch.points}
+    assert skipped == 0 and got[(TARGET.revision_id(REV_A), Metric.INVOCATIONS, step)] == 40  # the probe's count
+    assert batch.cursor["cloud_complete_until"] == int(step.timestamp())
+    assert read > 0 and later.cursor["cloud_complete_until"] > batch.cursor["cloud_complete_until"]
+    assert later.cursor["window_lines_seen_at"] == batch.cursor["window_lines_seen_at"]  # idle, still remembered
