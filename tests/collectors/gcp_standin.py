@@ -72,6 +72,7 @@ class GcpStandIn:
         self.services: dict[str, run_v2.Service] = {}
         self.revisions: dict[str, run_v2.Revision] = {}
         self.entries: list[LogEntry] = []
+        self.log_page_cap = 1000  # ListLogEntries answers at most this many entries a page, whatever is asked
         self.faults: dict[str, deque[tuple[grpc.StatusCode, str]]] = defaultdict(deque)
         self.denied: set[str] = set()
         self.calls: list[Call] = []
@@ -158,7 +159,7 @@ class GcpStandIn:
         matching = [e for e in sorted(self.entries, key=lambda e: LogEntry.pb(e).timestamp.ToDatetime())
                     if all(_entry_matches(LogEntry.pb(e), m.group(1), m.group(2), m.group(3))
                            for m in parsed if m is not None)]
-        size = request.page_size or 50
+        size = min(request.page_size or 50, self.log_page_cap)
         offset = int(request.page_token or 0)
         token = str(offset + size) if offset + size < len(matching) else ""
         return ListLogEntriesResponse(entries=matching[offset:offset + size], next_page_token=token)

@@ -28,6 +28,9 @@ BASELINE_ID = "cancer-cancer-1"
 
 @dataclass(frozen=True)
 class Model:
+    task: str
+    version: str
+    baseline_id: str
     onnx: bytes
     sha256: str
     feature_names: tuple[str, ...]
@@ -66,7 +69,32 @@ def model() -> Model:
     signals: dict[str, object] = {"score": np.asarray(probs)[:, 1].astype(np.float64), "class": np.asarray(labels)}
     signals.update({f"feature:{n}": x[:, j].astype(np.float64) for j, n in enumerate(names)})
     baseline = build_baseline(signals, categorical={"class"}, model_sha256=sha, version=VERSION)
-    return Model(onnx, sha, names, x, baseline, probe_bins_file(BASELINE_ID, baseline))
+    return Model("binary", VERSION, BASELINE_ID, onnx, sha, names, x, baseline, probe_bins_file(BASELINE_ID, baseline))
+
+
+REGRESSION_VERSION = "dose-1"
+
+
+@functools.lru_cache(maxsize=1)
+def regression_model() -> Model:
+    """A linear regressor of the centred diabetes target (bundled with scikit-learn): half its predictions are
+    negative, which CloudWatch's percentile ranks cannot rank (the pre-probe design gave it no drift)."""
+    from skl2onnx import to_onnx  # heavy: only when a test builds the model
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+
+    data = load_diabetes()
+    x = data.data.astype(np.float32)
+    names = tuple(str(n) for n in data.feature_names)
+    model_ = LinearRegression().fit(x, data.target - data.target.mean())
+    onnx = to_onnx(model_, x[:1], target_opset=15).SerializeToString()
+    sha = hashlib.sha256(onnx).hexdigest()
+    [values] = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"]).run(None, {"X": x})
+    signals: dict[str, object] = {"value": np.asarray(values)[:, 0].astype(np.float64)}
+    signals.update({f"feature:{n}": x[:, j].astype(np.float64) for j, n in enumerate(names)})
+    baseline = build_baseline(signals, categorical=set(), model_sha256=sha, version=REGRESSION_VERSION)
+    bid = "dose-dose-1"
+    return Model("regression", REGRESSION_VERSION, bid, onnx, sha, names, x, baseline, probe_bins_file(bid, baseline))
 
 
 class LambdaContext:
@@ -88,22 +116,24 @@ def handler_for(probe: Probe, m: Model) -> Callable[[dict[str, Any], Any], Any]:
     @probe.lambda_handler
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rows = np.asarray(event["rows"], dtype=np.float32)
-        labels, probs = session.run(None, {"X": rows})
-        return {"statusCode": 200, "body": json.dumps({"labels": np.asarray(labels).tolist()})}
+        outputs = session.run(None, {"X": rows})
+        return {"statusCode": 200, "body": json.dumps({"output": np.asarray(outputs[0]).tolist()})}
 
     return handler
 
 
 def lambda_lines(bins_path: Path, rows: Sequence[Any], *, function: str, region: str = "eu-west-1",
                  windows: int = 2, mode: str = "window", deployment: str = SERVICE,
-                 metrics: str | None = None) -> list[str]:
+                 metrics: str | None = None, served: Model | None = None) -> list[str]:
     """The lines the real probe writes for ``rows`` (one invocation per row) served as the Lambda function
-    ``function``, flushed into ``windows`` window lines (window mode) or one line per invocation."""
+    ``function`` by ``served`` (default: the 30-feature classifier), flushed into ``windows`` window lines
+    (window mode) or one line per invocation."""
+    m = served or model()
     lines: list[str] = []
-    probe = Probe(deployment, VERSION, "binary", service=SERVICE, mode=mode, bins=str(bins_path), env={},
-                  sink=lines.append, model_sha256=model().sha256, flush_interval_s=3600, metrics=metrics)
+    probe = Probe(deployment, m.version, m.task, service=SERVICE, mode=mode, bins=str(bins_path), env={},
+                  sink=lines.append, model_sha256=m.sha256, flush_interval_s=3600, metrics=metrics)
     try:
-        handler = handler_for(probe, model())
+        handler = handler_for(probe, m)
         arn = f"arn:aws:lambda:{region}:123456789012:function:{function}"
         per_window = max(1, -(-len(rows) // windows))
         for i, row in enumerate(rows):

@@ -21,8 +21,16 @@ from collectors.base import CollectorContext
 from drift import Status, WindowCounts, compare, merge_all
 from inferwatch.config import parse_settings
 from inferwatch.schema import CollectionBatch, Metric, ModelKey
-from tests.collectors.aws_standin import REGION, TEST_ENV, make_function, put_log_lines, put_values, shared
-from tests.collectors.probe_lines import BASELINE_ID, SERVICE, VERSION, lambda_lines, model, shifted
+from tests.collectors.aws_standin import REGION, TEST_ENV, boto_client, make_function, put_log_lines, put_values, shared
+from tests.collectors.probe_lines import (
+    BASELINE_ID,
+    SERVICE,
+    VERSION,
+    lambda_lines,
+    model,
+    regression_model,
+    shifted,
+)
 
 POWERTOOLS = [  # aws-lambda-powertools Metrics: values as arrays, a service dimension, the ColdStart blob apart
     '{"_aws":{"Timestamp":1796600000000,"CloudWatchMetrics":[{"Namespace":"shop","Dimensions":[["service"]],'
@@ -106,9 +114,14 @@ def _rows(n: int) -> Any:
 
 
 def _merged(batch: CollectionBatch) -> dict[str, WindowCounts]:
+    return _merged_any(batch, BASELINE_ID)
+
+
+def _merged_any(batch: CollectionBatch, baseline_id: str) -> dict[str, WindowCounts]:
+    """Every histogram of the batch merged per signal (the whole function's: no alias is configured)."""
     parts: dict[str, list[WindowCounts]] = defaultdict(list)
     for h in batch.histograms:
-        assert h.baseline_id == BASELINE_ID
+        assert h.baseline_id == baseline_id
         parts[h.signal].append(WindowCounts.from_dict(h.counts))
     return {signal: merge_all(items) for signal, items in parts.items()}
 
@@ -199,3 +212,46 @@ def test_config_check_names_the_missing_log_group_then_the_missing_window_lines(
                   [(now, line) for line in lambda_lines(bins_path, _rows(3), function=fn, windows=1)])
     [ok] = check(settings, ctx)
     assert ok.ok and "window lines arrive" in ok.detail
+
+
+def test_pages_are_followed_and_a_bad_window_line_costs_only_itself(bins_path: Path) -> None:
+    from collectors.aws_logs import LogsReader
+    from collectors.aws_windows import read_function_logs
+
+    moto, _ = shared()
+    fn = f"cancer-{uuid.uuid4().hex[:8]}"
+    lines = lambda_lines(bins_path, _rows(40), function=fn, windows=4)
+    stamps = [datetime.fromtimestamp(json.loads(line)["end_ms"] / 1000, UTC) for line in lines]
+    poison = '{"schema":"inferwatch.window/1","kind":"window","invocations":'  # cut short
+    put_log_lines(moto.endpoint, f"/aws/lambda/{fn}", "2026/12/07/[$LATEST]0a",
+                  [*zip(stamps, lines, strict=True), (stamps[0], poison), (stamps[0], COLD)])
+    reader = LogsReader(boto_client("logs", moto.endpoint), page_size=2)
+    warnings: list[str] = []
+    start = min(stamps) - timedelta(minutes=1)
+    logs = read_function_logs(reader, f"/aws/lambda/{fn}", f"aws:{REGION}:{fn}", start, max(stamps)
+                              + timedelta(minutes=1), warnings)
+    assert reader.calls == 3 and len(logs.lines) == 4 and sum(line.rows for line in logs.lines) == 40
+    assert len(logs.reports) == 1 and logs.reports[0].cold_start and not logs.every_report
+    assert len(warnings) == 1 and "1 unreadable window line(s)" in warnings[0]
+
+
+def test_a_regressor_predicting_negative_values_gets_drift_on_aws(tmp_path: Path, door: Any) -> None:
+    r = regression_model()
+    assert (r.baseline.columns["value"].edges < 0).any()  # half its predictions are negative
+    bins = tmp_path / "dose-bins.json"
+    bins.write_bytes(r.bins)
+    fn = f"dose-{uuid.uuid4().hex[:8]}"
+    rows = np.concatenate([r.x, r.x])[:600] + np.float32(0.05)  # every (scaled) input moved up
+    _seed(fn, lambda_lines(bins, rows, function=fn, windows=2, served=r))
+    settings = parse_settings({"collect": {"lookback_s": 900},
+                               "deployments": [{"provider": "aws", "region": REGION, "function": fn}]})
+    ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint},
+                           baselines=lambda key: (r.baseline_id, r.baseline) if key.model_version == r.version
+                           else None, probe_bins=lambda sha: {"baseline_id": r.baseline_id, "content": r.bins})
+    [collector] = from_settings(settings, ctx)
+    at = datetime.now(UTC) + timedelta(minutes=2)
+    batch = collector.collect(at, {"costs_fetched_at": int(at.timestamp())})
+    windows = _merged_any(batch, r.baseline_id)
+    assert windows["value"].total_count == 600
+    status = _drifted(compare(r.baseline, [windows]).results)
+    assert status["value"] is Status.DRIFT and status["feature:bmi"] is Status.DRIFT

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from collectors.base import CollectorContext
 from collectors.gcp import check
@@ -127,3 +128,33 @@ def test_cloud_monitoring_waits_for_its_interval_when_window_lines_arrive(tmp_pa
     assert batch.cursor["cloud_complete_until"] == int(step.timestamp())
     assert read > 0 and later.cursor["cloud_complete_until"] > batch.cursor["cloud_complete_until"]
     assert later.cursor["window_lines_seen_at"] == batch.cursor["window_lines_seen_at"]  # idle, still remembered
+
+
+def test_pages_are_followed_a_bad_line_costs_itself_and_a_denied_read_names_its_permission(tmp_path: Path) -> None:
+    from collectors.errors import ProviderAuthError
+    from collectors.gcp_client import connect
+    from collectors.gcp_logging import fetch_window_entries
+
+    m = model()
+    bins = tmp_path / "bins.json"
+    bins.write_bytes(m.bins)
+    now = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=3, seconds=5)
+    step = now.replace(second=0) - timedelta(minutes=3)
+    with running(GcpStandIn()) as standin:
+        seed(standin)
+        standin.log_page_cap = 2
+        _entries(standin, cloud_run_lines(bins, m.x[:50], service=SERVICE, revision=REV_A, windows=5), REV_A,
+                 step + timedelta(seconds=5))
+        standin.add_entry(step + timedelta(seconds=30), REV_A, {"schema": "inferwatch.window/1", "kind": "window"},
+                          service=SERVICE, region=REGION)  # off the contract: members missing
+        batch = make_collector(standin, lookback_s=600, **_lookups()).collect(now, None)
+        pages = len(standin.calls_of(LIST_LOG_ENTRIES))
+        standin.denied.add(LIST_LOG_ENTRIES)
+        clients = connect(CollectorContext(home=tmp_path, endpoints={"gcp": standin.address}))
+        with pytest.raises(ProviderAuthError) as denied:
+            fetch_window_entries(clients.logging, TARGET, step, now, retry=FAST_RETRY, timeout_s=5.0)
+    assert pages == 3  # six entries, two a page
+    got = {(p.deployment, p.metric, p.start): p.value for p in batch.points}
+    assert got[(TARGET.revision_id(REV_A), Metric.ROWS, step)] == 50
+    assert [w for w in batch.warnings if "1 unreadable window line(s)" in w]
+    assert denied.value.action == "logging.logEntries.list" and "ListLogEntries" in str(denied.value)
