@@ -85,11 +85,18 @@ class FieldReader:
         return ""
 
     def opt_text(self, doc: Mapping[str, Any], key: str, where: str = "", *, pattern: re.Pattern[str] | None = None,
-                 rule: str = "a string", max_chars: int = 256) -> str | None:
-        """An optional string member: None when absent."""
-        if key not in doc or doc[key] is None:
+                 rule: str = "a string", max_chars: int = 1024) -> str | None:
+        """An optional string member (may be empty): None when absent or null."""
+        value = doc.get(key)
+        if value is None:
             return None
-        return self.text(doc, key, where, pattern=pattern, rule=rule, max_chars=max_chars) or None
+        if not isinstance(value, str) or len(value) > max_chars:
+            self.add(where + key, f"must be a string of at most {max_chars} characters, got {shown(value)}")
+        elif value and pattern is not None and not pattern.fullmatch(value):
+            self.add(where + key, f"must be {rule}, got {shown(value)}")
+        else:
+            return value
+        return None
 
     def integer(self, doc: Mapping[str, Any], key: str, where: str = "", *, maximum: int = 2**53,
                 default: int | None = None) -> int:
