@@ -15,12 +15,15 @@ Powertools metadata, or an aws-embedded-metrics property: in EMF they are all to
   ``Rows``/``BatchSize`` metric predicted one row per answered (ok or degraded) invocation.
 - A line whose only metric Inferwatch reads is ``ColdStart`` (Powertools' separate cold-start line) is a
   cold start of its deployment, not an invocation.
+- ``InputSummary`` (feature -> values, as in Inferwatch's own lines; Powertools' ``add_metadata``) gives
+  the features of the line's first invocation, counted for input drift.
 - A well-formed line with nothing of this is :class:`NothingUsable`: counted and reported, never dropped
   silently. A line that is not well-formed EMF raises :class:`TelemetryLineError` (quarantined).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +31,7 @@ from typing import Any
 
 from collectors.emf_format import EmfMetric, declared_metrics, timestamp_ms
 from collectors.line_fields import FieldReader
-from collectors.local_telemetry import MAX_CLASS, MAX_DURATION_MS, MAX_MEMORY_MB, TelemetryRecord
+from collectors.local_telemetry import MAX_CLASS, MAX_DURATION_MS, MAX_MEMORY_MB, TelemetryRecord, input_summary
 
 # normalised metric name -> what Inferwatch reads it as
 LATENCY = ("latencyms", "latency", "durationms", "duration", "responsetimems", "responsetime")
@@ -96,14 +99,14 @@ def read_tool_line(doc: Mapping[str, Any]) -> tuple[TelemetryRecord, ...] | Cold
         return NothingUsable(names, "no_deployment")
     service = next((texts[n] for n in SERVICE_MEMBERS if texts.get(n)), deployment)
     latencies = _read(r, by_name, LATENCY, TO_MS, MAX_DURATION_MS)
-    if not latencies:
-        if sum(_read(r, by_name, COLD_START, {}, 1e9)) >= 1:
-            r.check()
-            return ColdStartOnly(when, deployment, service)
-        return NothingUsable(names, "no_metric")
-    records = _invocations(r, by_name, when, deployment, service, texts.get("modelversion", ""), latencies)
+    cold = sum(_read(r, by_name, COLD_START, {}, 1e9)) >= 1
     r.check()
-    return records
+    if not latencies:
+        return ColdStartOnly(when, deployment, service) if cold else NothingUsable(names, "no_metric")
+    records = _invocations(r, by_name, when, deployment, service, texts.get("modelversion", ""), latencies, cold)
+    summary = input_summary(r, doc)  # Inferwatch's member, e.g. as Powertools metadata: features for drift
+    r.check()
+    return (dataclasses.replace(records[0], input_summary=summary), *records[1:]) if summary else records
 
 
 def _read(r: FieldReader, by_name: Mapping[str, EmfMetric], names: tuple[str, ...], units: Mapping[str, float],
@@ -121,7 +124,7 @@ def _read(r: FieldReader, by_name: Mapping[str, EmfMetric], names: tuple[str, ..
 
 
 def _invocations(r: FieldReader, by_name: Mapping[str, EmfMetric], when: int, deployment: str, service: str,
-                 version: str, latencies: tuple[float, ...]) -> tuple[TelemetryRecord, ...]:
+                 version: str, latencies: tuple[float, ...], cold: bool) -> tuple[TelemetryRecord, ...]:
     """One record per latency value: as many as the error metrics count with their status (the last
     ones), the others ok; the rows, the cold start and the predictions go with the first."""
     flagged: list[str] = []
@@ -137,7 +140,7 @@ def _invocations(r: FieldReader, by_name: Mapping[str, EmfMetric], when: int, de
         r.add(by_name[next(n for n in CLASS if n in by_name)].name, "must hold whole class indices")
     first = TelemetryRecord(
         timestamp_ms=when, deployment=deployment, model_version=version, role="stable", request_id="",
-        status=statuses[0], latency_ms=latencies[0], cold_start=sum(_read(r, by_name, COLD_START, {}, 1e9)) >= 1,
+        status=statuses[0], latency_ms=latencies[0], cold_start=cold,
         init_ms=sum(_read(r, by_name, INIT, TO_MS, MAX_DURATION_MS)),
         memory_mb=max(_read(r, by_name, MEMORY, TO_MB, MAX_MEMORY_MB), default=0.0),
         max_memory_used_mb=max(_read(r, by_name, MEMORY_USED, TO_MB, MAX_MEMORY_MB), default=0.0),

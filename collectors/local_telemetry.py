@@ -136,7 +136,7 @@ def parse_invocation(doc: Mapping[str, Any]) -> TelemetryRecord:
         rows=_count(r, doc, "Rows", MAX_ROWS),
         prediction_score=numbers(r, doc, "PredictionScore"),
         predicted_class=_classes(r, doc, "PredictedClass"),
-        input_summary=_summary(r, doc),
+        input_summary=input_summary(r, doc),
         shadow_version=r.text(doc, "ShadowVersion") if shadow else None,
         shadow_score=numbers(r, doc, "ShadowScore"),
         shadow_class=_classes(r, doc, "ShadowClass"),
@@ -221,7 +221,9 @@ def _labels(r: FieldReader, doc: Mapping[str, Any], key: str) -> tuple[str, ...]
     return tuple(labels)
 
 
-def _summary(r: FieldReader, doc: Mapping[str, Any]) -> dict[str, tuple[float | None, ...]]:
+def input_summary(r: FieldReader, doc: Mapping[str, Any]) -> dict[str, tuple[float | None, ...]]:
+    """``InputSummary``: feature -> values of the rows summarised (numbers, the probe's non-finite strings,
+    null for missing)."""
     summary = r.mapping(doc, "InputSummary", required=False) if doc.get("InputSummary") is not None else {}
     return {str(k): tuple(_values(r, summary, k, f"InputSummary.{k}", nulls=True)) for k in summary}
 
