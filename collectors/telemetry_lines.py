@@ -11,7 +11,9 @@ line is accepted, refused and explained the same way by both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from collectors.emf_tools import ColdStartOnly, NothingUsable, read_tool_line
 from collectors.local_telemetry import (
@@ -23,7 +25,7 @@ from collectors.local_telemetry import (
 )
 from collectors.window_lines import WindowLine, parse_window_line
 
-__all__ = ["ColdStartOnly", "Invocations", "NothingUsable", "ParsedLine", "kind_of", "read_line"]
+__all__ = ["ColdStartOnly", "Invocations", "NothingUsable", "ParsedLine", "kind_of", "line_kind", "read_line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +40,29 @@ class Invocations:
 ParsedLine = Invocations | WindowLine | ColdStartOnly | NothingUsable
 
 
+def line_kind(doc: Mapping[str, Any]) -> str:
+    """What a line's object claims to be: ``invocation``, ``window``, ``third-party EMF`` or ``not EMF``."""
+    if "_aws" not in doc and ("kind" in doc or "schema" in doc):
+        return "window"
+    if not isinstance(doc.get("_aws"), dict):
+        return "not EMF"
+    return "invocation" if is_invocation_contract(doc) else "third-party EMF"
+
+
 def read_line(line: str | bytes) -> ParsedLine:
     """One line -> what it holds, or :class:`TelemetryLineError` naming every member at fault."""
-    doc = decode_line(line)
-    if "_aws" not in doc and ("kind" in doc or "schema" in doc):
+    return read_object(decode_line(line))
+
+
+def read_object(doc: Mapping[str, Any]) -> ParsedLine:
+    """:func:`read_line` for a line already decoded."""
+    kind = line_kind(doc)
+    if kind == "window":
         return parse_window_line(doc)
-    if not isinstance(doc.get("_aws"), dict):
+    if kind == "not EMF":
         raise TelemetryLineError("missing _aws metadata: neither an EMF line nor a window line (kind 'window')",
                                  field="_aws")
-    if is_invocation_contract(doc):
+    if kind == "invocation":
         return Invocations((parse_invocation(doc),))
     found = read_tool_line(doc)
     return Invocations(found, from_tool=True) if isinstance(found, tuple) else found
