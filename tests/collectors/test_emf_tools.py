@@ -149,9 +149,10 @@ def _total(store: Store, metric: str) -> float:
 
 def test_valid_emf_with_nothing_usable_is_counted_and_reported(tmp_path: Path) -> None:
     now = datetime.now(UTC)
-    line = {"_aws": {"Timestamp": int(now.timestamp() * 1000), "CloudWatchMetrics": [
-        {"Namespace": "Shop", "Dimensions": [["service"]], "Metrics": [{"Name": "SuccessfulBooking", "Unit": "Count"}]}]},
-        "service": "booking", "SuccessfulBooking": [1.0]}
+    booking = {"Namespace": "Shop", "Dimensions": [["service"]], "Metrics": [{"Name": "SuccessfulBooking",
+                                                                             "Unit": "Count"}]}
+    line = {"_aws": {"Timestamp": int(now.timestamp() * 1000), "CloudWatchMetrics": [booking]},
+            "service": "booking", "SuccessfulBooking": [1.0]}
     nameless = {"_aws": line["_aws"] | {"CloudWatchMetrics": [{"Namespace": "Shop", "Dimensions": [[]], "Metrics": [
         {"Name": "Latency", "Unit": "Milliseconds"}]}]}, "Latency": 3.0}
     path = tmp_path / "telemetry" / "shop" / "i.jsonl"

@@ -117,6 +117,7 @@ def test_window_lines_of_the_real_probe_become_exact_histograms_and_drift(tmp_pa
                 assert report.result(signal).status is Status.DRIFT, signal
         else:
             assert not report.drifted, [(r.signal, r.status) for r in report.results if r.status is Status.DRIFT]
-    written = [json.loads(line) for f in (tmp_path / "telemetry").rglob("*.jsonl") for line in f.read_text().splitlines()]
+    written = [json.loads(line) for f in (tmp_path / "telemetry").rglob("*.jsonl")
+               for line in f.read_text().splitlines()]
     assert len(written) == 8 and {w["bins_sha256"] for w in written} == {sha}
     store.dispose()
