@@ -1,4 +1,8 @@
-"""The local collector: reads the emulator's EMF files incrementally and aggregates them per step.
+"""The local collector: reads telemetry files incrementally and aggregates them per step.
+
+A file may hold Inferwatch's invocation lines, the probe's window lines and other tools' EMF lines, each
+read by the one parser of its kind (``collectors.telemetry_lines``); window lines, lone cold starts and
+EMF lines with nothing usable are handled in ``collectors.local_lines``.
 
 Steps stay *open* for ``grace_s`` after they end (lines are written when a request finishes, so a
 step keeps filling for a while). Each run re-reads the open region of every file, rewrites the open
