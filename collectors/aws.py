@@ -137,7 +137,7 @@ class AwsCollector:
             log_pts += log_points(logs.reports, deployment_of, f.deployments[0].id, steps, window.step_s,
                                   every_report=logs.every_report)
             if logs.lines:
-                pts, hists = window_points(logs, f.deployments[0].id, deployment_of, start=start, end=window.end,
+                pts, hists = window_points(logs, f.deployments, deployment_of, start=start, end=window.end,
                                            step_s=window.step_s, baselines=self.baselines,
                                            probe_bins=self.probe_bins, warnings=warnings)
                 line_pts += pts

@@ -31,8 +31,9 @@ from typing import Any
 from collectors.aws_client import call_aws
 from collectors.aws_logs import LogsReader, ReportRecord, read_records, version_of_stream
 from collectors.base import BaselineLookup, ProbeBinsLookup
-from collectors.window_lines import WindowLine, parse_window_line, window_batch
-from inferwatch.schema import HistogramPoint, MetricPoint
+from collectors.window_lines import WindowLine, parse_window_line
+from collectors.window_merge import window_records
+from inferwatch.schema import Deployment, HistogramPoint, MetricPoint
 from inferwatch.schema import Metric as M
 
 WINDOW_SCHEMA = "inferwatch.window/1"
@@ -109,18 +110,21 @@ def read_function_logs(reader: LogsReader, group: str, function_id: str, start: 
     return replace(out, reports=read_records(others, group, warnings), every_report=False)
 
 
-def window_points(logs: FunctionLogs, whole: str, deployment_of: Mapping[str, Sequence[str]], *, start: datetime,
-                  end: datetime, step_s: int, baselines: BaselineLookup | None, probe_bins: ProbeBinsLookup | None,
-                  warnings: list[str]) -> tuple[list[MetricPoint], list[HistogramPoint]]:
-    """Points and histograms of one function's window lines, for the steps of ``[start, end)`` only: a
-    line read here may belong to an older step whose other lines are no longer re-read."""
+def window_points(logs: FunctionLogs, deployments: Sequence[Deployment], deployment_of: Mapping[str, Sequence[str]],
+                  *, start: datetime, end: datetime, step_s: int, baselines: BaselineLookup | None,
+                  probe_bins: ProbeBinsLookup | None, warnings: list[str]) -> tuple[list[MetricPoint],
+                                                                                   list[HistogramPoint]]:
+    """Points and histograms of one function's window lines for the whole function (``deployments[0]``) and
+    the aliases their version maps to (``deployment_of``: version -> deployment ids), steps of
+    ``[start, end)`` only."""
+    by_id = {d.id: d for d in deployments}
 
-    def targets(line: WindowLine) -> Sequence[str]:
-        return [whole, *deployment_of.get(logs.versions.get(id(line), "$LATEST"), ())]
+    def targets(line: WindowLine) -> Sequence[Deployment]:
+        version = logs.versions.get(id(line), "$LATEST")
+        return [deployments[0], *(by_id[d] for d in deployment_of.get(version, ()) if d in by_id)]
 
-    points, histograms = window_batch(logs.lines, deployment_of=targets, step_s=step_s, baselines=baselines,
-                                      probe_bins=probe_bins, warnings=warnings)
-    return ([p for p in points if start <= p.start < end], [h for h in histograms if start <= h.start < end])
+    return window_records(logs.lines, targets, start=start, end=end, step_s=step_s, baselines=baselines,
+                          probe_bins=probe_bins, source=deployments[0].name, warnings=warnings)
 
 
 def count_window_lines(client: Any, group: str, function_id: str, start: datetime, end: datetime) -> int | None:

@@ -167,8 +167,9 @@ class GcpCollector:
         probed = bool(entries) or cloud_until is not None
         monitored = window if not probed else lines_window if due else None
         points, histograms = self.fetch_monitoring(monitored, deployments, warnings) if monitored else ([], [])
-        line_points, line_histograms = window_points(entries, self.target, lines_window, baselines=self.baselines,
-                                                     probe_bins=self.probe_bins, warnings=warnings)
+        line_points, line_histograms = window_points(entries, self.target, lines_window, deployments,
+                                                     baselines=self.baselines, probe_bins=self.probe_bins,
+                                                     warnings=warnings)
         until = (window.end if due else cloud_until) if probed else None
         return (combine(points, line_points, cloud_metrics=CLOUD_METRICS, cloud_until=until),
                 histograms + line_histograms, until, bool(entries))

@@ -23,8 +23,10 @@ from google.protobuf.json_format import MessageToDict
 
 from collectors.base import BaselineLookup, ProbeBinsLookup, Window
 from collectors.gcp_client import GOOGLE_ERRORS, Target, translate_error
-from collectors.window_lines import WindowLine, parse_window_line, window_batch
-from inferwatch.schema import HistogramPoint, MetricPoint
+from collectors.gcp_run_config import retired_revision
+from collectors.window_lines import WindowLine, parse_window_line
+from collectors.window_merge import window_records
+from inferwatch.schema import Deployment, HistogramPoint, MetricPoint, Provider
 from inferwatch.schema import Metric as M
 
 PERMISSION = "logging.logEntries.list"
@@ -84,32 +86,37 @@ def fetch_window_entries(client: Any, target: Target, start: datetime, end: date
     return out
 
 
-def window_points(entries: Iterable[tuple[str, Mapping[str, Any]]], target: Target, window: Window, *,
-                  baselines: BaselineLookup | None, probe_bins: ProbeBinsLookup | None,
+def window_points(entries: Iterable[tuple[str, Mapping[str, Any]]], target: Target, window: Window,
+                  deployments: Sequence[Deployment], *, baselines: BaselineLookup | None,
+                  probe_bins: ProbeBinsLookup | None,
                   warnings: list[str]) -> tuple[list[MetricPoint], list[HistogramPoint]]:
-    """Points and histograms of the window lines, per revision and for the service, steps of ``window`` only."""
+    """Points and histograms of the window lines, for the service and each line's revision (``deployments``
+    as configured; a revision out of the traffic split is a retired one), steps of ``window`` only."""
     lines: list[WindowLine] = []
     revision_of: dict[int, str] = {}
     bad: list[str] = []
     for revision, doc in entries:
         try:
             line = parse_window_line(doc)
-        except ValueError as exc:
+        except ValueError as exc:  # TelemetryLineError: the line is off the contract
             bad.append(str(exc))
             continue
         lines.append(line)
-        revision_of[id(line)] = revision or str(doc.get("revision") or "")
+        revision_of[id(line)] = revision or line.revision or ""
     if bad:
         warnings.append(f"{target.service}: {len(bad)} unreadable window line(s) skipped, first: {bad[0]}")
+    by_id = {d.id: d for d in deployments}
+    service = by_id.get(target.service_id) or Deployment(target.service_id, Provider.GCP, target.region,
+                                                         target.service, target.service)
 
-    def targets(line: WindowLine) -> Sequence[str]:
+    def targets(line: WindowLine) -> Sequence[Deployment]:
         revision = revision_of.get(id(line), "")
-        return [target.service_id, *([target.revision_id(revision)] if revision else [])]
+        if not revision:
+            return [service]
+        return [service, by_id.get(target.revision_id(revision)) or retired_revision(target, revision)]
 
-    points, histograms = window_batch(lines, deployment_of=targets, step_s=window.step_s, baselines=baselines,
-                                      probe_bins=probe_bins, warnings=warnings)
-    inside = [p for p in points if window.start <= p.start < window.end]
-    return inside, [h for h in histograms if window.start <= h.start < window.end]
+    return window_records(lines, targets, start=window.start, end=window.end, step_s=window.step_s,
+                          baselines=baselines, probe_bins=probe_bins, source=target.service, warnings=warnings)
 
 
 def probe_window_lines(client: Any, target: Target, now: datetime, *, retry: gretry.Retry,

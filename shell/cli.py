@@ -22,6 +22,7 @@ from shell.commands import (
     drift_cmd,
     service,
     setup_cmd,
+    telemetry_cmd,
 )
 from shell.exits import describe
 
@@ -33,7 +34,7 @@ an inferwatch.toml (see `inferwatch config check --help`).
 """
 
 COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, drift_cmd, costs_cmd, alerts_cmd,
-                   setup_cmd)
+                   setup_cmd, telemetry_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 
