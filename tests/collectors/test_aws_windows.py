@@ -31,6 +31,8 @@ from tests.collectors.probe_lines import (
     regression_model,
     shifted,
 )
+from tests.collectors.test_emf_tools import POWERTOOLS as POWERTOOLS_HANDLER
+from tests.collectors.test_emf_tools import events, run_handler
 
 POWERTOOLS = [  # aws-lambda-powertools Metrics: values as arrays, a service dimension, the ColdStart blob apart
     '{"_aws":{"Timestamp":1796600000000,"CloudWatchMetrics":[{"Namespace":"shop","Dimensions":[["service"]],'
@@ -126,12 +128,18 @@ def _merged_any(batch: CollectionBatch, baseline_id: str) -> dict[str, WindowCou
     return {signal: merge_all(items) for signal, items in parts.items()}
 
 
-def test_class_and_every_input_feature_drift_from_window_lines_in_a_log_group(bins_path: Path, door: Any) -> None:
+def test_class_and_every_input_feature_drift_from_window_lines_in_a_log_group(bins_path: Path, door: Any,
+                                                                             tmp_path: Path) -> None:
     m = model()
     fn = f"cancer-{uuid.uuid4().hex[:8]}"
     lines = lambda_lines(bins_path, shifted(_rows(600)), function=fn, windows=3)
-    _seed(fn, lines)
+    # the same group also holds what aws-lambda-powertools' Metrics writes (run for real), cold-start blob included
+    powertools = run_handler(POWERTOOLS_HANDLER, events(12), tmp_path / "powertools.jsonl")
+    assert any('"ColdStart"' in line for line in powertools)
+    step = _seed(fn, lines, extra=powertools)
     batch = _collect(fn)
+    got = {(p.deployment, p.metric, p.start): p.value for p in batch.points}
+    assert got[(f"aws:{REGION}:{fn}", Metric.COLD_STARTS, step)] == 1  # REPORT's; Powertools' blob adds none
     windows = _merged(batch)
     assert set(windows) == {"score", "class", *(f"feature:{n}" for n in m.feature_names)}
     assert {w.total_count for w in windows.values()} == {600}  # every row, not a sample
