@@ -27,7 +27,7 @@ import numpy as np
 
 from collectors.base import BaselineLookup, CollectorContext, ProviderCheck
 from collectors.local_files import FileState, plan_reads, read_lines
-from collectors.local_histograms import build_histograms
+from collectors.local_histograms import build_histograms, prediction_records
 from collectors.local_screen import Quarantine, TimeWindow, screen
 from collectors.local_telemetry import TelemetryLineError, TelemetryRecord, parse_emf_line
 from drift.errors import DriftError
@@ -109,13 +109,15 @@ class LocalCollector:
         if run.late_count:
             warnings.append(f"{run.late_count} telemetry lines arrived after their step closed and were dropped")
         points, histograms = self._aggregate(run.groups, self._zero_fill(run), self._lookup(warnings))
+        predictions = [p for (name, _), items in run.groups.items()
+                       for p in prediction_records(self._deployment(name).id, [r for r, _ in items])]
         names = sorted({n for n, _ in run.groups} | set(self.deployments))
         return CollectionBatch(
             collector=self.name, deployments=tuple(self._deployment(name) for name in names),
             points=tuple(points), histograms=tuple(histograms),
             cursor={"files": new_files, "open_from": run.new_open, "complete_until": run.new_open},
             warnings=tuple(warnings), quarantined=tuple(run.quarantine.sample),
-            quarantined_count=run.quarantine.count,
+            quarantined_count=run.quarantine.count, predictions=tuple(predictions),
         )
 
     def _read_file(self, state: FileState, prior: Mapping[str, Any], run: _Run) -> dict[str, Any]:

@@ -3,20 +3,21 @@
 Signals: ``score`` and ``class`` of the served answers, ``feature:<name>`` from the bounded input
 summaries, and ``shadow_score``/``shadow_class`` (the shadow version's predictions on the same
 requests, counted over the served version's bins so the two compare directly). Degraded answers are
-fallbacks, not the model's output, so only ``ok`` answers count.
+fallbacks, not the model's output, so only ``ok`` answers count. The same answers are also kept per
+request (:func:`prediction_records`), so labels that arrive later by request id find their prediction.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from collectors.base import BaselineLookup
 from collectors.local_telemetry import TelemetryRecord
 from drift import WindowCounts
 from drift.errors import DriftError
-from inferwatch.schema import HistogramPoint
+from inferwatch.schema import HistogramPoint, PredictionRecord
 
 SHADOW_SIGNALS = {"shadow_score": "score", "shadow_class": "class"}
 
@@ -64,3 +65,10 @@ def build_histograms(
                 continue  # values the column cannot hold (e.g. a class it never saw): counted as "other" upstream
             out.append(HistogramPoint(deployment, signal, start, step_s, bid, counts.to_dict()))
     return out
+
+
+def prediction_records(deployment: str, records: Iterable[TelemetryRecord]) -> list[PredictionRecord]:
+    """What each ``ok`` request with a request id was answered: its rows' scores and classes."""
+    return [PredictionRecord(deployment, r.request_id, datetime.fromtimestamp(r.timestamp_ms / 1000, tz=UTC),
+                             r.model_version, r.prediction_score, tuple(str(c) for c in r.predicted_class))
+            for r in records if r.status == "ok" and r.request_id and (r.prediction_score or r.predicted_class)]
