@@ -20,6 +20,7 @@ from drift.errors import DriftError
 from inferwatch.schema import HistogramPoint, PredictionRecord
 
 SHADOW_SIGNALS = {"shadow_score": "score", "shadow_class": "class"}
+KEPT_ROWS = 100  # rows of a request kept for labels (the store's MAX_ROWS_PER_REQUEST)
 
 
 def signal_values(records: Iterable[TelemetryRecord]) -> dict[str, list[float]]:
@@ -68,7 +69,9 @@ def build_histograms(
 
 
 def prediction_records(deployment: str, records: Iterable[TelemetryRecord]) -> list[PredictionRecord]:
-    """What each ``ok`` request with a request id was answered: its rows' scores and classes."""
+    """What each ``ok`` request with a request id was answered: its first rows' scores and classes
+    (a line carries at most 100, EMF's array limit; a longer one is cut there, not refused)."""
     return [PredictionRecord(deployment, r.request_id, datetime.fromtimestamp(r.timestamp_ms / 1000, tz=UTC),
-                             r.model_version, r.prediction_score, tuple(str(c) for c in r.predicted_class))
+                             r.model_version, r.prediction_score[:KEPT_ROWS],
+                             tuple(str(c) for c in r.predicted_class[:KEPT_ROWS]))
             for r in records if r.status == "ok" and r.request_id and (r.prediction_score or r.predicted_class)]
