@@ -29,6 +29,7 @@ MAX_ROWS = 2_000_000  # ~0.5 GB of parsed rows: split a larger file
 MAX_ROW_INDEX = 99  # invocation lines keep the first 100 rows of a batch
 _EPOCH_MS_FROM = 100_000_000_000  # numbers from here on are epoch milliseconds (from 1973 in ms)
 JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
+MAX_NAMES_SHOWN = 50  # member names a message about missing columns lists
 
 
 class RowProblem(ValueError):
@@ -139,11 +140,11 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any] | 
 
 
 def _check_columns(path: Path, columns: set[str]) -> None:
+    shown = ", ".join(sorted(c[:40] for c in columns)[:MAX_NAMES_SHOWN]) or "none"
     if "label" not in columns:
-        raise CommandError(f"{path}: no 'label' column (columns: {', '.join(sorted(columns)) or 'none'})")
+        raise CommandError(f"{path}: no 'label' column (columns: {shown})")
     if "request_id" not in columns and not {"timestamp", "prediction"} <= columns:
-        raise CommandError(f"{path}: needs a request_id column, or timestamp and prediction columns "
-                           f"(columns: {', '.join(sorted(columns))})")
+        raise CommandError(f"{path}: needs a request_id column, or timestamp and prediction columns (columns: {shown})")
 
 
 def _json_rows(path: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any] | RowProblem]]:
@@ -160,12 +161,13 @@ def _json_rows(path: Path, text: str) -> Iterator[tuple[int, Mapping[str, Any] |
             yield number, RowProblem("not a JSON object")
             continue
         fields = {str(k).lower(): v for k, v in doc.items()}
-        seen.update(k for k in fields if k in COLUMNS)
+        if len(seen) < MAX_NAMES_SHOWN:
+            seen.update(fields)
         yield number, fields
     if seen:
         _check_columns(path, seen)
     elif text.strip():
-        raise CommandError(f"{path}: no row has a label (expected members such as request_id and label)")
+        raise CommandError(f"{path}: no row is a JSON object (expected members such as request_id and label)")
 
 
 def read_label_file(path: Path) -> tuple[list[LabelInput], list[RowError]]:

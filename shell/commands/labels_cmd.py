@@ -16,15 +16,15 @@ from typing import Annotated
 
 import typer
 
-from readmodels.labels import IngestReport, RowError, ingest_labels
+from readmodels.labels import IngestReport, ingest_labels
 from shell.commands.context import runtime
 from shell.labels_file import read_label_file
 
 SHOWN_ERRORS = 20
 
 
-def _summary(path: Path, report: IngestReport, errors: list[RowError]) -> list[str]:
-    lines = [f"{path.name}: {report.read_count + len(errors):,} rows read"]
+def _summary(path: Path, report: IngestReport, unread_count: int) -> list[str]:
+    lines = [f"{path.name}: {report.read_count + unread_count:,} rows read"]
     if report.stored_count:
         per = ", ".join(f"{dep} ({n:,})" for dep, n in sorted(report.per_deployment.items()))
         lines.append(f"  stored {report.stored_count:,} labels ({report.new_count:,} new, "
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                 "refused": refused, "per_deployment": dict(report.per_deployment),
                 "errors": [{"line": e.line, "message": e.message} for e in errors]}, indent=2))
         else:
-            for line in _summary(file, report, file_errors):
+            for line in _summary(file, report, len(file_errors)):
                 typer.echo(line)
             if refused:
                 typer.secho(f"  {refused:,} rows refused:", fg=typer.colors.RED, err=True)
