@@ -66,6 +66,9 @@ class DeploymentQuality:
     ``kind`` is binary, multiclass or regressor; ``score_meaning`` top_class or positive_class (None for
     regressors); ``reference`` the baseline's own realised quality on its labelled reference rows and
     ``calibration`` the check of its scores against those labels (both None without a label calibration).
+    ``baseline_level`` is what a floor "below the baseline" is measured from: the reference's realised
+    metrics when it has labels, else the estimate of its own score histogram (its raw confidence); empty
+    for a regressor.
     """
 
     deployment: str
@@ -77,6 +80,7 @@ class DeploymentQuality:
     calibration: CalibrationCheck | None
     windows: tuple[QualityWindow, ...]
     window_s: int
+    baseline_level: Mapping[str, float]
 
     @property
     def latest(self) -> QualityWindow | None:
@@ -179,6 +183,18 @@ def _reference(model: _Model) -> tuple[PerformanceEstimate | None, CalibrationCh
         return None, None
 
 
+def _level(model: _Model, reference: PerformanceEstimate | None) -> Mapping[str, float]:
+    if reference is not None:
+        return metric_values(reference)
+    if model.column is None:
+        return {}
+    own = WindowCounts("numeric", model.column.digest, model.column.counts, model.column.full_layout)
+    try:
+        return metric_values(estimate_from_scores(own, model.column, model.classes, None))
+    except QualityError:
+        return {}
+
+
 def _one(store: Store, deployment: str, end: datetime, window_s: int, n_windows: int,
          points: Sequence[HistogramPoint], steps: Sequence[LabelStep], version: str) -> DeploymentQuality | None:
     scored = [p for p in points if p.signal == "score"]
@@ -204,14 +220,16 @@ def _one(store: Store, deployment: str, end: datetime, window_s: int, n_windows:
         windows.append(QualityWindow(start, stop, estimate, realised, "; ".join(n for n in (why, note) if n)))
     reference, check = _reference(model)
     return DeploymentQuality(deployment, model.model_version, bid, _kind(model), model.score_meaning, reference,
-                             check, tuple(windows), window_s)
+                             check, tuple(windows), window_s, _level(model, reference))
 
 
 def load_quality(store: Store, now: datetime, *, window_s: int = 900, n_windows: int = 3,
-                 deployments: Sequence[str] | None = None) -> QualityLoad:
-    """Quality of every deployment with score histograms or labels in the last ``n_windows`` windows."""
+                 deployments: Sequence[str] | None = None, estimate: bool = True) -> QualityLoad:
+    """Quality of every deployment with score histograms or labels in the last ``n_windows`` windows
+    (``estimate=False``: realised only, without reading the histograms)."""
     start = now - timedelta(seconds=window_s * n_windows)
-    points = store.load_histograms(deployments=deployments, signals=["score"], start=start, end=now)
+    points = (store.load_histograms(deployments=deployments, signals=["score"], start=start, end=now)
+              if estimate else [])
     steps = store.load_label_steps(deployments=deployments, start=start, end=now)
     versions = {d.id: d.model_version for d in store.load_deployments()}
     by_points: dict[str, list[HistogramPoint]] = defaultdict(list)
@@ -241,10 +259,10 @@ def deployment_quality(store: Store, now: datetime, deployment: str, *, window_s
 
 
 def latest_quality(store: Store, now: datetime, *, window_s: int = 3600,
-                   deployments: Sequence[str] | None = None) -> QualityLoad:
+                   deployments: Sequence[str] | None = None, estimate: bool = True) -> QualityLoad:
     """Every deployment's quality over the last ``window_s`` only (one window each): what the
     ``quality_below`` alert rules and the estimated-quality gauges read."""
-    return load_quality(store, now, window_s=window_s, n_windows=1, deployments=deployments)
+    return load_quality(store, now, window_s=window_s, n_windows=1, deployments=deployments, estimate=estimate)
 
 
 def metric_values(estimate: PerformanceEstimate | None) -> Mapping[str, float]:
