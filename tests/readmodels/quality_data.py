@@ -34,6 +34,7 @@ class Served:
     scores: tuple[float, ...]
     classes: tuple[str, ...]
     truth: tuple[str, ...]
+    inputs: dict[str, tuple[float, ...]]  # feature -> the rows' values (the invocation line's input summary)
 
 
 def _line(s: Served) -> str:
@@ -41,7 +42,7 @@ def _line(s: Served) -> str:
            "Deployment": DEP.name, "ModelVersion": "v1", "Role": "stable", "RequestId": s.request_id,
            "Status": "ok", "LatencyMs": 3.0, "ColdStart": 0, "InitMs": 0.0, "MemoryMb": 512,
            "MaxMemoryUsedMb": 120.0, "Rows": len(s.scores), "PredictionScore": list(s.scores),
-           "PredictedClass": [int(c) for c in s.classes]}
+           "PredictedClass": [int(c) for c in s.classes], "InputSummary": s.inputs}
     return json.dumps(doc)
 
 
@@ -67,10 +68,12 @@ def serve(now: datetime, *, minutes: int = 60, per_minute: int = 40, shift_after
             x = inputs[idx] * (1 + rng.normal(0, 0.01, (rows, inputs.shape[1]))).astype(np.float32)
             if shift_after_min is not None and minute >= shift_after_min:
                 x = x + shift
-            answer = model.predict(np.clip(x, 0, None).astype(np.float32))
+            x = np.clip(x, 0, None).astype(np.float32)
+            answer = model.predict(x)
             at = start + timedelta(minutes=minute, seconds=(i + 0.5) * 60 / per_minute)
             out.append(Served(f"req-{minute}-{i}", at, tuple(float(v) for v in answer.scores),
-                              tuple(str(int(c)) for c in answer.labels), tuple(str(int(t)) for t in truth[idx])))
+                              tuple(str(int(c)) for c in answer.labels), tuple(str(int(t)) for t in truth[idx]),
+                              {name: tuple(float(v) for v in x[:, j]) for j, name in enumerate(card.feature_names)}))
     return out
 
 
