@@ -263,6 +263,8 @@ def check_quality_below(rule: Rule, d: Deployment, data: EvalData, now_s: int) -
         return _nodata(rule)
     if reading.error is not None:
         return Observation(Outcome.ERROR, message=f"model quality unavailable: {reading.error}")
+    if reading.kind == "unknown":  # a baseline with a score but no classes: nothing to judge
+        return Observation(Outcome.NODATA, message="model quality unknown: its baseline has no class signal")
     allowed = REGRESSOR_QUALITY_METRICS if reading.kind == "regressor" else CLASSIFIER_QUALITY_METRICS
     if rule.metric.split(":", 1)[0] not in allowed:
         return Observation(Outcome.ERROR, message=f"{rule.metric!r} is not a {reading.kind} metric "

@@ -2,10 +2,11 @@
 
 A model version is a **classifier** when its baseline has a numeric ``score`` and a categorical
 ``class`` signal: its labels are counted over the baseline's score bins and classes
-(``quality.ClassifierLabels``). Otherwise it is a **regressor**, whose labels and predictions are
-numbers (``quality.RegressorLabels``) and need no baseline. ``inferwatch labels ingest`` checks each
-row against this before storing it; the store calls :func:`step_aggregator`'s function to rebuild
-the aggregates of every step whose rows changed.
+(``quality.ClassifierLabels``). A baseline with only one of the two leaves the kind **unknown** (its
+labels cannot be counted, and its quality is not estimated). Otherwise it is a **regressor**, whose
+labels and predictions are numbers (``quality.RegressorLabels``) and need no baseline.
+``inferwatch labels ingest`` checks each row against this before storing it; the store calls
+:func:`step_aggregator`'s function to rebuild the aggregates of every step whose rows changed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from readmodels.baselines import latest_baseline
 
 CLASSIFIER = "classifier"
 REGRESSOR = "regressor"
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +50,23 @@ def classifier_signals(baseline: Baseline) -> tuple[NumericColumn, tuple[str, ..
     return None
 
 
+def baseline_kind(baseline: Baseline | None) -> str:
+    """classifier (score and class signals), unknown (only one of them) or regressor (neither, or no baseline)."""
+    if baseline is None:
+        return REGRESSOR
+    if classifier_signals(baseline) is not None:
+        return CLASSIFIER
+    return UNKNOWN if {"score", "class"} & set(baseline.columns) else REGRESSOR
+
+
 def model_kind(store: Store, model_version: str) -> ModelKind:
     """The kind of ``model_version`` from its newest baseline (an unreadable one raises, naming it)."""
     found = latest_baseline(store, model_version)
+    kind = baseline_kind(found[1] if found is not None else None)
     signals = classifier_signals(found[1]) if found is not None else None
     if found is None or signals is None:
-        return ModelKind(model_version, REGRESSOR, found[0] if found else "")
-    return ModelKind(model_version, CLASSIFIER, found[0], signals[0], signals[1])
+        return ModelKind(model_version, kind, found[0] if found else "")
+    return ModelKind(model_version, kind, found[0], signals[0], signals[1])
 
 
 def kinds_lookup(store: Store) -> Callable[[str], ModelKind | None]:
@@ -97,7 +109,7 @@ def step_aggregator(kinds: Callable[[str], ModelKind | None], step_s: int
         models: dict[str, ModelKind] = {}
         for r in rows:
             kind = kinds(r.model_version)
-            if kind is None:
+            if kind is None or kind.kind == UNKNOWN:
                 continue
             models[kind.baseline_id] = kind
             groups[(kind.kind, kind.baseline_id if kind.kind == CLASSIFIER else "")].append(r)

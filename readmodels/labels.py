@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from inferwatch.schema import Deployment, LabelRecord, PredictionRecord
 from inferwatch.store import Store
-from readmodels.label_aggregates import REGRESSOR, ModelKind, kinds_lookup, parse_number, step_aggregator
+from readmodels.label_aggregates import REGRESSOR, UNKNOWN, ModelKind, kinds_lookup, parse_number, step_aggregator
 
 MAX_AHEAD_S = 300  # a label's prediction time may be this far ahead of now (clock skew), no more
 MAX_ERRORS_KEPT = 200
@@ -98,6 +98,9 @@ def _checked(kind: ModelKind | None, model_version: str, deployment: str, predic
     if kind is None:
         raise _Refused(f"the baseline of model {model_version!r} cannot be read: "
                        "recreate it (see inferwatch baseline list)")
+    if kind.kind == UNKNOWN:
+        raise _Refused(f"the baseline of model {model_version!r} has a score or a class signal but not both: "
+                       "a classifier's labels need both (recreate it with inferwatch baseline create)")
     if kind.kind == REGRESSOR:
         for what, text in (("label", label), ("prediction", predicted)):
             if parse_number(text) is None:

@@ -44,7 +44,7 @@ from quality import (
 )
 from readmodels.baselines import read_baseline
 from readmodels.drift_status import window_index
-from readmodels.label_aggregates import CLASSIFIER, REGRESSOR, classifier_signals
+from readmodels.label_aggregates import CLASSIFIER, REGRESSOR, UNKNOWN, baseline_kind, classifier_signals
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +128,21 @@ def _model(store: Store, baseline_id: str, fallback_version: str) -> _Model | No
         return None
     signals = classifier_signals(baseline) if baseline is not None else None
     if baseline is None or signals is None:
-        return _Model(baseline_id, baseline.version if baseline else fallback_version, REGRESSOR)
+        return _Model(baseline_id, baseline.version if baseline else fallback_version, baseline_kind(baseline))
     return _Model(baseline_id, baseline.version, CLASSIFIER, signals[0], signals[1], label_calibration(baseline))
 
 
 def _kind(model: _Model) -> str:
-    return REGRESSOR if model.kind == REGRESSOR else "binary" if len(model.classes) == 2 else "multiclass"
+    """binary, multiclass, regressor, or unknown (a baseline with a score but no classes: no estimate)."""
+    if model.kind != CLASSIFIER:
+        return model.kind
+    return "binary" if len(model.classes) == 2 else "multiclass"
 
 
 def _estimate(model: _Model, points: Sequence[HistogramPoint]) -> tuple[PerformanceEstimate | None, str]:
     counts = [WindowCounts.from_dict(p.counts) for p in points if p.baseline_id == model.baseline_id]
+    if model.kind == UNKNOWN:
+        return None, "no estimate: the baseline has a score but no class signal"
     if model.column is None:
         return None, ""
     if not counts or merge_all(counts).finite_count == 0:

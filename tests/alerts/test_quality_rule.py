@@ -88,6 +88,8 @@ def test_mae_is_a_ceiling_and_a_classifier_metric_of_a_regressor_errs() -> None:
     unreadable = observe(rule(), QualityReading(kind="", error="baseline b1 is unreadable"))
     assert unreadable.outcome is Outcome.ERROR and "b1" in unreadable.message
     assert observe(rule(), None, quality_error="StoreError: down").outcome is Outcome.ERROR
+    unknown = observe(rule(), QualityReading(kind="unknown"))  # a baseline with a score but no class signal
+    assert unknown.outcome is Outcome.NODATA and "no class signal" in unknown.message
     assert observe(rule(), None).outcome is Outcome.NODATA
 
 

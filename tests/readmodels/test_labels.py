@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from drift import build_baseline
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, PredictionRecord
 from inferwatch.store import Store
 from readmodels.labels import LabelInput, ingest_labels
@@ -102,6 +104,19 @@ def test_each_bad_row_is_refused_alone_with_one_message(store: Store, served: li
     assert "no deployment" in messages[9]
     assert "no model version" in messages[10]
     assert _realised(store)[0] == len(good)
+
+
+def test_a_baseline_with_scores_but_no_classes_cannot_take_labels(store: Store) -> None:
+    odd = Deployment(id="local:local:odd", provider="local", region="local", name="odd", service="odd",
+                     model_version="odd-1")
+    store.write_batch(CollectionBatch("local", (odd,)), CollectionRun("r3", "local", NOW, NOW, "ok"))
+    baseline = build_baseline({"score": np.linspace(0.5, 1.0, 300)}, categorical=(), model_sha256="1" * 64,
+                              version="odd-1")
+    store.save_baseline("odd-b", model_version="odd-1", model_sha256="1" * 64, source="test",
+                        payload=baseline.to_dict(), created_at=NOW)
+    report = ingest_labels(store, [LabelInput(line=2, label="1", deployment="odd", at=NOW, predicted="1")], now=NOW,
+                           source="a.csv", step_s=60)
+    assert report.error_count == 1 and "has a score or a class signal but not both" in report.errors[0].message
 
 
 def test_a_request_id_two_deployments_answered_needs_the_deployment(store: Store, served: list[Served],
