@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +30,11 @@ from collectors.local_files import FileState, plan_reads, read_lines
 from collectors.local_histograms import build_histograms, prediction_records
 from collectors.local_screen import Quarantine, TimeWindow, screen
 from collectors.local_telemetry import TelemetryLineError, TelemetryRecord, parse_emf_line
+from drift import Baseline
 from drift.errors import DriftError
 from inferwatch.config import LocalDeploymentConfig, Settings, local_deployment
-from inferwatch.schema import CollectionBatch, Deployment, MetricPoint, Provider, deployment_id, floor_time
+from inferwatch.schema import CollectionBatch, Deployment, MetricPoint, ModelKey, Provider, deployment_id, floor_time
 from inferwatch.schema import Metric as M
-
-if TYPE_CHECKING:
-    from drift import Baseline
 
 log = logging.getLogger(__name__)
 
@@ -162,21 +160,23 @@ class LocalCollector:
         earliest = run.new_open - self.lookback_s // self.step_s * self.step_s
         return range(max(first, earliest), run.new_open, self.step_s)
 
-    def _lookup(self, warnings: list[str]) -> Callable[[str], tuple[str, Baseline] | None] | None:
-        """The baseline lookup, asked once per model version per run; an unreadable baseline costs
-        that model's histograms only, with one warning naming it and how to recreate it."""
+    def _lookup(self, warnings: list[str]) -> BaselineLookup | None:
+        """The baseline lookup, asked once per model per run; an unreadable baseline costs that model's
+        histograms only, with one warning naming it and how to recreate it."""
         if self.baselines is None:
             return None
-        lookup, found = self.baselines, {}
+        lookup: BaselineLookup = self.baselines
+        found: dict[ModelKey, tuple[str, Baseline] | None] = {}
 
-        def baseline(version: str) -> tuple[str, Baseline] | None:
-            if version not in found:
+        def baseline(key: ModelKey) -> tuple[str, Baseline] | None:
+            if key not in found:
                 try:
-                    found[version] = lookup(version)
+                    found[key] = lookup(key)
                 except DriftError as exc:
-                    found[version] = None
-                    warnings.append(f"model {version}: no prediction histograms this run: {exc}")
-            return found[version]
+                    found[key] = None
+                    warnings.append(f"{key.service} model {key.model_version}: no prediction histograms this "
+                                    f"run: {exc}")
+            return found[key]
 
         return baseline
 
@@ -203,7 +203,7 @@ class LocalCollector:
             records = [r for r, _ in items]
             values = {**step_metrics(records, len({i for _, i in items})), **warm_capacity_metrics(records, dep)}
             points += [MetricPoint(dep.id, metric, start, self.step_s, value) for metric, value in values.items()]
-            histograms += build_histograms(dep.id, start, self.step_s, [r for r, _ in items], baselines)
+            histograms += build_histograms(dep, start, self.step_s, [r for r, _ in items], baselines)
         return points, histograms
 
 

@@ -17,7 +17,7 @@ from collectors.base import BaselineLookup
 from collectors.local_telemetry import TelemetryRecord
 from drift import WindowCounts
 from drift.errors import DriftError
-from inferwatch.schema import HistogramPoint, PredictionRecord
+from inferwatch.schema import Deployment, HistogramPoint, ModelKey, PredictionRecord
 
 SHADOW_SIGNALS = {"shadow_score": "score", "shadow_class": "class"}
 KEPT_ROWS = 100  # rows of a request kept for labels (the store's MAX_ROWS_PER_REQUEST)
@@ -39,7 +39,7 @@ def signal_values(records: Iterable[TelemetryRecord]) -> dict[str, list[float]]:
 
 
 def build_histograms(
-    deployment: str,
+    deployment: Deployment,
     start: datetime,
     step_s: int,
     records: Sequence[TelemetryRecord],
@@ -52,7 +52,7 @@ def build_histograms(
         by_version[r.model_version].append(r)
     out = []
     for version, items in by_version.items():
-        found = baselines(version)
+        found = baselines(ModelKey(deployment.service, version))
         if found is None:
             continue
         bid, baseline = found
@@ -64,7 +64,7 @@ def build_histograms(
                 counts = WindowCounts.from_values(baseline.column(column_name), values)
             except DriftError:
                 continue  # values the column cannot hold (e.g. a class it never saw): counted as "other" upstream
-            out.append(HistogramPoint(deployment, signal, start, step_s, bid, counts.to_dict()))
+            out.append(HistogramPoint(deployment.id, signal, start, step_s, bid, counts.to_dict()))
     return out
 
 

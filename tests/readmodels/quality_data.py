@@ -84,7 +84,7 @@ def collect(store: Store, home: Path, served: list[Served], now: datetime) -> No
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(_line(s) + "\n" for s in served), encoding="utf-8")
     collector = LocalCollector(home, [DEP], step_s=60, grace_s=30, lookback_s=3 * 3600,
-                               baselines=lambda version: latest_baseline(store, version))
+                               baselines=lambda key: latest_baseline(store, key.model_version))
     run = run_one(store, collector, clock=lambda: now)
     assert run.status == "ok", run
 
