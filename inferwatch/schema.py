@@ -275,8 +275,9 @@ class PredictionRecord:
     request_id: str
     at: datetime
     model_version: str
-    scores: tuple[float, ...]
+    scores: tuple[float | None, ...]  # None: a score that was not a finite number
     classes: tuple[str, ...]  # canonical class labels ("0", "1", "cat"), one per row
+    values: tuple[float | None, ...] = ()  # a regression's predicted values
 
 
 @dataclass(frozen=True, slots=True)

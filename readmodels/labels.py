@@ -126,11 +126,14 @@ class _Resolver:
     occurrences: Counter[str] = field(default_factory=Counter)
 
     def from_request(self, item: LabelInput, deployment: Deployment, found: PredictionRecord) -> LabelRecord:
-        rows = max(len(found.classes), len(found.scores))
+        rows = max(len(found.classes), len(found.scores), len(found.values))
         if not 0 <= item.row < rows:
             raise _Refused(f"request {item.request_id!r} predicted {rows} row(s): there is no row {item.row}")
         predicted = found.classes[item.row] if item.row < len(found.classes) else ""
         score = found.scores[item.row] if item.row < len(found.scores) else None
+        value = found.values[item.row] if item.row < len(found.values) else None
+        if not predicted and value is not None:  # a regression: the value is the prediction
+            predicted = repr(value)
         _checked(self.kinds(found.model_version), found.model_version, deployment.id, predicted, score, item.label)
         return LabelRecord(deployment.id, _key("request", str(item.request_id), str(item.row)), found.at,
                            found.model_version, predicted, score, item.label, self.source)

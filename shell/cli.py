@@ -23,6 +23,7 @@ from shell.commands import (
     labels_cmd,
     quality_cmd,
     service,
+    telemetry_cmd,
 )
 from shell.exits import describe
 
@@ -34,7 +35,7 @@ an inferwatch.toml (see `inferwatch config check --help`).
 """
 
 COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, drift_cmd, quality_cmd, labels_cmd,
-                   costs_cmd, alerts_cmd)
+                   costs_cmd, alerts_cmd, telemetry_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 

@@ -55,6 +55,7 @@ predictions = Table(
     Column("model_version", String(128), nullable=False),
     Column("scores", JSON, nullable=False),
     Column("classes", JSON, nullable=False),
+    Column("prediction_values", JSON, nullable=False),  # a regression's predicted values
 )
 Index("ix_predictions_ts", predictions.c.ts)
 
@@ -90,11 +91,16 @@ Aggregator = Callable[[str, datetime, Sequence[LabelRecord]], Sequence[LabelStep
 
 
 def _prediction_row(p: PredictionRecord) -> dict[str, object]:
-    if len(p.scores) > MAX_ROWS_PER_REQUEST or len(p.classes) > MAX_ROWS_PER_REQUEST:
+    if max(len(p.scores), len(p.classes), len(p.values)) > MAX_ROWS_PER_REQUEST:
         raise StoreInputError(f"prediction {p.request_id!r}: more than {MAX_ROWS_PER_REQUEST} rows",
                               field="predictions")
     return {"deployment_id": p.deployment, "request_id": p.request_id[:256], "ts": to_epoch(p.at, "at"),
-            "model_version": p.model_version, "scores": list(p.scores), "classes": list(p.classes)}
+            "model_version": p.model_version, "scores": list(p.scores), "classes": list(p.classes),
+            "prediction_values": list(p.values)}
+
+
+def _floats(values: Sequence[float | None]) -> tuple[float | None, ...]:
+    return tuple(None if v is None else float(v) for v in values)
 
 
 def save_predictions(store: StoreBase, conn: Connection, items: Sequence[PredictionRecord], now_s: int) -> None:
@@ -131,7 +137,8 @@ class LabelStore(StoreBase):
                 if deployment is not None:
                     stmt = stmt.where(p.c.deployment_id == deployment)
                 out += [PredictionRecord(r["deployment_id"], r["request_id"], from_epoch(r["ts"]), r["model_version"],
-                                         tuple(float(v) for v in r["scores"]), tuple(str(c) for c in r["classes"]))
+                                         _floats(r["scores"]), tuple(str(c) for c in r["classes"]),
+                                         _floats(r["prediction_values"]))
                         for r in conn.execute(stmt).mappings().all()]
         return out
 

@@ -39,3 +39,18 @@ def test_ok_answers_are_kept_per_request_once(tmp_path: Path) -> None:
     assert kept["a"].scores == (0.75, 0.75) and kept["a"].classes == ("1", "1") and kept["a"].at == T0
     assert kept["a"].deployment == DEP.id and kept["a"].model_version == "v1"
     assert len(kept["d"].scores) == len(kept["d"].classes) == 100  # the first 100 rows, as EMF keeps them
+
+
+def test_string_labels_regression_values_and_nan_scores_are_kept(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    base = {"_aws": {"Timestamp": int(T0.timestamp() * 1000), "CloudWatchMetrics": []}, "Deployment": "scorer-v1",
+            "ModelVersion": "v1", "Status": "ok", "LatencyMs": 2.0, "Rows": 2}
+    lines = [base | {"RequestId": "s", "PredictionScore": [0.9, "NaN"], "PredictedLabel": ["cat", "dog"]},
+             base | {"RequestId": "v", "PredictionValue": [3.5, 7.25]}]
+    f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
+    f.parent.mkdir(parents=True)
+    f.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    run_one(store, LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30), clock=lambda: T0 + timedelta(seconds=100))
+    kept = {p.request_id: p for p in store.load_predictions(["s", "v"])}
+    assert kept["s"].classes == ("cat", "dog") and kept["s"].scores == (0.9, None)
+    assert kept["v"].values == (3.5, 7.25) and kept["v"].classes == ()
