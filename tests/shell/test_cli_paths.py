@@ -19,8 +19,9 @@ INFERWATCH = str(Path(sys.executable).parent / "inferwatch")
 # Every verb that reads the home or the config; `alerts test FILE` reads only its FILE (tested below).
 VERBS = [p for p in all_command_paths() if p and not any(q[:len(p)] == p and q != p for q in all_command_paths())
          and p != ["alerts", "test"]]
-# Arguments a verb needs before it reads anything (`labels ingest FILE` opens the store, then its FILE).
-ARGUMENTS = {("labels", "ingest"): ["labels.csv"]}
+# Arguments a verb needs before it reads anything (`labels ingest FILE` and `telemetry validate FILE` read
+# the config first, then their FILE).
+ARGUMENTS = {("labels", "ingest"): ["labels.csv"], ("telemetry", "validate"): ["telemetry.jsonl"]}
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
