@@ -1,5 +1,7 @@
 """The reference models' drift baselines (the demo's v1 and v2), built from their held-out predictions and
-inputs shipped in ``reference_service/model/`` and kept in the store, versioned with the model's sha256."""
+inputs shipped in ``reference_service/model/`` and kept in the store, versioned with the model's sha256.
+The held-out sets carry their true labels too, so each baseline also carries its label calibration
+(``quality.reference_calibration``): the demo's quality estimates use it rather than the raw scores."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from drift import Baseline, build_baseline
+from drift import Baseline, CategoricalColumn, build_baseline
 from inferwatch.store import Store
+from quality import reference_calibration
 from readmodels.baselines import HELD_OUT_SOURCE
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "reference_service" / "model"
@@ -33,9 +36,15 @@ def heldout_signals(version: str, model_dir: Path = MODEL_DIR) -> tuple[dict[str
 
 
 def model_baseline(version: str, model_dir: Path = MODEL_DIR) -> tuple[str, Baseline]:
+    """(id, baseline) of one model version, calibrated with the held-out set's true labels."""
     signals, card = heldout_signals(version, model_dir)
     baseline = build_baseline(signals, categorical={"class"}, model_sha256=card["sha256"], version=version)
-    return baseline_id(version, card["sha256"]), baseline
+    classes = baseline.column("class")
+    assert isinstance(classes, CategoricalColumn)  # built as categorical just above
+    with np.load(model_dir / card["heldout_file"]) as data:
+        truth = data["truth"]
+    calibrated = reference_calibration(baseline, classes.categories, signals["score"], signals["class"], truth)
+    return baseline_id(version, card["sha256"]), calibrated
 
 
 def ensure_model_baselines(store: Store, now: datetime | None = None) -> dict[str, str]:

@@ -113,7 +113,11 @@ def test_a_corrupt_baseline_costs_the_drift_of_its_model_only(tmp_path: Path, st
     assert [d["deployment"] for d in report["deployments"]] == ["local:local:scorer-v2"]
 
     code, out = _cli(home, store_url, "alerts", "run")
-    assert code == 1 and "1 alerts could not be evaluated" in out, out
+    # the drift rule and the estimated-quality rule of v1 both need its baseline; nothing else errs
+    assert code == 1 and "2 alerts could not be evaluated" in out, out
+    errors = {(s.rule, s.entity) for s in store.load_alert_states().values() if s.state == "error"}
+    assert errors == {("PredictionDrift", "local:local:scorer-v1"),
+                      ("EstimatedQualityBelowBaseline", "local:local:scorer-v1")}
     drift_states = {s.entity: s for s in store.load_alert_states().values() if s.rule == "PredictionDrift"}
     assert drift_states["local:local:scorer-v1"].state == "error"
     summary = drift_states["local:local:scorer-v1"].summary
