@@ -20,7 +20,7 @@ from reference_service.loadgen import MAX_DURATION_S, DriftSpec, LoadProfile, ru
 from shell.alert_job import run_once
 from shell.collect import collect_once
 from shell.dashboard_server import start_dashboard
-from shell.reference_baselines import ensure_model_baselines
+from shell.reference_baselines import ensure_model_baselines, reference_keys
 from shell.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,9 @@ def run_alerts(rt: Runtime, echo: Callable[[str], None]) -> None:
 
 
 def prepare_baselines(rt: Runtime, store: Any, echo: Callable[[str], None]) -> None:
-    """Drift baselines from the models' held-out predictions, once per model version."""
-    for version, baseline_id in ensure_model_baselines(store).items():
-        echo(f"baseline for model {version}: {baseline_id}")
+    """Drift baselines from the reference models' held-out predictions, once per service and version."""
+    for key, baseline_id in ensure_model_baselines(store, reference_keys(rt.settings)).items():
+        echo(f"baseline for {key.service} model {key.model_version}: {baseline_id}")
 
 
 def _start_dashboard(rt: Runtime, echo: Callable[[str], None]) -> subprocess.Popen[bytes]:
