@@ -69,13 +69,14 @@ def new_baseline_id(key: ModelKey, baseline: Baseline) -> str:
     return f"{key.service[:24]}-{key.model_version[:24]}-{digest[:12]}"
 
 
-def save_keyed_baseline(store: Store, key: ModelKey, baseline: Baseline, *, source: str,
-                        created_at: datetime) -> str:
-    """Save ``baseline`` as the baseline of ``key``'s model; returns its id."""
+def save_keyed_baseline(store: Store, key: ModelKey, baseline: Baseline, *, source: str, created_at: datetime,
+                        probe_bins: bytes | None = None) -> str:
+    """Save ``baseline`` as the baseline of ``key``'s model (with the bins file exported for its probes,
+    in the same transaction); returns its id."""
     bid = new_baseline_id(key, baseline)
     store.save_baseline(bid, service=key.service, model_version=key.model_version,
                         model_sha256=key.model_sha256 or baseline.model_sha256, source=source,
-                        payload=baseline.to_dict(), created_at=created_at)
+                        payload=baseline.to_dict(), created_at=created_at, probe_bins=probe_bins)
     return bid
 
 

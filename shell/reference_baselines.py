@@ -28,7 +28,7 @@ def heldout_signals(version: str, model_dir: Path = MODEL_DIR) -> tuple[dict[str
     reports them (the models are binary: the score is the positive class's probability)."""
     card = json.loads((model_dir / f"{version}.card.json").read_text(encoding="utf-8"))
     data = np.load(model_dir / card["heldout_file"])
-    signals: dict[str, Any] = {"score": data["scores"], "class": data["labels"]}
+    signals: dict[str, Any] = {"score": data["probabilities"][:, 1], "class": data["labels"]}
     for j, name in enumerate(card["feature_names"]):
         signals[f"feature:{name}"] = data["inputs"][:, j]
     return signals, card

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, select
+from sqlalchemy.engine import Connection
 
 from inferwatch.store import tables as t
 from inferwatch.store.base import StoreBase
@@ -20,11 +21,14 @@ class BaselineStore(StoreBase):
     """The ``baselines`` table."""
 
     def save_baseline(self, baseline_id: str, *, service: str, model_version: str, model_sha256: str, source: str,
-                      payload: Mapping[str, Any], created_at: datetime) -> None:
+                      payload: Mapping[str, Any], created_at: datetime, probe_bins: bytes | None = None) -> None:
+        """Save a baseline, and with it (in the same transaction) the bins file exported for probes."""
         with self.write() as conn:
             self.upsert(conn, t.baselines, [{
                 "id": baseline_id, "service": service, "model_version": model_version, "model_sha256": model_sha256,
                 "created_at": to_epoch(created_at, "created_at"), "source": source, "payload": dict(payload)}])
+            if probe_bins is not None:
+                self._upsert_probe_bins(conn, probe_bins, baseline_id, created_at)
 
     def load_baseline(self, baseline_id: str) -> dict[str, Any] | None:
         """The baseline's payload, None when there is none; :class:`StoreDataError` when the stored
@@ -70,11 +74,14 @@ class BaselineStore(StoreBase):
 
     def save_probe_bins(self, content: bytes, *, baseline_id: str, created_at: datetime) -> str:
         """Keep a bins file exported for probes, byte for byte; returns its sha256 (what window lines name)."""
-        sha256 = hashlib.sha256(content).hexdigest()
         with self.write() as conn:
-            self.upsert(conn, t.probe_bins, [{"sha256": sha256, "baseline_id": baseline_id,
-                                              "created_at": to_epoch(created_at, "created_at"),
-                                              "content": content.decode("utf-8")}])
+            return self._upsert_probe_bins(conn, content, baseline_id, created_at)
+
+    def _upsert_probe_bins(self, conn: Connection, content: bytes, baseline_id: str, created_at: datetime) -> str:
+        sha256 = hashlib.sha256(content).hexdigest()
+        self.upsert(conn, t.probe_bins, [{"sha256": sha256, "baseline_id": baseline_id,
+                                          "created_at": to_epoch(created_at, "created_at"),
+                                          "content": content.decode("utf-8")}])
         return sha256
 
     def load_probe_bins(self, sha256: str) -> tuple[str, bytes] | None:

@@ -7,6 +7,7 @@ another service's, so two services that both call their model ``v1`` never share
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from inferwatch.store import Store
 from readmodels.baselines import HELD_OUT_SOURCE, baseline_health, read_baseline, save_keyed_baseline
 from shell.commands.context import runtime
 from shell.exits import CommandError
+from shell.own_baseline import OwnBaseline, build_own_baseline
 from shell.reference_baselines import MODEL_VERSIONS, model_baseline, reference_keys
 from shell.runtime import Runtime
 
@@ -115,6 +117,50 @@ def save_built(store: Store, built: list[Built], echo: Any = typer.echo) -> list
     return ids
 
 
+def default_bins_path(model: Path) -> Path:
+    """Where the probe's bins file goes by default: next to the model (ship them together)."""
+    return model.with_name(f"{model.stem}.bins.json")
+
+
+def create_from_model(store: Store, own: OwnBaseline, bins_out: Path, echo: Any = typer.echo) -> str:
+    """Save the baseline and its bins file in the store (one transaction) and write the bins file; says
+    what to set in the function. Nothing is saved if the file cannot be written."""
+    tmp = bins_out.with_name(f".{bins_out.name}.tmp")
+    try:
+        tmp.write_bytes(own.bins)
+    except OSError as exc:
+        raise CommandError(f"--bins-out {bins_out}: cannot be written ({exc.strerror or exc})") from exc
+    try:
+        bid = save_keyed_baseline(store, own.key, own.baseline, source=own.source, created_at=datetime.now(UTC),
+                                  probe_bins=own.bins)
+        tmp.replace(bins_out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    size_kb = len(json.dumps(own.baseline.to_dict())) / 1024
+    echo(f"baseline {bid} for service {own.key.service} model {own.key.model_version} (sha256 "
+         f"{(own.key.model_sha256 or '')[:12]}, task {own.card.task}): {len(own.baseline.columns)} signals from "
+         f"{own.rows:,} rows, {size_kb:.0f} KB ({own.source})")
+    for warning in own.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    sha = hashlib.sha256(own.bins).hexdigest()
+    echo(f"bins file for the probe: {bins_out} (sha256 {sha[:12]}, stored with the baseline)")
+    echo("set in your function (ship the bins file with it):")
+    echo(f"  INFERWATCH_SERVICE={own.key.service} INFERWATCH_MODEL_VERSION={own.key.model_version} "
+         f"INFERWATCH_TASK={own.card.task} INFERWATCH_PROBE_BINS={bins_out.name}")
+    return bid
+
+
+def _own(ctx: typer.Context, model: Path, data: Path | None, service: list[str] | None, model_version: str | None,
+         task: str | None, input_name: str | None, label_column: str | None, bins_out: Path | None) -> None:
+    if data is None or not service or len(service) != 1 or model_version is None:
+        raise typer.BadParameter("--model needs --data, one --service and --model-version")
+    rt = runtime(ctx)  # a bad config stops here, before the model runs
+    own = build_own_baseline(model, data, service=service[0], version=model_version, task=task,
+                             input_name=input_name, label_column=label_column)
+    store = rt.open_store()
+    create_from_model(store, own, bins_out or default_bins_path(model))
+
+
 def register(app: typer.Typer) -> None:
     baseline_app = typer.Typer(help="Drift baselines: what predictions and inputs are compared with.",
                                no_args_is_help=True)
@@ -136,16 +182,38 @@ def register(app: typer.Typer) -> None:
                                                             "[--start, --end) instead (a chosen time window).")] = None,
         start: Annotated[datetime | None, typer.Option(help="Window start, UTC (with --from-deployment).")] = None,
         end: Annotated[datetime | None, typer.Option(help="Window end, UTC (with --from-deployment).")] = None,
+        model: Annotated[Path | None, typer.Option(help="Your ONNX model: run it on --data and build the baseline "
+                                                    "of its outputs and inputs.")] = None,
+        data: Annotated[Path | None, typer.Option(help="Reference data for --model: a CSV (with a header) or "
+                                                   "Parquet file, one column per model input.")] = None,
+        model_version: Annotated[str | None, typer.Option(help="The version your function reports (with "
+                                                          "--model; INFERWATCH_MODEL_VERSION).")] = None,
+        task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (with --model; "
+                                                 "default: read from the model's outputs).")] = None,
+        input_name: Annotated[str | None, typer.Option(help="The model input the rows go to (with --model; "
+                                                       "checked against the model).")] = None,
+        label_column: Annotated[str | None, typer.Option(help="A column of --data holding the true labels: "
+                                                         "calibrates a classifier's quality estimates.")] = None,
+        bins_out: Annotated[Path | None, typer.Option(help="Where to write the probe's bins file (with --model; "
+                                                     "default: <model>.bins.json beside the model).")] = None,
     ) -> None:
-        """Build baselines and save them in the store: from the reference models' held-out data (default),
-        from an .npz of raw values, or from a deployment's counts over a chosen time window.
+        """Build baselines and save them in the store: from your model run on your reference data
+        (--model, --data), from the reference models' held-out data (default), from an .npz of raw values,
+        or from a deployment's counts over a chosen time window.
 
         A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
-        categorical one (<= 32 KB per column); the raw data is not needed afterwards.
+        categorical one (<= 32 KB per column); the raw data is not needed afterwards. With --model it also
+        writes the bins file your function's probe counts its window lines over (INFERWATCH_PROBE_BINS).
         """
         for option, names in (("--version", version), ("--service", service)):
             for name in names or []:  # names become baseline ids and metric dimensions
                 check_name(option, name)
+        if model is not None:
+            if npz is not None or from_deployment is not None or version:
+                raise typer.BadParameter("--model goes with --data, --service and --model-version, not with "
+                                         "--npz, --from-deployment or --version")
+            _own(ctx, model, data, service, model_version, task, input_name, label_column, bins_out)
+            return
         rt = runtime(ctx)
         store = rt.open_store()
         try:
