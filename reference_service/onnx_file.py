@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from reference_service.errors import ModelLoadError
 from reference_service.model import ModelCard
-from reference_service.model_io import TENSOR_DTYPES
+from reference_service.model_io import TENSOR_DTYPES, model_feed, probabilities_matrix
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -148,3 +150,24 @@ def card_from_file(path: Path, *, version: str, task: str, input_name: str | Non
                    feature_names: Sequence[str] | None = None) -> ModelCard:
     model, _ = read_model_file(path, version)
     return card_for(model, version=version, task=task, input_name=input_name, feature_names=feature_names)
+
+
+_LABEL_TYPES = ("tensor(int64)", "tensor(int32)", "tensor(string)")
+
+
+def infer_task(model: ModelFile, session: Any) -> str:
+    """binary, multiclass or regression from the outputs alone: class labels or per-class probabilities
+    make a classifier; its probabilities' width (read from the output's shape, else from one row of zeros
+    and empty strings run through it) tells binary from multiclass."""
+    if not any((o.type in _LABEL_TYPES and len(o.shape) <= 1) or o.type.startswith("seq(map(") for o in model.outputs):
+        return "regression"
+    probabilities = next((o for o in model.outputs if o.type.startswith("seq(map(")
+                          or (o.type in ("tensor(float)", "tensor(double)") and len(o.shape) == 2)), None)
+    if probabilities is not None and len(probabilities.shape) == 2 and isinstance(probabilities.shape[1], int):
+        return "binary" if probabilities.shape[1] == 2 else "multiclass"
+    card = card_for(model, version="probe", task="multiclass")
+    row = [("" if k == "string" else 0.0) for k in (card.kinds or ("number",) * card.n_features)]
+    x = np.asarray([row], dtype=object if not card.all_numbers else np.float64)
+    outputs = dict(zip([o.name for o in model.outputs], session.run(None, model_feed(card, x)), strict=True))
+    width = probabilities_matrix(outputs[probabilities.name])[0].shape[1] if probabilities is not None else 0
+    return "binary" if width == 2 else "multiclass"

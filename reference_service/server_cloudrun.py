@@ -205,10 +205,10 @@ class _Handler(JsonRequestHandler):
 
 
 def serve(settings: ServiceSettings, *, host: str, port: int,
-          on_ready: Callable[[int], None] | None = None) -> int:
+          on_ready: Callable[[int], None] | None = None, service: Service | None = None) -> int:
     """Serve until SIGTERM/SIGINT; ``on_ready`` gets the bound port (the real one when ``port`` is 0).
     Telemetry goes to INFERWATCH_TELEMETRY_DIR's file, else to stdout (``reference_service.telemetry``)."""
-    service = Service(settings)
+    service = service or Service(settings)
     server = InferenceServer((host, port), service)
 
     def _stop(signum: int, frame: object) -> None:
@@ -234,10 +234,11 @@ def main(env: Mapping[str, str] = os.environ, on_ready: Callable[[int], None] | 
     try:
         settings = ServiceSettings.from_env(env)
         port = int(env.get("PORT", "8080"))
+        service = Service(settings)  # a model file of your own that cannot be served stops it here
     except (ServiceConfigError, ValueError) as exc:
         print(f"reference_service: bad configuration: {exc}", file=sys.stderr, flush=True)
         return 2
-    code = serve(settings, host=env.get("HOST", "127.0.0.1"), port=port, on_ready=on_ready)
+    code = serve(settings, host=env.get("HOST", "127.0.0.1"), port=port, on_ready=on_ready, service=service)
     sys.stdout.flush()
     sys.stderr.flush()
     # Threads still running a stuck model or shadow call must not hold the exit: everything we own is

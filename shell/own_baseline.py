@@ -14,8 +14,11 @@ it is built.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +33,10 @@ from drift import Baseline, DriftError, build_baseline
 from drift.probe_bins import probe_bins_file
 from inferwatch.names import check_name
 from inferwatch.schema import ModelKey
+from inferwatch.store import Store
 from quality.baseline import reference_calibration
 from quality.errors import QualityError
-from readmodels.baselines import new_baseline_id
+from readmodels.baselines import new_baseline_id, save_keyed_baseline
 from reference_service.errors import ModelLoadError
 from reference_service.model import ModelCard
 from reference_service.model_io import model_feed
@@ -55,6 +59,7 @@ class OwnBaseline:
     source: str
     rows: int
     warnings: tuple[str, ...]
+    table: ReferenceTable  # the reference rows, checked (the demo draws its traffic from them)
 
 
 @dataclass(frozen=True)
@@ -287,7 +292,7 @@ def build_own_baseline(model_path: Path, data_path: Path, *, service: str, versi
     key = ModelKey(service, version, model.sha256)
     bid = new_baseline_id(key, baseline)
     return OwnBaseline(key, bid, baseline, replace(card, task=task), probe_bins_file(bid, baseline),
-                       f"model {model_path.name} on {data_path.name}", table.rows, tuple(warnings))
+                       f"model {model_path.name} on {data_path.name}", table.rows, tuple(warnings), table)
 
 
 def _warnings(card: ModelCard, rows: int, unused: list[str], model: ModelFile) -> list[str]:
@@ -305,3 +310,37 @@ def _warnings(card: ModelCard, rows: int, unused: list[str], model: ModelFile) -
                    f"probe.session(model, feature_names=[{names}]), or the probe reports them as "
                    f"{model.inputs[0].name}_0, {model.inputs[0].name}_1, ... and they never match")
     return out
+
+
+def default_bins_path(model: Path) -> Path:
+    """Where the probe's bins file goes by default: next to the model (ship them together)."""
+    return model.with_name(f"{model.stem}.bins.json")
+
+
+def save_own_baseline(store: Store, own: OwnBaseline, bins_out: Path, *, echo: Callable[[str], None],
+                      warn: Callable[[str], None]) -> str:
+    """Save the baseline and its bins file in the store (one transaction) and write the bins file; says
+    what to set in the function. Nothing is saved if the file cannot be written."""
+    tmp = bins_out.with_name(f".{bins_out.name}.tmp")
+    try:
+        tmp.write_bytes(own.bins)
+    except OSError as exc:
+        raise CommandError(f"--bins-out {bins_out}: cannot be written ({exc.strerror or exc})") from exc
+    try:
+        bid = save_keyed_baseline(store, own.key, own.baseline, source=own.source, created_at=datetime.now(UTC),
+                                  probe_bins=own.bins)
+        tmp.replace(bins_out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    size_kb = len(json.dumps(own.baseline.to_dict())) / 1024
+    echo(f"baseline {bid} for service {own.key.service} model {own.key.model_version} (sha256 "
+         f"{(own.key.model_sha256 or '')[:12]}, task {own.card.task}): {len(own.baseline.columns)} signals from "
+         f"{own.rows:,} rows, {size_kb:.0f} KB ({own.source})")
+    for warning in own.warnings:
+        warn(f"warning: {warning}")
+    sha = hashlib.sha256(own.bins).hexdigest()
+    echo(f"bins file for the probe: {bins_out} (sha256 {sha[:12]}, stored with the baseline)")
+    echo("set in your function (ship the bins file with it):")
+    echo(f"  INFERWATCH_SERVICE={own.key.service} INFERWATCH_MODEL_VERSION={own.key.model_version} "
+         f"INFERWATCH_TASK={own.card.task} INFERWATCH_PROBE_BINS={bins_out.name}")
+    return bid

@@ -7,7 +7,6 @@ another service's, so two services that both call their model ``v1`` never share
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,6 @@ from inferwatch.store import Store
 from readmodels.baselines import HELD_OUT_SOURCE, baseline_health, read_baseline, save_keyed_baseline
 from shell.commands.context import runtime
 from shell.exits import CommandError
-from shell.own_baseline import OwnBaseline, build_own_baseline
 from shell.reference_baselines import MODEL_VERSIONS, model_baseline, reference_keys
 from shell.runtime import Runtime
 
@@ -117,48 +115,18 @@ def save_built(store: Store, built: list[Built], echo: Any = typer.echo) -> list
     return ids
 
 
-def default_bins_path(model: Path) -> Path:
-    """Where the probe's bins file goes by default: next to the model (ship them together)."""
-    return model.with_name(f"{model.stem}.bins.json")
-
-
-def create_from_model(store: Store, own: OwnBaseline, bins_out: Path, echo: Any = typer.echo) -> str:
-    """Save the baseline and its bins file in the store (one transaction) and write the bins file; says
-    what to set in the function. Nothing is saved if the file cannot be written."""
-    tmp = bins_out.with_name(f".{bins_out.name}.tmp")
-    try:
-        tmp.write_bytes(own.bins)
-    except OSError as exc:
-        raise CommandError(f"--bins-out {bins_out}: cannot be written ({exc.strerror or exc})") from exc
-    try:
-        bid = save_keyed_baseline(store, own.key, own.baseline, source=own.source, created_at=datetime.now(UTC),
-                                  probe_bins=own.bins)
-        tmp.replace(bins_out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    size_kb = len(json.dumps(own.baseline.to_dict())) / 1024
-    echo(f"baseline {bid} for service {own.key.service} model {own.key.model_version} (sha256 "
-         f"{(own.key.model_sha256 or '')[:12]}, task {own.card.task}): {len(own.baseline.columns)} signals from "
-         f"{own.rows:,} rows, {size_kb:.0f} KB ({own.source})")
-    for warning in own.warnings:
-        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    sha = hashlib.sha256(own.bins).hexdigest()
-    echo(f"bins file for the probe: {bins_out} (sha256 {sha[:12]}, stored with the baseline)")
-    echo("set in your function (ship the bins file with it):")
-    echo(f"  INFERWATCH_SERVICE={own.key.service} INFERWATCH_MODEL_VERSION={own.key.model_version} "
-         f"INFERWATCH_TASK={own.card.task} INFERWATCH_PROBE_BINS={bins_out.name}")
-    return bid
-
-
 def _own(ctx: typer.Context, model: Path, data: Path | None, service: list[str] | None, model_version: str | None,
          task: str | None, input_name: str | None, label_column: str | None, bins_out: Path | None) -> None:
     if data is None or not service or len(service) != 1 or model_version is None:
         raise typer.BadParameter("--model needs --data, one --service and --model-version")
+    from shell.own_baseline import build_own_baseline, default_bins_path, save_own_baseline  # pandas: 0.5 s
+
     rt = runtime(ctx)  # a bad config stops here, before the model runs
     own = build_own_baseline(model, data, service=service[0], version=model_version, task=task,
                              input_name=input_name, label_column=label_column)
     store = rt.open_store()
-    create_from_model(store, own, bins_out or default_bins_path(model))
+    save_own_baseline(store, own, bins_out or default_bins_path(model), echo=typer.echo,
+                      warn=lambda text: typer.secho(text, fg=typer.colors.YELLOW, err=True))
 
 
 def register(app: typer.Typer) -> None:
