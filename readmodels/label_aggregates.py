@@ -20,10 +20,10 @@ from datetime import datetime
 import numpy as np
 
 from drift import Baseline, CategoricalColumn, NumericColumn, UnreadableBaselineError
-from inferwatch.schema import LabelRecord, LabelStep
+from inferwatch.schema import LabelRecord, LabelStep, ModelKey
 from inferwatch.store import Store
 from quality import ClassifierLabels, RegressorLabels
-from readmodels.baselines import latest_baseline
+from readmodels.baselines import baseline_for
 
 CLASSIFIER = "classifier"
 REGRESSOR = "regressor"
@@ -59,27 +59,35 @@ def baseline_kind(baseline: Baseline | None) -> str:
     return UNKNOWN if {"score", "class"} & set(baseline.columns) else REGRESSOR
 
 
-def model_kind(store: Store, model_version: str) -> ModelKind:
-    """The kind of ``model_version`` from its newest baseline (an unreadable one raises, naming it)."""
-    found = latest_baseline(store, model_version)
+def model_kind(store: Store, key: ModelKey) -> ModelKind:
+    """The kind of ``key``'s model from its service's newest baseline of that version (an unreadable one
+    raises, naming it)."""
+    found = baseline_for(store, key)
     kind = baseline_kind(found[1] if found is not None else None)
     signals = classifier_signals(found[1]) if found is not None else None
     if found is None or signals is None:
-        return ModelKind(model_version, kind, found[0] if found else "")
-    return ModelKind(model_version, kind, found[0], signals[0], signals[1])
+        return ModelKind(key.model_version, kind, found[0] if found else "")
+    return ModelKind(key.model_version, kind, found[0], signals[0], signals[1])
 
 
-def kinds_lookup(store: Store) -> Callable[[str], ModelKind | None]:
-    """:func:`model_kind`, asked once per model version; None for a version whose baseline is unreadable."""
-    known: dict[str, ModelKind | None] = {}
+KindsLookup = Callable[[str, str], ModelKind | None]
 
-    def lookup(version: str) -> ModelKind | None:
-        if version not in known:
+
+def kinds_lookup(store: Store) -> KindsLookup:
+    """:func:`model_kind` of (deployment id, model version), asked once per pair; the deployment's service
+    keys the baseline (two services may both call their model ``v1``). None for a model whose baseline is
+    unreadable."""
+    services = {d.id: d.service or d.name for d in store.load_deployments()}
+    known: dict[tuple[str, str], ModelKind | None] = {}
+
+    def lookup(deployment: str, version: str) -> ModelKind | None:
+        if (deployment, version) not in known:
+            key = ModelKey(services.get(deployment, deployment), version)
             try:
-                known[version] = model_kind(store, version)
+                known[(deployment, version)] = model_kind(store, key)
             except UnreadableBaselineError:
-                known[version] = None
-        return known[version]
+                known[(deployment, version)] = None
+        return known[(deployment, version)]
 
     return lookup
 
@@ -98,7 +106,7 @@ def _number_or_nan(text: str) -> float:
     return math.nan if value is None else value
 
 
-def step_aggregator(kinds: Callable[[str], ModelKind | None], step_s: int
+def step_aggregator(kinds: KindsLookup, step_s: int
                     ) -> Callable[[str, datetime, Sequence[LabelRecord]], Sequence[LabelStep]]:
     """The function the store calls with every label row of one deployment's step: one aggregate per
     baseline (classifiers) and one for the regressor rows. Rows of a version whose baseline is gone or
@@ -108,7 +116,7 @@ def step_aggregator(kinds: Callable[[str], ModelKind | None], step_s: int
         groups: dict[tuple[str, str], list[LabelRecord]] = defaultdict(list)
         models: dict[str, ModelKind] = {}
         for r in rows:
-            kind = kinds(r.model_version)
+            kind = kinds(deployment, r.model_version)
             if kind is None or kind.kind == UNKNOWN:
                 continue
             models[kind.baseline_id] = kind

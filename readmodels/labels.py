@@ -21,13 +21,21 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from inferwatch.schema import Deployment, LabelRecord, PredictionRecord
 from inferwatch.store import Store
-from readmodels.label_aggregates import REGRESSOR, UNKNOWN, ModelKind, kinds_lookup, parse_number, step_aggregator
+from readmodels.label_aggregates import (
+    REGRESSOR,
+    UNKNOWN,
+    KindsLookup,
+    ModelKind,
+    kinds_lookup,
+    parse_number,
+    step_aggregator,
+)
 
 MAX_AHEAD_S = 300  # a label's prediction time may be this far ahead of now (clock skew), no more
 MAX_ERRORS_KEPT = 200
@@ -122,7 +130,7 @@ class _Resolver:
     store: Store
     now: datetime
     source: str
-    kinds: Callable[[str], ModelKind | None]
+    kinds: KindsLookup
     occurrences: Counter[str] = field(default_factory=Counter)
 
     def from_request(self, item: LabelInput, deployment: Deployment, found: PredictionRecord) -> LabelRecord:
@@ -134,7 +142,8 @@ class _Resolver:
         value = found.values[item.row] if item.row < len(found.values) else None
         if not predicted and value is not None:  # a regression: the value is the prediction
             predicted = repr(value)
-        _checked(self.kinds(found.model_version), found.model_version, deployment.id, predicted, score, item.label)
+        version = found.model_version
+        _checked(self.kinds(deployment.id, version), version, deployment.id, predicted, score, item.label)
         return LabelRecord(deployment.id, _key("request", str(item.request_id), str(item.row)), found.at,
                            found.model_version, predicted, score, item.label, self.source)
 
@@ -146,7 +155,7 @@ class _Resolver:
         version = item.model_version or deployment.model_version
         if not version:
             raise _Refused(f"{deployment.id} has no model version: add a model_version column")
-        _checked(self.kinds(version), version, deployment.id, item.predicted, item.score, item.label)
+        _checked(self.kinds(deployment.id, version), version, deployment.id, item.predicted, item.score, item.label)
         identity = (deployment.id, item.at.isoformat(), item.predicted, repr(item.score), version)
         nth = self.occurrences[_key(*identity)]  # identical rows in one file are distinct predictions
         self.occurrences[_key(*identity)] += 1

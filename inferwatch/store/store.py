@@ -52,6 +52,17 @@ def _cluster_rollups(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE metric_rollups_unclustered")
 
 
+def _upgrade_columns(conn: Connection) -> None:
+    """Columns a store made by an earlier version lacks (``create_all`` only makes missing tables)."""
+    inspector = inspect(conn)
+    for table, columns in t.ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, ddl in columns:
+            if name not in have:
+                log.info("adding column %s to %s (once, after an upgrade)", name, table)
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
+
 def _upgrade_indexes(conn: Connection) -> None:
     """Indexes a store made by an earlier version lacks (``create_all`` only makes missing tables'),
     and those it has that newer ones replace. Building one over a large store takes a while, once."""
@@ -84,6 +95,7 @@ class Store(MetricStore, BaselineStore, KeptStore, LabelStore, AlertStore, Quara
             had_rollups = inspect(conn).has_table(t.metric_rollups.name)
             t.metadata.create_all(conn)
             _cluster_rollups(conn)
+            _upgrade_columns(conn)
             _upgrade_indexes(conn)
             if not had_rollups:
                 self._rebuild_rollups(conn)

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 from inferwatch.schema import Metric
 from inferwatch.store import Store
 from shell.cli import app
-from shell.reference_baselines import baseline_id, model_baseline
+from shell.reference_baselines import reference_baseline_id
 
 DEPLOYMENTS = {"scorer-v1": "v1", "scorer-v2": "v2"}  # the built-in local demo deployments
 LINES = 60  # per deployment and round: below drift's 500 rows, so the readable model reads insufficient_data
-V1 = baseline_id("v1", model_baseline("v1")[1].model_sha256)
-REMEDY = "inferwatch baseline create --version v1"
+V1 = reference_baseline_id("scorer", "v1")  # reports-v1 has its own baseline of v1: its drift is unaffected
+REMEDY = "inferwatch baseline create --version v1 --service scorer"
 
 
 def _cli(home: Path, store_url: str, *args: str) -> tuple[int, str]:
@@ -126,7 +126,7 @@ def test_a_corrupt_baseline_costs_the_drift_of_its_model_only(tmp_path: Path, st
 
     code, out = _cli(home, store_url, "baseline", "list")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 3, out
+    assert code == 0 and len(lines) == 4, out  # scorer's v1 and v2, reports' v1, the remedy
     v1_line = next(i for i, line in enumerate(lines) if line.startswith(V1))
     assert lines[v1_line + 1].strip().startswith("UNREADABLE") and REMEDY in lines[v1_line + 1]
 

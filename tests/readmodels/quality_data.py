@@ -14,9 +14,9 @@ import numpy as np
 
 from collectors.local import LocalCollector
 from collectors.runner import run_one
-from inferwatch.schema import Deployment
+from inferwatch.schema import Deployment, ModelKey
 from inferwatch.store import Store
-from readmodels.baselines import latest_baseline
+from readmodels.baselines import baseline_for
 from reference_service.model import ModelCard, OnnxModel
 from shell.reference_baselines import MODEL_DIR, ensure_model_baselines
 
@@ -71,7 +71,8 @@ def serve(now: datetime, *, minutes: int = 60, per_minute: int = 40, shift_after
             x = np.clip(x, 0, None).astype(np.float32)
             answer = model.predict(x)
             at = start + timedelta(minutes=minute, seconds=(i + 0.5) * 60 / per_minute)
-            out.append(Served(f"req-{minute}-{i}", at, tuple(float(v) for v in answer.scores),
+            positive = answer.probabilities[:, 1]  # the reference service's score: the positive class's, as the probe's
+            out.append(Served(f"req-{minute}-{i}", at, tuple(float(v) for v in positive),
                               tuple(str(int(c)) for c in answer.labels), tuple(str(int(t)) for t in truth[idx]),
                               {name: tuple(float(v) for v in x[:, j]) for j, name in enumerate(card.feature_names)}))
     return out
@@ -79,12 +80,12 @@ def serve(now: datetime, *, minutes: int = 60, per_minute: int = 40, shift_after
 
 def collect(store: Store, home: Path, served: list[Served], now: datetime) -> None:
     """Write the invocation lines and run the real local collector over them, as collection does."""
-    ensure_model_baselines(store)
+    ensure_model_baselines(store, [ModelKey(DEP.service, "v1")])
     path = home / "telemetry" / DEP.name / "instance-1.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(_line(s) + "\n" for s in served), encoding="utf-8")
     collector = LocalCollector(home, [DEP], step_s=60, grace_s=30, lookback_s=3 * 3600,
-                               baselines=lambda key: latest_baseline(store, key.model_version))
+                               baselines=lambda key: baseline_for(store, key))
     run = run_one(store, collector, clock=lambda: now)
     assert run.status == "ok", run
 
