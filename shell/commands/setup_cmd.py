@@ -14,7 +14,8 @@ import typer
 
 from drift.probe_bins import probe_bins_file
 from inferwatch.names import check_name
-from readmodels.baselines import latest_baseline, read_baseline
+from inferwatch.schema import ModelKey
+from readmodels.baselines import baseline_for, read_baseline
 from shell.cloud_setup import RETENTION_DAYS, ProbePlan, aws_plan, gcp_plan
 from shell.commands.context import runtime
 from shell.exits import CommandError
@@ -26,7 +27,7 @@ _FILE_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 Version = Annotated[str, typer.Option("--model-version", help="The model version the deployment serves.")]
 Task = Annotated[str, typer.Option(help="binary, multiclass or regression (the probe's INFERWATCH_TASK).")]
 BaselineId = Annotated[str | None, typer.Option("--baseline", help="Baseline id (default: the newest of the "
-                                                "model version).")]
+                                                "service's model version).")]
 Service = Annotated[str | None, typer.Option(help="Service grouping its versions (default: the function).")]
 BinsOut = Annotated[Path | None, typer.Option(help="Where to write the bins file (default: "
                                               "<home>/probe-bins/<baseline id>.json).")]
@@ -38,9 +39,10 @@ def _plan(rt: Runtime, *, deployment: str, service: str, version: str, task: str
     if task not in TASKS:
         raise CommandError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
     store = rt.open_store()
-    found = (baseline_id, read_baseline(store, baseline_id)) if baseline_id else latest_baseline(store, version)
+    key = ModelKey(service, version)
+    found = (baseline_id, read_baseline(store, baseline_id)) if baseline_id else baseline_for(store, key)
     if found is None or found[1] is None:
-        what = f"baseline {baseline_id}" if baseline_id else f"a baseline of model version {version}"
+        what = f"baseline {baseline_id}" if baseline_id else f"baseline of service {service} model {version}"
         raise CommandError(f"no {what} in the store: create one with `inferwatch baseline create`")
     bid, baseline = found[0], found[1]
     content = probe_bins_file(bid, baseline)

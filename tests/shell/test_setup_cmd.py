@@ -27,8 +27,8 @@ runner = CliRunner()
 def home(tmp_path: Path) -> Path:
     m = model()
     with Store.open(store_url_from_env(tmp_path, {})) as store:
-        store.save_baseline(BASELINE_ID, model_version=VERSION, model_sha256=m.sha256, source="test",
-                            payload=m.baseline.to_dict(), created_at=datetime.now(UTC))
+        store.save_baseline(BASELINE_ID, service="scorer", model_version=VERSION, model_sha256=m.sha256,
+                            source="test", payload=m.baseline.to_dict(), created_at=datetime.now(UTC))
     (tmp_path / "inferwatch.toml").write_text("", encoding="utf-8")
     return tmp_path
 
@@ -45,7 +45,7 @@ def test_setup_aws_prints_the_steps_writes_the_bins_file_and_applies_against_mot
     lam.update_function_configuration(FunctionName=fn, Environment={"Variables": {"OWN_SETTING": "kept"}})
     env = _env(home, AWS_ENDPOINT_URL=moto.endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     result = runner.invoke(app, ["setup", "aws", fn, "--region", REGION, "--model-version", VERSION,
-                                 "--task", "binary", "--apply"], env=env)
+                                 "--service", "scorer", "--task", "binary", "--apply"], env=env)
     assert result.exit_code == 0, result.output
     content = probe_bins_file(BASELINE_ID, model().baseline)
     sha = hashlib.sha256(content).hexdigest()
