@@ -64,6 +64,9 @@ class CollectSection(_Section):
     lateness_s: int = Field(300, ge=0, le=86_400)  # re-read this much before the last complete window
     lookback_s: int = Field(3600, ge=60, le=14 * 86_400)  # how far back a first run starts
     interval_s: int = Field(60, ge=5)
+    # AWS/Lambda metrics of functions that write the probe's window lines are read at most this often (0: every
+    # collection). GetMetricData is billed per metric requested, whatever the steps it returns (docs/cloud.md).
+    cloud_metrics_interval_s: int = Field(0, ge=0, le=86_400)
     workers: int = Field(4, ge=1, le=64)
     # Telemetry dated outside [now - max_age_s, now + max_ahead_s] is quarantined, not stored: a clock
     # off by years must not zero-fill years of steps, nor a line dated a year ahead hold a file's offset.

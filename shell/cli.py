@@ -24,6 +24,7 @@ from shell.commands import (
     labels_cmd,
     quality_cmd,
     service,
+    setup_cmd,
     telemetry_cmd,
 )
 from shell.exits import describe
@@ -36,7 +37,7 @@ an inferwatch.toml (see `inferwatch config check --help`).
 """
 
 COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, baseline_cmd, drift_cmd, quality_cmd,
-                   labels_cmd, costs_cmd, alerts_cmd, telemetry_cmd)
+                   labels_cmd, costs_cmd, alerts_cmd, setup_cmd, telemetry_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 
