@@ -63,6 +63,9 @@ class CollectSection(_Section):
     lookback_s: int = Field(3600, ge=60, le=14 * 86_400)  # how far back a first run starts
     interval_s: int = Field(60, ge=5)
     workers: int = Field(4, ge=1, le=64)
+    # How long a collector process's claim on a unit (account-region, service) outlives its last renewal:
+    # a process that dies leaves its units to others after this long (renewed every third of it).
+    lease_s: int = Field(60, ge=3, le=3600)
     # Telemetry dated outside [now - max_age_s, now + max_ahead_s] is quarantined, not stored: a clock
     # off by years must not zero-fill years of steps, nor a line dated a year ahead hold a file's offset.
     max_age_s: int = Field(14 * 86_400, ge=3600, le=366 * 86_400)
