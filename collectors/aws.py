@@ -164,13 +164,25 @@ def _groups(settings: Settings, ctx: CollectorContext) -> dict[tuple[str, str | 
     return out
 
 
+def unit_name(region: str, profile: str | None, role_arn: str | None) -> str:
+    """The collector's name, unique per account and region (its cursor, runs and lease are keyed on it):
+    ``aws:<profile>:<region>``, ``aws:default:<region>``, or for an assumed role
+    ``aws:<role name>@<account>:<region>``, since accounts read through one role share its name."""
+    if profile:
+        return f"aws:{profile}:{region}"
+    if role_arn:
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        name = role_arn.rsplit("/", 1)[-1]
+        return f"aws:{name}@{account}:{region}" if account else f"aws:{name}:{region}"
+    return f"aws:default:{region}"
+
+
 def from_settings(settings: Settings, ctx: CollectorContext, *, hooks: Sequence[Hook] = ()) -> list[AwsCollector]:
     """One collector per (region, profile, role): they run in parallel in the runner."""
     collectors = []
     for (region, profile, role), (client_settings, configs) in _groups(settings, ctx).items():
-        who = profile or (role.rsplit("/", 1)[-1] if role else "default")
         collectors.append(AwsCollector(
-            f"aws:{who}:{region}", AwsClients(client_settings, hooks), configs, step_s=settings.collect.step_s,
+            unit_name(region, profile, role), AwsClients(client_settings, hooks), configs, step_s=settings.collect.step_s,
             lateness_s=settings.collect.lateness_s, lookback_s=settings.collect.lookback_s, baselines=ctx.baselines))
     return collectors
 

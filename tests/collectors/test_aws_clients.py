@@ -80,7 +80,16 @@ def test_assumed_role_credentials_are_used(door: Any) -> None:
     assert door.actions()[0] == "sts:AssumeRole" and "sts:GetCallerIdentity" not in door.actions()
     from_settings_name = from_settings(parse_settings({"deployments": [
         {"provider": "aws", "region": REGION, "function": "x", "role_arn": role}]}), ctx())[0].name
-    assert from_settings_name == f"aws:inferwatch-reader:{REGION}"
+    assert from_settings_name == f"aws:inferwatch-reader@{ACCOUNT}:{REGION}"
+
+
+def test_accounts_read_through_one_role_name_are_separate_units() -> None:
+    settings = parse_settings({"deployments": [
+        {"provider": "aws", "region": REGION, "function": f"fn-{account}",
+         "role_arn": f"arn:aws:iam::{account}:role/org/inferwatch-reader"}
+        for account in ("111111111111", "222222222222")]})
+    names = sorted(c.name for c in from_settings(settings, ctx()))
+    assert names == [f"aws:inferwatch-reader@111111111111:{REGION}", f"aws:inferwatch-reader@222222222222:{REGION}"]
 
 
 def test_attempts_are_counted_by_total_max_attempts(door: Any) -> None:
