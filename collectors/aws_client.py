@@ -122,6 +122,7 @@ class AwsClients:
         self.settings = settings
         self.hooks = list(hooks)
         self._clients: dict[str, Any] = {}
+        self._session_made: Any = None  # one session (one AssumeRole) for every client of the account
         self._role_expires: datetime | None = None
         self._lock = threading.Lock()
 
@@ -129,8 +130,10 @@ class AwsClients:
         with self._lock:
             if self._role_expires is not None and datetime.now(UTC) > self._role_expires:
                 self._clients.clear()
-                self._role_expires = None
+                self._session_made, self._role_expires = None, None
             if service not in self._clients:
+                if self._session_made is None:
+                    self._session_made = self._session()
                 self._clients[service] = self._build(service)
             return self._clients[service]
 
@@ -167,7 +170,8 @@ class AwsClients:
 
     def _build(self, service: str) -> Any:
         region = "us-east-1" if service == "ce" else None  # Cost Explorer has one endpoint
-        client = self._session().client(service, config=self._config(region), endpoint_url=self.settings.endpoint_url)
+        client = self._session_made.client(service, config=self._config(region),
+                                           endpoint_url=self.settings.endpoint_url)
         return self._register(client)
 
     def _register(self, client: Any) -> Any:

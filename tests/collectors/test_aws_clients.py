@@ -92,6 +92,15 @@ def test_accounts_read_through_one_role_name_are_separate_units() -> None:
     assert names == [f"aws:inferwatch-reader@111111111111:{REGION}", f"aws:inferwatch-reader@222222222222:{REGION}"]
 
 
+def test_one_assumed_role_serves_every_client_of_the_account(door: Any) -> None:
+    door.reset()
+    role = f"arn:aws:iam::{ACCOUNT}:role/inferwatch-reader"
+    clients = AwsClients(ClientSettings.from_config(aws_cfg(role_arn=role), ctx()))
+    for service in ("lambda", "logs", "cloudwatch", "ce", "sts"):
+        clients.client(service)
+    assert door.actions() == ["sts:AssumeRole"]
+
+
 def test_attempts_are_counted_by_total_max_attempts(door: Any) -> None:
     make_function(door.endpoint, "clients-attempts")
     clients = AwsClients(ClientSettings.from_config(aws_cfg(), ctx({**TEST_ENV, "INFERWATCH_AWS_MAX_ATTEMPTS": "3"})))
