@@ -289,6 +289,20 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     assert again.histograms == ()  # the next hour is not complete yet: no PR queries this run
 
 
+def test_one_listing_finds_the_model_versions_of_every_function(door: Any) -> None:
+    fns = ["e2e-list-a", "e2e-list-b", "e2e-list-c"]
+    for i, fn in enumerate(fns):
+        seed(fn)
+        put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": f"w{i}"},
+                   T + timedelta(seconds=3), [0.2, 0.6, 0.9])
+    door.reset()
+    found = {f"w{i}": score_baseline(f"w{i}") for i in range(len(fns))}
+    batch = build(*fns, baselines=found.get).collect(NOW + timedelta(minutes=6), CURSOR)
+    assert sorted((h.deployment, h.baseline_id) for h in batch.histograms) == [
+        (f"aws:{REGION}:{fn}", f"bl-w{i}") for i, fn in enumerate(fns)]
+    assert door.actions().count("cloudwatch:ListMetrics") == 1  # not one per function
+
+
 def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:
     from drift.errors import UnreadableBaselineError
 
