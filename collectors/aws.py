@@ -6,11 +6,12 @@ all through the clients and error translation of :mod:`collectors.aws_client`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from collectors import aws_cloudwatch as cw
 from collectors.aws_billing import CostExplorerReader, cost_request, costs_due, fetch_costs
@@ -30,6 +31,12 @@ from inferwatch.config import AwsDeploymentConfig, Settings
 from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
 
 HISTOGRAM_STEP_S = 3600
+# Per-function calls (configurations, log groups) of one unit in flight at once: with 100 functions a unit
+# is hundreds of calls, each a round trip; four at a time stays far below the Lambda and Logs rate limits
+# of one account and region, which the retries of collectors.aws_client absorb if ever reached.
+PARALLEL_CALLS = 4
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +49,25 @@ class _Function:
 class AwsCollector:
     """Everything for the configured functions of one account and region, one window per run.
 
-    The cursor is ``{"complete_until", "histograms_complete_until", "costs_fetched_at"}`` (epochs); a
+    The cursor is ``{"complete_until", "histograms_complete_until", "costs_fetched_at"}`` (epochs) and
+    ``configs``, the functions' configurations with the time each was read (:class:`ConfigCache`); a
     window re-collected yields the same records (the store upserts them). Prediction histograms cost
     ~200 metrics per model version per call, so each hour is read once: 12x cheaper than per 5 min.
     """
 
     def __init__(self, name: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig], *, step_s: int,
-                 lateness_s: int, lookback_s: int, baselines: BaselineLookup | None = None) -> None:
+                 lateness_s: int, lookback_s: int, baselines: BaselineLookup | None = None,
+                 parallel_calls: int = PARALLEL_CALLS) -> None:
         self.name, self.clients, self.configs = name, clients, list(configs)
         self.step_s, self.lateness_s, self.lookback_s = step_s, lateness_s, lookback_s
-        self.baselines, self._configs = baselines, ConfigCache()
+        self.baselines, self.parallel_calls = baselines, parallel_calls
         self._account: str | None = None
 
     def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
         window = plan_window(now, cursor, step_s=self.step_s, lateness_s=self.lateness_s, lookback_s=self.lookback_s)
         warnings: list[str] = []
-        functions = self._functions(warnings)
+        configs = ConfigCache(clock=now.timestamp, state=(cursor or {}).get("configs"))
+        functions = self._functions(configs, warnings)
         points: list[MetricPoint] = []
         steps = cw.window_steps(window.start, window.end, window.step_s)
         # an hour is read once, lateness_s after it ends (re-reading it would cost its ~200 metrics again)
@@ -74,24 +84,43 @@ class AwsCollector:
             points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
         costs, fetched_at = self._costs(now, cursor, functions, warnings)
         next_cursor = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at,
-                       "histograms_complete_until": int(hist_window.end.timestamp())}
+                       "histograms_complete_until": int(hist_window.end.timestamp()),
+                       "configs": configs.state(cfg.function for cfg in self.configs)}
         return CollectionBatch(collector=self.name, deployments=tuple(d for f in functions for d in f.deployments),
                                points=tuple(points), histograms=tuple(histograms), costs=tuple(costs),
                                cursor=next_cursor, warnings=tuple(warnings))
 
-    def _functions(self, warnings: list[str]) -> list[_Function]:
+    def _functions(self, cache: ConfigCache, warnings: list[str]) -> list[_Function]:
         reader = LambdaConfigReader(self.clients.client("lambda"))
-        out = []
-        for cfg in self.configs:
+
+        def read(cfg: AwsDeploymentConfig) -> _Function | str:
             try:
-                config = self._configs.get(reader, cfg.function)
+                config = cache.get(reader, cfg.function)
             except ProviderDataError as exc:  # e.g. the function was deleted: the others still land
-                warnings.append(f"{cfg.function}: configuration unreadable, skipped: {exc}")
-                continue
+                return f"{cfg.function}: configuration unreadable, skipped: {exc}"
             deps = build_deployments(cfg.region, config, cfg.aliases, service=cfg.service, role=cfg.role,
                                      slo_p99_ms=cfg.slo_p99_ms, labels=cfg.labels)
-            out.append(_Function(cfg, config, tuple(deps)))
+            return _Function(cfg, config, tuple(deps))
+
+        out = []
+        for item in self._each(read, self.configs):
+            if isinstance(item, str):
+                warnings.append(item)
+            else:
+                out.append(item)
         return out
+
+    def _each(self, work: Callable[[_In], _Out], items: Iterable[_In]) -> list[_Out]:
+        """``work`` of each item, in order, ``parallel_calls`` at a time; the first error is raised once
+        the calls in flight are done, and the ones not started are dropped."""
+        items = list(items)
+        if self.parallel_calls <= 1 or len(items) <= 1:
+            return [work(item) for item in items]
+        pool = ThreadPoolExecutor(min(self.parallel_calls, len(items)), thread_name_prefix=self.name)
+        try:
+            return list(pool.map(work, items))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
@@ -120,14 +149,20 @@ class AwsCollector:
     def _logs(self, functions: Sequence[_Function], window: Window, steps: list[datetime],
               warnings: list[str]) -> list[MetricPoint]:
         reader = LogsReader(self.clients.client("logs"))
-        points: list[MetricPoint] = []
-        for f in functions:
+
+        def read(f: _Function) -> tuple[list[MetricPoint], list[str]]:
+            notes: list[str] = []
             targets = zip(f.cfg.aliases, (d.id for d in f.deployments[1:]), strict=True)
             deployment_of, weighted = f.config.log_targets(targets)
-            warnings += [f"{d}: weighted alias, its log records stay with the function" for d in weighted]
+            notes += [f"{d}: weighted alias, its log records stay with the function" for d in weighted]
             group = f.cfg.log_group or f"/aws/lambda/{f.cfg.function}"
-            records = reader.fetch_records(group, window.start, window.end, warnings)
-            points += log_points(records, deployment_of, f.deployments[0].id, steps, window.step_s)
+            records = reader.fetch_records(group, window.start, window.end, notes)
+            return log_points(records, deployment_of, f.deployments[0].id, steps, window.step_s), notes
+
+        points: list[MetricPoint] = []
+        for found, notes in self._each(read, functions):
+            points += found
+            warnings += notes
         return points
 
     def _costs(self, now: datetime, cursor: Mapping[str, Any] | None, functions: Sequence[_Function],
@@ -182,8 +217,9 @@ def from_settings(settings: Settings, ctx: CollectorContext, *, hooks: Sequence[
     collectors = []
     for (region, profile, role), (client_settings, configs) in _groups(settings, ctx).items():
         collectors.append(AwsCollector(
-            unit_name(region, profile, role), AwsClients(client_settings, hooks), configs, step_s=settings.collect.step_s,
-            lateness_s=settings.collect.lateness_s, lookback_s=settings.collect.lookback_s, baselines=ctx.baselines))
+            unit_name(region, profile, role), AwsClients(client_settings, hooks), configs,
+            step_s=settings.collect.step_s, lateness_s=settings.collect.lateness_s,
+            lookback_s=settings.collect.lookback_s, baselines=ctx.baselines))
     return collectors
 
 

@@ -276,8 +276,9 @@ def plan_score_histogram(deployment: str, emf_deployment: str, model_version: st
 def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str]], baselines: BaselineLookup | None,
                     warnings: list[str]) -> tuple[list[HistogramPlan], list[MetricQuery]]:
     """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value): every model version the
-    function published scores for (one ListMetrics listing for all of them) that has a readable baseline. Nothing without a
-    baseline lookup; an unreadable baseline costs its model's histograms only (a warning says so)."""
+    function published scores for (one ListMetrics listing for all of them) that has a readable
+    baseline. Nothing without a baseline lookup; an unreadable baseline costs its model's histograms
+    only (a warning says so)."""
 
     plans: list[HistogramPlan] = []
     queries: list[MetricQuery] = []

@@ -27,6 +27,7 @@ from tests.collectors.aws_standin import (
     ACCOUNT,
     REGION,
     TEST_ENV,
+    boto_client,
     make_function,
     put_log_lines,
     put_values,
@@ -110,6 +111,7 @@ def test_collects_metrics_logs_config_and_costs(door: Any) -> None:
     assert (live, Metric.PROVISIONED_UTILIZATION, T) not in got  # no datapoint: missing, never invented
     steps = {p.start for p in batch.points}
     assert min(steps) == datetime(2026, 11, 24, 11, 40, tzinfo=UTC) and max(steps) < NOW.replace(second=0)
+    assert batch.cursor is not None and set(batch.cursor.pop("configs")) == {fn}
     assert batch.cursor == {"complete_until": int(datetime(2026, 11, 24, 12, 0, tzinfo=UTC).timestamp()),
                             "costs_fetched_at": int(NOW.timestamp()),
                             "histograms_complete_until": int(datetime(2026, 11, 24, 11, 0, tzinfo=UTC).timestamp())}
@@ -141,6 +143,22 @@ def test_incremental_window_resumes_with_lateness(door: Any) -> None:
     assert second.costs == ()  # Cost Explorer is asked at most every few hours
     assert first.cursor is not None and second.cursor is not None
     assert second.cursor["costs_fetched_at"] == first.cursor["costs_fetched_at"]
+
+
+def test_function_configurations_are_kept_in_the_cursor_from_one_process_to_the_next(door: Any) -> None:
+    fns = ["e2e-cfg-a", "e2e-cfg-b"]
+    for fn in fns:
+        seed(fn)
+    first = build(*fns).collect(NOW, CURSOR)
+    door.reset()
+    second = build(*fns).collect(NOW + timedelta(minutes=1), first.cursor)  # each `collect` builds anew
+    assert [a for a in door.actions() if a.startswith("lambda:")] == []
+    assert second.deployments == first.deployments and second.warnings == ()
+    boto_client("lambda", shared()[0].endpoint).update_function_configuration(FunctionName=fns[0], MemorySize=1024)
+    door.reset()
+    later = build(*fns).collect(NOW + timedelta(minutes=13), second.cursor)  # older than 10 min + 25 %
+    assert door.actions().count("lambda:ListVersionsByFunction") == 2
+    assert {d.id: d.memory_mb for d in later.deployments}[f"aws:{REGION}:{fns[0]}"] == 1024
 
 
 def test_half_the_calls_throttled_still_completes_with_the_same_records(door: Any) -> None:
