@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,12 +35,12 @@ PER_UNIT = 6
 ROUND_S = 3600
 
 
-def seeded(prefix: str, units: int = 4) -> list[Unit]:
+def seeded(prefix: str, units: int = 4, *, per_unit: int = PER_UNIT) -> list[Unit]:
     moto, _ = shared()
     out = fleet(units, prefix=f"{prefix}{uuid.uuid4().hex[:6]}")  # one stand-in serves every test
     at = datetime.now(UTC).replace(second=0, microsecond=0)
     for unit in out:
-        seed_unit(moto.endpoint, unit, PER_UNIT, at)
+        seed_unit(moto.endpoint, unit, per_unit, at)
     return out
 
 
@@ -50,22 +51,23 @@ def clear_of_round_boundary(margin_s: float = 90.0) -> None:
         time.sleep(left + 1)
 
 
-def write_home(home: Path, units: list[Unit], *, workers: int, lease_s: int) -> None:
+def write_home(home: Path, units: list[Unit], *, workers: int, lease_s: int, interval_s: int = ROUND_S,
+               per_unit: int = PER_UNIT) -> None:
     home.mkdir(parents=True, exist_ok=True)
-    doc = {"collect": {"step_s": 60, "lookback_s": 600, "lateness_s": 300, "interval_s": ROUND_S,
+    doc = {"collect": {"step_s": 60, "lookback_s": 600, "lateness_s": 300, "interval_s": interval_s,
                        "workers": workers, "lease_s": lease_s},
-           "deployments": deployments(units, PER_UNIT)}
+           "deployments": deployments(units, per_unit)}
     (home / "inferwatch.toml").write_text(toml_document(doc), encoding="utf-8")
 
 
-def start_collect(home: Path, store_url: str, endpoint: str) -> subprocess.Popen[str]:
+def start_collect(home: Path, store_url: str, endpoint: str, output: Any = subprocess.PIPE) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INFERWATCH_"))}
     env |= {**TEST_ENV, "INFERWATCH_HOME": str(home), "INFERWATCH_CONFIG": str(home / "inferwatch.toml"),
             "INFERWATCH_STORE_URL": store_url, "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true",
             "INFERWATCH_AWS_MAX_ATTEMPTS": "2", "COLUMNS": "250", "NO_COLOR": "1"}
     code = "import sys; from shell.cli import main; sys.argv[0] = 'inferwatch'; sys.exit(main())"
-    return subprocess.Popen([sys.executable, "-c", code, "collect"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code, "collect"], cwd=ROOT, env=env, stdout=output,
+                            stderr=subprocess.STDOUT if output is not subprocess.PIPE else subprocess.PIPE, text=True)
 
 
 def output(proc: subprocess.Popen[str]) -> str:
