@@ -64,6 +64,11 @@ class Lease:
     expires_at: datetime
     finished_at: datetime | None
 
+    def held_at(self, now: datetime) -> bool:
+        """Whether a process holds it at ``now``: taken, not expired, and not given back since."""
+        returned = self.finished_at is not None and self.finished_at >= self.acquired_at
+        return not returned and self.expires_at > now
+
 
 @dataclass(frozen=True, slots=True)
 class LeaseToken:
@@ -173,17 +178,14 @@ class LeaseStore(StoreBase):
                 conn.execute(update(collector_leases).where(mine).values(expires_at_ms=now_ms(conn) + _ms(lease_s)))
             return {str(u) for u in conn.execute(select(c.unit).where(mine)).scalars()}
 
-    def release_lease(self, token: LeaseToken, *, finished: bool = True) -> None:
-        """Give the unit back (expired now); with ``finished``, note that its run ended now, so other
-        processes of the same round skip it."""
+    def release_lease(self, token: LeaseToken) -> None:
+        """Give the unit back (expired now), noting that its run ended now: other processes of the same
+        round skip it."""
         c = collector_leases.c
         with self.write() as conn:
             now = now_ms(conn)
-            values: dict[str, object] = {"expires_at_ms": now}
-            if finished:
-                values["finished_at_ms"] = now
             conn.execute(update(collector_leases).where(c.unit == token.unit, c.holder == token.holder)
-                         .values(**values))
+                         .values(expires_at_ms=now, finished_at_ms=now))
 
     def load_leases(self) -> list[Lease]:
         """Every unit's lease, by unit."""

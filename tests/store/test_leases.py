@@ -103,3 +103,14 @@ def test_racing_holders_on_separate_connections_get_one_lease(store_url: str) ->
 def test_the_lease_clock_is_the_databases(store_url: str) -> None:
     store = Store.open(store_url)
     assert abs(store.lease_clock() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_a_lease_is_held_until_given_back_or_expired(store_url: str) -> None:
+    store = Store.open(store_url)
+    token = take(store, "local", "a")
+    assert isinstance(token, LeaseToken)
+    [held] = store.load_leases()
+    assert held.held_at(held.acquired_at) and not held.held_at(held.expires_at)
+    store.release_lease(token)
+    [given_back] = store.load_leases()
+    assert not given_back.held_at(given_back.acquired_at)  # a page's time rounded down still sees it free
