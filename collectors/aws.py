@@ -124,8 +124,8 @@ class AwsCollector:
 
     def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
-        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id,
-                                                      cw.emf_deployment(f.cfg)) for f in functions],
+        plans, queries = cw.histogram_plans(reader, [(f.deployments[0].id, cw.emf_deployment(f.cfg),
+                                                      f.deployments[0].service) for f in functions],
                                             self.baselines, warnings)
         if not queries:
             return []

@@ -37,7 +37,7 @@ from drift.baseline import NumericColumn
 from drift.cloud import bin_edges_for_cloud
 from drift.errors import DriftError
 from inferwatch.config import AwsDeploymentConfig
-from inferwatch.schema import HistogramPoint, MetricPoint
+from inferwatch.schema import HistogramPoint, MetricPoint, ModelKey
 from inferwatch.schema import Metric as M
 
 MAX_QUERIES_PER_CALL = 500
@@ -51,7 +51,6 @@ Dimensions = tuple[tuple[str, str], ...]
 @dataclass(frozen=True, slots=True)
 class MetricQuery:
     """One CloudWatch metric + statistic, and where its values land (``key`` in the results)."""
-
     deployment: str  # deployment id the values belong to
     key: str  # normalized metric name, or a caller's key such as "pr:score:v1:3"
     namespace: str
@@ -247,7 +246,6 @@ def by_key(queries: Sequence[MetricQuery], series: Sequence[Datapoints]) -> Mapp
 @dataclass(frozen=True, slots=True)
 class HistogramPlan:
     """The percentile-rank queries of one signal and how to turn their answers into counts."""
-
     deployment: str
     signal: str
     key_prefix: str
@@ -260,7 +258,6 @@ def plan_score_histogram(deployment: str, emf_deployment: str, model_version: st
                          baseline: Baseline) -> tuple[HistogramPlan, list[MetricQuery]] | None:
     """``SampleCount`` + one ``PR(:edge)`` per cloud edge of the baseline's ``score`` column, or None
     when the baseline has no numeric score (or one with negative values, which CloudWatch cannot rank)."""
-
     column = baseline.columns.get("score")
     if not isinstance(column, NumericColumn):
         return None
@@ -273,22 +270,22 @@ def plan_score_histogram(deployment: str, emf_deployment: str, model_version: st
     return plan, percentile_rank_queries(deployment, prefix, dims, SCORE_METRIC, bins.cloudwatch_edges)
 
 
-def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str]], baselines: BaselineLookup | None,
+def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str, str]],
+                    baselines: BaselineLookup | None,
                     warnings: list[str]) -> tuple[list[HistogramPlan], list[MetricQuery]]:
-    """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value): every model version the
-    function published scores for (one ListMetrics listing for all of them) that has a readable
+    """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value, service): every model version
+    the function published scores for (one ListMetrics listing for all of them) that has a readable
     baseline. Nothing without a baseline lookup; an unreadable baseline costs its model's histograms
     only (a warning says so)."""
-
     plans: list[HistogramPlan] = []
     queries: list[MetricQuery] = []
     if baselines is None:
         return plans, queries
     published = reader.list_model_versions()
-    for deployment, emf_name in functions:
+    for deployment, emf_name, service in functions:
         for version in published.get(emf_name, []):
             try:
-                found = baselines(version)
+                found = baselines(ModelKey(service, version))
             except DriftError as exc:
                 warnings.append(f"{deployment} model {version}: no prediction histograms: {exc}")
                 continue
@@ -302,7 +299,6 @@ def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str
 def to_histograms(plans: Sequence[HistogramPlan], series: Mapping[tuple[str, str], Datapoints],
                   steps: Sequence[datetime], step_s: int, warnings: list[str]) -> list[HistogramPoint]:
     """Window counts per step from CloudWatch's CDF at the edges (steps without values are skipped)."""
-
     out: list[HistogramPoint] = []
     for plan in plans:
         totals = series.get((plan.deployment, f"{plan.key_prefix}:n"), {})

@@ -6,17 +6,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from inferwatch.schema import CollectionBatch, floor_time
+from drift import Baseline
+from inferwatch.schema import CollectionBatch, ModelKey, floor_time
 
-if TYPE_CHECKING:
-    from drift import Baseline
-
-# model_version -> (baseline id, Baseline) of its newest baseline, None when it has none. A stored
-# baseline that cannot be read raises drift's UnreadableBaselineError (a DriftError): the collector
-# then skips that model's histograms with a warning, and collects everything else.
-BaselineLookup = Callable[[str], "tuple[str, Baseline] | None"]
+# A model (service, version, sha256 when known) -> (baseline id, Baseline) of the baseline its histograms
+# are counted over, None when it has none. A stored baseline that cannot be read raises drift's
+# UnreadableBaselineError (a DriftError): the collector then skips that model's histograms with a warning,
+# and collects everything else.
+BaselineLookup = Callable[[ModelKey], tuple[str, Baseline] | None]
+# The sha256 a probe's window line names its bins file by -> that bins file (``inferwatch.bins/1``, as
+# ``inferwatch baseline create`` exported it: with the baseline id and each numeric signal's layout),
+# None when the store does not know it.
+ProbeBinsLookup = Callable[[str], Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class CollectorContext:
     env: Mapping[str, str] = field(default_factory=dict)
     endpoints: Mapping[str, str] = field(default_factory=dict)  # e.g. {"aws": "http://127.0.0.1:5000"}
     baselines: BaselineLookup | None = None  # the bins of prediction histograms
+    probe_bins: ProbeBinsLookup | None = None  # the bins files probes count their window lines over
 
 
 class Collector(Protocol):

@@ -63,7 +63,7 @@ from drift.errors import DriftError
 from drift.window import WindowCounts
 from inferwatch.config import GcpDeploymentConfig, Settings
 from inferwatch.errors import ConfigError
-from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint
+from inferwatch.schema import CollectionBatch, CostRecord, Deployment, HistogramPoint, MetricPoint, ModelKey
 from inferwatch.schema import Metric as M
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def prediction_histograms(dists: Sequence[StepDistribution], target: Target, ste
         if baselines is None or not revision or not version:
             continue
         if version not in bins:
-            found = baselines(version)
+            found = baselines(ModelKey(target.service, version))
             try:
                 if found is None:
                     raise LookupError(f"no baseline for model version {version!r}: histograms skipped")

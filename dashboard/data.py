@@ -190,7 +190,6 @@ def load_overview_frame(url: str, window_s: int, at: int) -> tuple[pd.DataFrame,
     collection round kept while they are not stale (the banner's limit), else computed now. Health
     is judged here either way, with the alerts firing and the drift decided now
     (readmodels.overview does the judging)."""
-
     now, settings = datetime.fromtimestamp(at, tz=UTC), runtime().settings
     kept = load_kept_window(store(url), now, window_s, max_age_s=stale_after_s())
     if kept is None:

@@ -190,6 +190,17 @@ class Deployment:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelKey:
+    """Which model a drift baseline is for: a service's model version, and (when the telemetry says so)
+    the sha256 of the exact model file. Baselines are looked up by this key, so two services that both
+    call their model ``v1`` never share one."""
+
+    service: str
+    model_version: str
+    model_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MetricPoint:
     """One metric's value for one deployment over one step."""
 

@@ -86,7 +86,6 @@ def latest_baseline(store: Store, model_version: str) -> tuple[str, Baseline] | 
 @dataclass(frozen=True, slots=True)
 class BaselineHealth:
     """One stored baseline for `inferwatch baseline list`: its row, and why it is unreadable (if it is)."""
-
     id: str
     model_version: str
     created_at: datetime

@@ -118,7 +118,6 @@ def window_costs(store: CostSource, deployments: Sequence[Deployment], start: da
                  resolution_s: int | None = None) -> dict[str, tuple[float, float]]:
     """Estimated cost (USD) and predictions per deployment over [start, end): the overview's
     $ per 1k predictions and the alert job's cost-per-prediction rule read this one sum."""
-
     rows = store.metric_rows(deployments=[d.id for d in deployments], metrics=COST_METRICS, step_s=step_s,
                              start=start, end=end, resolution_s=resolution_s)
     series = series_from_rows(rows, max(step_s, resolution_s or 0))

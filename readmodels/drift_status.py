@@ -51,7 +51,6 @@ class DeploymentDrift:
 @dataclass(frozen=True, slots=True)
 class DriftLoad:
     """Drift of every deployment with histograms: decided, or not because its baseline is unreadable."""
-
     decided: dict[str, DeploymentDrift]
     unreadable: dict[str, UnreadableBaselineError]  # deployment -> the error naming its baseline and the remedy
 
@@ -63,7 +62,6 @@ class DriftLoad:
 @dataclass(frozen=True, slots=True)
 class RecordedDrift:
     """A drift decision kept by :func:`record_drift`: what the overview and the Drift page's summary show."""
-
     deployment: str
     status: str
     evaluated_at: datetime
@@ -195,7 +193,6 @@ class DriftView:
     """Everything the Drift page shows for one deployment: the decision with its history, when each
     window ends, and the last window against the baseline (and the served version against its shadow)
     on shared display bins."""
-
     deployment: str
     baseline_id: str
     report: DriftReport

@@ -107,13 +107,11 @@ def _row(s: DeploymentStatus, slo: float, settings: Settings, drift: Mapping[str
 
 def load_drift_statuses(store: Store, now: datetime) -> dict[str, str]:
     """The drift decisions collection recorded (readmodels.drift_status.record_drift), if still current."""
-
     return {dep: d.status for dep, d in load_recorded_drift(store, now).items()}
 
 
 def load_firing(store: Store) -> dict[str, int]:
     """Firing alerts per deployment (alert states are keyed by the deployment they are about)."""
-
     counts: Counter[str] = Counter()
     for state in store.load_alert_states().values():
         if state.state == "firing":
@@ -123,7 +121,6 @@ def load_firing(store: Store) -> dict[str, int]:
 
 def load_window_costs(store: Store, settings: Settings, now: datetime, window_s: int) -> dict[str, tuple[float, float]]:
     """Estimated cost and predictions per deployment over the window, from the price catalogue."""
-
     return window_costs(store, store.load_deployments(), now - timedelta(seconds=window_s), now,
                         load_catalogue(settings.prices or None), step_s=settings.collect.step_s)
 
@@ -131,7 +128,6 @@ def load_window_costs(store: Store, settings: Settings, now: datetime, window_s:
 @dataclass(frozen=True, slots=True)
 class KeptWindow:
     """A window's numbers as a collection round computed them: each deployment's status and cost."""
-
     computed_at: datetime
     window_s: int
     statuses: tuple[DeploymentStatus, ...]

@@ -29,7 +29,6 @@ from inferwatch.errors import ConfigError
 @dataclass(frozen=True, slots=True)
 class Sections:
     """The domain sections, parsed: what verbs use instead of the raw tables of :class:`Settings`."""
-
     drift: DriftSettings
     alerts: AlertSettings
     prices: PriceCatalogue

@@ -18,7 +18,6 @@ from readmodels.status import DeploymentStatus, latest_status
 class ShadowView:
     """A deployment's served version against its shadow: the distance between their score distributions
     (None when too few scores) and the agreement of their classes with its 95% interval (None: unknown)."""
-
     statistic: str = "distance"
     distance: float | None = None
     distance_status: str | None = None

@@ -61,7 +61,6 @@ def load_settings(rt: Runtime) -> AlertSettings:
 def build_notifiers(settings: AlertSettings, rt: Runtime) -> dict[str, Notifier]:
     """The configured notifiers; with none configured, the file sink under the home folder."""
     if not settings.notifiers:
-
         return {"file": build_notifier("file", FileNotifierConfig.model_validate({"type": "file"}), rt.env, rt.home)}
     return {name: build_notifier(name, cfg, rt.env, rt.home) for name, cfg in settings.notifiers.items()}
 

@@ -21,6 +21,7 @@ from shell.commands import (
     demo_cmd,
     drift_cmd,
     service,
+    telemetry_cmd,
 )
 from shell.exits import describe
 
@@ -31,7 +32,8 @@ collection, alerts and the dashboard at http://127.0.0.1:8501. Point it at your 
 an inferwatch.toml (see `inferwatch config check --help`).
 """
 
-COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, drift_cmd, costs_cmd, alerts_cmd)
+COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, drift_cmd, costs_cmd, alerts_cmd,
+                   telemetry_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 

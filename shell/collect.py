@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from collectors.base import CollectorContext
 from collectors.registry import build_collectors
 from collectors.runner import Round, run_round
 from costs.errors import CostError
 from drift import Baseline, DriftError
-from inferwatch.schema import CollectionRun
+from inferwatch.schema import CollectionRun, ModelKey
 from inferwatch.store import LeaseRefusal, Store, StoreError
 from readmodels.baselines import latest_baseline
 from readmodels.drift_status import record_drift
@@ -25,11 +26,19 @@ log = logging.getLogger(__name__)
 
 
 def collector_context(rt: Runtime, store: Store, endpoints: Mapping[str, str] | None = None) -> CollectorContext:
+    """What the collectors get: where state lives, the environment, and the store's baselines and probe
+    bins files to count histograms over."""
 
-    def baselines(model_version: str) -> tuple[str, Baseline] | None:
-        return latest_baseline(store, model_version)  # an unreadable one raises, naming it: its model loses drift
+    def baselines(key: ModelKey) -> tuple[str, Baseline] | None:
+        # an unreadable one raises, naming it: its model loses drift, the rest is collected
+        return latest_baseline(store, key.model_version)
 
-    return CollectorContext(home=rt.home, env=rt.env, endpoints=dict(endpoints or {}), baselines=baselines)
+    def probe_bins(sha256: str) -> Mapping[str, Any] | None:
+        found = store.load_probe_bins(sha256)
+        return None if found is None else {"baseline_id": found[0], "content": found[1]}
+
+    return CollectorContext(home=rt.home, env=rt.env, endpoints=dict(endpoints or {}), baselines=baselines,
+                            probe_bins=probe_bins)
 
 
 def collect_once(
@@ -46,7 +55,6 @@ def collect_once(
     interval_s`` by any process sharing the store is skipped; else (the demo) only units another process
     holds right now are."""
     if rt.settings.of_provider("local"):
-
         ensure_model_baselines(store)  # the reference models' held-out baselines bin the local histograms
     collectors = build_collectors(rt.settings, collector_context(rt, store))
     if on_start is not None:
@@ -65,7 +73,6 @@ def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:
     """Decide drift once per collection round with the configured ``[drift]`` settings (the overview
     and the Drift page's summary read these decisions). A failure is logged, never fatal: the
     collected data is already safe, and the next round tries again."""
-
     try:
         settings = rt.sections.drift
         record_drift(store, now, window_s=settings.window_s, n_windows=settings.windows, policy=settings.policy)
@@ -76,7 +83,6 @@ def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:
 def record_collected_numbers(rt: Runtime, store: Store, now: datetime) -> None:
     """Keep the Overview's window numbers (statuses and costs) as of this round. A failure is logged,
     never fatal: the Overview then computes them live."""
-
     try:
         record_window_numbers(store, rt.settings, now)
     except (CostError, StoreError) as exc:

@@ -48,7 +48,6 @@ class DemoReport:
 
 def emulator_services(rt: Runtime) -> list[Any]:
     """The emulator's services from the configured local deployments, grouped by service."""
-
     grouped: dict[str, list[LocalDeploymentConfig]] = {}
     for d in rt.settings.deployments:
         if isinstance(d, LocalDeploymentConfig):
@@ -107,7 +106,6 @@ DRIFTED_FEATURES = ("mean radius", "mean texture", "worst area")
 @dataclass(frozen=True)
 class ServiceTraffic:
     """How one demo service's traffic differs from the steady ``rate_rps``."""
-
     rate_share: float = 1.0  # of DemoOptions.rate_rps
     burst_every_s: float | None = None  # plus burst_size requests at once this often
     burst_size: int = 0
@@ -125,7 +123,6 @@ DEMO_TRAFFIC: dict[str, ServiceTraffic] = {
 def load_profile(options: DemoOptions, traffic: ServiceTraffic | None = None) -> Any:
     """Traffic of the demo: small batches, a few malformed requests, and a shift of three input
     features after ``drift_after_s`` (so the drift page has something real to find)."""
-
     traffic = traffic or ServiceTraffic()
     drift = (DriftSpec(after_s=options.drift_after_s, features=DRIFTED_FEATURES, shift_sd=1.0)
              if options.drift_after_s is not None else None)
@@ -178,7 +175,6 @@ def run_alerts(rt: Runtime, echo: Callable[[str], None]) -> None:
 
 def prepare_baselines(rt: Runtime, store: Any, echo: Callable[[str], None]) -> None:
     """Drift baselines from the models' held-out predictions, once per model version."""
-
     for version, baseline_id in ensure_model_baselines(store).items():
         echo(f"baseline for model {version}: {baseline_id}")
 

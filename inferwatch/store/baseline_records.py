@@ -4,6 +4,7 @@ alone (:class:`StoreDataError`) and never fails a read of the others."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -63,3 +64,19 @@ class BaselineStore(StoreBase):
             rows = conn.execute(select(b.c.id, b.c.model_version, b.c.model_sha256, b.c.created_at, b.c.source)
                                 .order_by(b.c.created_at.desc())).mappings().all()
         return [dict(r) | {"created_at": from_epoch(r["created_at"])} for r in rows]
+
+    def save_probe_bins(self, content: bytes, *, baseline_id: str, created_at: datetime) -> str:
+        """Keep a bins file exported for probes, byte for byte; returns its sha256 (what window lines name)."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        with self.write() as conn:
+            self.upsert(conn, t.probe_bins, [{"sha256": sha256, "baseline_id": baseline_id,
+                                              "created_at": to_epoch(created_at, "created_at"),
+                                              "content": content.decode("utf-8")}])
+        return sha256
+
+    def load_probe_bins(self, sha256: str) -> tuple[str, bytes] | None:
+        """(baseline id, bytes) of the bins file with this sha256, None when the store does not know it."""
+        b = t.probe_bins
+        with self.read() as conn:
+            row = conn.execute(select(b.c.baseline_id, b.c.content).where(b.c.sha256 == sha256)).first()
+        return None if row is None else (str(row[0]), str(row[1]).encode("utf-8"))

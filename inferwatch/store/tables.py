@@ -124,6 +124,17 @@ baselines = Table(
     Column("payload", JSON, nullable=False),
 )
 
+# The bins files exported for probes (docs/telemetry.md, drift/probe_bins.py), kept byte for byte: a
+# window line names its bins file by the sha256 of those bytes.
+probe_bins = Table(
+    "probe_bins",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("baseline_id", String(128), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+)
+
 # The latest drift decision per deployment, made when its histograms were collected: pages that
 # show every deployment read one row each instead of re-deciding from thousands of histograms.
 drift_statuses = Table(

@@ -204,7 +204,7 @@ def test_every_call_is_allowed_by_the_policy_scoped_and_the_policy_allows_no_oth
         called.setdefault(action, set()).add(resource_arn(action, params))
 
     hooks = [("before-parameter-build", record)]
-    build(fn, hooks=hooks, baselines=lambda version: None).collect(NOW, None)
+    build(fn, hooks=hooks, baselines=lambda key: None).collect(NOW, None)
     ctx = CollectorContext(home=Path("/nonexistent"), env=TEST_ENV, endpoints={"aws": door.endpoint})
     check(settings_for(fn), ctx, hooks=hooks)
     statements = json.loads(POLICY.read_text())["Statement"]
@@ -288,7 +288,7 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
                T + timedelta(seconds=3), [0.5])  # a version without a baseline: no histogram
     baselines = {"v1": (bid, baseline)}
     later = NOW + timedelta(minutes=6)  # an hour is read once it ended lateness_s (5 min) ago
-    batch = build(fn, baselines=baselines.get).collect(later, CURSOR)
+    batch = build(fn, baselines=lambda key: baselines.get(key.model_version)).collect(later, CURSOR)
     [hist] = batch.histograms  # per complete hour: ~200 metrics per call, so not per step
     hour = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
     assert (hist.deployment, hist.signal, hist.start, hist.step_s, hist.baseline_id) == (
@@ -303,7 +303,8 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     assert batch.warnings == ()
     assert batch.cursor is not None
     assert batch.cursor["histograms_complete_until"] == int((hour + timedelta(hours=1)).timestamp())
-    again = build(fn, baselines=baselines.get).collect(later + timedelta(minutes=5), batch.cursor)
+    again = build(fn, baselines=lambda key: baselines.get(key.model_version)).collect(later + timedelta(minutes=5),
+                                                                                    batch.cursor)
     assert again.histograms == ()  # the next hour is not complete yet: no PR queries this run
 
 
@@ -329,7 +330,7 @@ def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:
     put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": "v1"},
                T + timedelta(seconds=3), [0.5, 0.7])
 
-    def unreadable(version: str) -> Any:
+    def unreadable(key: Any) -> Any:
         raise UnreadableBaselineError("bl-v1", "format: unsupported format None (expected 1)",
                                       "inferwatch baseline create --version v1")
 

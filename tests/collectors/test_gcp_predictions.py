@@ -15,6 +15,7 @@ from drift.baseline import Baseline, NumericColumn, build_baseline
 from drift.cloud import bin_edges_for_cloud
 from drift.window import WindowCounts
 from inferwatch.schema import Metric as M
+from inferwatch.schema import ModelKey
 from tests.collectors.gcp_standin import (
     NOW,
     PROJECT,
@@ -67,8 +68,8 @@ def seed_predictions(standin: GcpStandIn, revision: str, version: str, values: n
 
 
 def lookup(baseline: Baseline) -> Any:
-    def find(version: str) -> tuple[str, Baseline] | None:
-        return ("baseline-v1", baseline) if version == "v1" else None
+    def find(key: ModelKey) -> tuple[str, Baseline] | None:
+        return ("baseline-v1", baseline) if key.model_version == "v1" else None
 
     return find
 

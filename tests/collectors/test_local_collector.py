@@ -184,7 +184,8 @@ def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: St
     ensure_model_baselines(store)
     f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
     write(f, "".join(emf(T0 + timedelta(seconds=s), rows=3) for s in range(20)))
-    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30, baselines=lambda v: latest_baseline(store, v))
+    c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30,
+                       baselines=lambda key: latest_baseline(store, key.model_version))
     run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))
     hist = {h.signal: WindowCounts.from_dict(h.counts) for h in store.load_histograms()}
     assert set(hist) == {"score", "class"}

@@ -126,7 +126,9 @@ def test_deadline_comes_from_the_context(heldout: NDArray[np.float32]) -> None:
     t0 = time.perf_counter()
     out = adapter(_doc(heldout), FakeLambdaContext(remaining_ms=500))
     elapsed = time.perf_counter() - t0
-    assert out["statusCode"] == 200 and out["degraded"] is True and elapsed < 0.5
+    # the model takes 5 s: answering degraded well before that shows the 500 ms budget came from the context
+    # (the bound leaves room for a loaded machine's scheduling; the budget itself is ~0.4 s)
+    assert out["statusCode"] == 200 and out["degraded"] is True and elapsed < 2.5
     assert sink.records[0].status == "timeout"
 
 
