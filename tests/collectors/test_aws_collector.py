@@ -316,7 +316,7 @@ def test_one_listing_finds_the_model_versions_of_every_function(door: Any) -> No
                    T + timedelta(seconds=3), [0.2, 0.6, 0.9])
     door.reset()
     found = {f"w{i}": score_baseline(f"w{i}") for i in range(len(fns))}
-    batch = build(*fns, baselines=found.get).collect(NOW + timedelta(minutes=6), CURSOR)
+    batch = build(*fns, baselines=lambda key: found.get(key.model_version)).collect(NOW + timedelta(minutes=6), CURSOR)
     assert sorted((h.deployment, h.baseline_id) for h in batch.histograms) == [
         (f"aws:{REGION}:{fn}", f"bl-w{i}") for i, fn in enumerate(fns)]
     assert door.actions().count("cloudwatch:ListMetrics") == 1  # not one per function
