@@ -31,7 +31,7 @@ import numpy as np
 
 from collectors.base import BaselineLookup, CollectorContext, ProbeBinsLookup, ProviderCheck
 from collectors.local_files import FileState, plan_reads, read_lines
-from collectors.local_histograms import build_histograms
+from collectors.local_histograms import build_histograms, prediction_records
 from collectors.local_lines import Item, OtherLines, combine, stamped
 from collectors.local_screen import Quarantine, TimeWindow
 from collectors.local_telemetry import TelemetryLineError, TelemetryRecord
@@ -125,12 +125,14 @@ class LocalCollector:
                                                                         self.probe_bins, warnings)
         points, histograms = combine([points, window_points, cold_points], histograms + window_histograms)
         names = sorted({n for n, _ in occupied} | set(self.deployments))
+        predictions = [p for (name, _), items in run.groups.items()
+                       for p in prediction_records(self._deployment(name).id, [r for r, _ in items])]
         return CollectionBatch(
             collector=self.name, deployments=tuple(self._deployment(name) for name in names),
             points=tuple(points), histograms=tuple(histograms),
             cursor={"files": new_files, "open_from": run.new_open, "complete_until": run.new_open},
             warnings=tuple(warnings), quarantined=tuple(run.quarantine.sample),
-            quarantined_count=run.quarantine.count,
+            quarantined_count=run.quarantine.count, predictions=tuple(predictions),
         )
 
     def _read_file(self, state: FileState, prior: Mapping[str, Any], run: _Run) -> dict[str, Any]:

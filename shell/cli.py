@@ -14,12 +14,15 @@ from typer.core import TyperGroup
 
 from shell.commands import (
     alerts_cmd,
+    baseline_cmd,
     collect_cmd,
     config_cmd,
     costs_cmd,
     dashboard_cmd,
     demo_cmd,
     drift_cmd,
+    labels_cmd,
+    quality_cmd,
     service,
     telemetry_cmd,
 )
@@ -32,8 +35,8 @@ collection, alerts and the dashboard at http://127.0.0.1:8501. Point it at your 
 an inferwatch.toml (see `inferwatch config check --help`).
 """
 
-COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, drift_cmd, costs_cmd, alerts_cmd,
-                   telemetry_cmd)
+COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, baseline_cmd, drift_cmd, quality_cmd,
+                   labels_cmd, costs_cmd, alerts_cmd, telemetry_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 

@@ -16,10 +16,10 @@ from costs.errors import CostError
 from drift import Baseline, DriftError
 from inferwatch.schema import CollectionRun, ModelKey
 from inferwatch.store import LeaseRefusal, Store, StoreError
-from readmodels.baselines import latest_baseline
+from readmodels.baselines import baseline_for
 from readmodels.drift_status import record_drift
 from readmodels.overview import record_window_numbers
-from shell.reference_baselines import ensure_model_baselines
+from shell.reference_baselines import ensure_model_baselines, reference_keys
 from shell.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,9 @@ def collector_context(rt: Runtime, store: Store, endpoints: Mapping[str, str] | 
     bins files to count histograms over."""
 
     def baselines(key: ModelKey) -> tuple[str, Baseline] | None:
-        # an unreadable one raises, naming it: its model loses drift, the rest is collected
-        return latest_baseline(store, key.model_version)
+        # the service's own (exact model file first); an unreadable one raises, naming it: its model loses
+        # drift, the rest is collected
+        return baseline_for(store, key)
 
     def probe_bins(sha256: str) -> Mapping[str, Any] | None:
         found = store.load_probe_bins(sha256)
@@ -54,8 +55,8 @@ def collect_once(
     run by a schedule on one host or several), a unit collected during the current ``[collect]
     interval_s`` by any process sharing the store is skipped; else (the demo) only units another process
     holds right now are."""
-    if rt.settings.of_provider("local"):
-        ensure_model_baselines(store)  # the reference models' held-out baselines bin the local histograms
+    # the reference models' held-out baselines, for the services that serve them, bin their histograms
+    ensure_model_baselines(store, reference_keys(rt.settings))
     collectors = build_collectors(rt.settings, collector_context(rt, store))
     if on_start is not None:
         on_start(len(collectors))

@@ -20,7 +20,7 @@ from inferwatch.schema import (
     HistogramPoint,
     MetricPoint,
 )
-from inferwatch.store import leases, quarantine
+from inferwatch.store import labels, leases, quarantine
 from inferwatch.store import tables as t
 from inferwatch.store.base import StoreBase
 from inferwatch.store.errors import StoreInputError
@@ -68,6 +68,7 @@ class MetricStore(StoreBase):
                                                "updated_at": finished_s}])
             if batch.quarantined_count:
                 quarantine.save(conn, batch.collector, batch.quarantined, batch.quarantined_count, finished_s)
+            labels.save_predictions(self, conn, batch.predictions, finished_s)
             self._insert_run(conn, run)
 
     def rebuild_rollups(self) -> None:

@@ -19,7 +19,7 @@ from collectors.local import LocalCollector
 from collectors.runner import run_one
 from inferwatch.schema import Metric
 from inferwatch.store import Store
-from reference_service.telemetry import InvocationRecord, ShadowOutcome, emf_document, encode_line
+from tests.collectors.preprobe_lines import InvocationRecord, ShadowOutcome, emf_document, encode_line
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 T0_MS = int(T0.timestamp() * 1000)

@@ -23,7 +23,7 @@ from drift.probe_bins import probe_bins_file
 from drift.window import merge_all
 from inferwatch.schema import Metric, ModelKey
 from inferwatch.store import Store
-from readmodels.baselines import latest_baseline
+from readmodels.baselines import baseline_for
 
 BID = "scorer-v1-base"
 PROBE_RUN = '''
@@ -73,7 +73,8 @@ def test_window_lines_of_the_real_probe_become_exact_histograms_and_drift(tmp_pa
                                                                           baseline: Baseline) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
     now = datetime.now(UTC)
-    store.save_baseline(BID, model_version="v1", model_sha256="a" * 64, source="test", payload=baseline.to_dict(),
+    store.save_baseline(BID, service="scorer", model_version="v1", model_sha256="a" * 64, source="test",
+                        payload=baseline.to_dict(),
                         created_at=now)
     content = probe_bins_file(BID, baseline)
     sha = store.save_probe_bins(content, baseline_id=BID, created_at=now)
@@ -87,7 +88,7 @@ def test_window_lines_of_the_real_probe_become_exact_histograms_and_drift(tmp_pa
 
     def baselines(key: ModelKey) -> tuple[str, Baseline] | None:
         keys.append(key)
-        return latest_baseline(store, key.model_version)
+        return baseline_for(store, key)
 
     def probe_bins(digest: str) -> dict[str, Any] | None:
         found = store.load_probe_bins(digest)
