@@ -6,11 +6,12 @@ all through the clients and error translation of :mod:`collectors.aws_client`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from collectors import aws_cloudwatch as cw
 from collectors.aws_billing import CostExplorerReader, cost_request, costs_due, fetch_costs
@@ -27,6 +28,7 @@ from collectors.aws_logs import to_points as log_points
 from collectors.aws_windows import (
     CLOUD_METRICS,
     REPORT_METRICS,
+    FunctionLogs,
     count_window_lines,
     lambda_function_id,
     read_function_logs,
@@ -42,6 +44,12 @@ HISTOGRAM_STEP_S = 3600
 # A function that wrote window lines this recently is still read as probe-instrumented when idle (no lines):
 # its AWS/Lambda metrics then stay on their interval instead of being read every run.
 PROBE_MEMORY_S = 86_400
+# Per-function calls (configurations, log groups) of one unit in flight at once: with 100 functions a unit
+# is hundreds of calls, each a round trip; four at a time stays far below the Lambda and Logs rate limits
+# of one account and region, which the retries of collectors.aws_client absorb if ever reached.
+PARALLEL_CALLS = 4
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +62,27 @@ class _Function:
 class AwsCollector:
     """Everything for the configured functions of one account and region, one window per run.
 
-    The cursor is ``{"complete_until", "histograms_complete_until", "costs_fetched_at"}`` (epochs); a
+    The cursor is ``{"complete_until", "histograms_complete_until", "costs_fetched_at"}`` (epochs) and
+    ``configs``, the functions' configurations with the time each was read (:class:`ConfigCache`); a
     window re-collected yields the same records (the store upserts them). Prediction histograms cost
     ~200 metrics per model version per call, so each hour is read once: 12x cheaper than per 5 min.
     """
 
     def __init__(self, name: str, clients: AwsClients, configs: Sequence[AwsDeploymentConfig], *, step_s: int,
                  lateness_s: int, lookback_s: int, baselines: BaselineLookup | None = None,
-                 probe_bins: ProbeBinsLookup | None = None, cloud_metrics_interval_s: int = 0) -> None:
+                 probe_bins: ProbeBinsLookup | None = None, cloud_metrics_interval_s: int = 0,
+                 parallel_calls: int = PARALLEL_CALLS) -> None:
         self.name, self.clients, self.configs = name, clients, list(configs)
         self.step_s, self.lateness_s, self.lookback_s = step_s, lateness_s, lookback_s
-        self.baselines, self.probe_bins, self._configs = baselines, probe_bins, ConfigCache()
+        self.baselines, self.probe_bins, self.parallel_calls = baselines, probe_bins, parallel_calls
         self.cloud_metrics_interval_s = cloud_metrics_interval_s
         self._account: str | None = None
 
     def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
         window = plan_window(now, cursor, step_s=self.step_s, lateness_s=self.lateness_s, lookback_s=self.lookback_s)
         warnings: list[str] = []
-        functions = self._functions(warnings)
+        configs = ConfigCache(clock=now.timestamp, state=(cursor or {}).get("configs"))
+        functions = self._functions(configs, warnings)
         cloud = self._cloud_window(now, cursor, window)
         cloud_until = cloud.end if cloud is not None else cursor_time(cursor, "cloud_complete_until")
         seen = _seen(cursor, now)
@@ -89,7 +100,8 @@ class AwsCollector:
             points += provisioned_points([d for f in functions for d in f.deployments], steps, window.step_s)
         costs, fetched_at = self._costs(now, cursor, functions, warnings)
         next_cursor: dict[str, Any] = {"complete_until": int(window.end.timestamp()), "costs_fetched_at": fetched_at,
-                       "histograms_complete_until": int(hist_window.end.timestamp())}
+                       "histograms_complete_until": int(hist_window.end.timestamp()),
+                       "configs": configs.state(cfg.function for cfg in self.configs)}
         # when the probe-instrumented functions' AWS/Lambda metrics are complete until (none: nothing to keep)
         kept = cloud_until if probed else cursor_time(cursor, "cloud_complete_until")
         if kept is not None:
@@ -119,9 +131,18 @@ class AwsCollector:
             return [], [], set()
         logs_start = min(window.start, cloud.start) if cloud is not None else window.start
         reader = LogsReader(self.clients.client("logs"))
-        read = [(f, read_function_logs(reader, f.cfg.log_group or f"/aws/lambda/{f.cfg.function}",
-                                       lambda_function_id(f.cfg.region, f.cfg.function), logs_start, window.end,
-                                       warnings)) for f in functions]
+
+        def read_one(f: _Function) -> tuple[_Function, FunctionLogs, list[str]]:
+            notes: list[str] = []
+            logs = read_function_logs(reader, f.cfg.log_group or f"/aws/lambda/{f.cfg.function}",
+                                      lambda_function_id(f.cfg.region, f.cfg.function), logs_start, window.end, notes,
+                                      known_probed=f.cfg.function in seen)
+            return f, logs, notes
+
+        read = []
+        for f, logs, notes in self._each(read_one, functions):  # per-function reads, parallel_calls at a time
+            read.append((f, logs))
+            warnings += notes
         seen.update({f.cfg.function: int(window.end.timestamp()) for f, logs in read if logs.lines})
         probed = {f.cfg.function for f in functions if f.cfg.function in seen}
         legacy = [f for f in functions if f.cfg.function not in probed]
@@ -146,19 +167,37 @@ class AwsCollector:
                          platform_only=REPORT_METRICS, cloud_until=cloud_until)
         return merged, histograms, probed
 
-    def _functions(self, warnings: list[str]) -> list[_Function]:
+    def _functions(self, cache: ConfigCache, warnings: list[str]) -> list[_Function]:
         reader = LambdaConfigReader(self.clients.client("lambda"))
-        out = []
-        for cfg in self.configs:
+
+        def read(cfg: AwsDeploymentConfig) -> _Function | str:
             try:
-                config = self._configs.get(reader, cfg.function)
+                config = cache.get(reader, cfg.function)
             except ProviderDataError as exc:  # e.g. the function was deleted: the others still land
-                warnings.append(f"{cfg.function}: configuration unreadable, skipped: {exc}")
-                continue
+                return f"{cfg.function}: configuration unreadable, skipped: {exc}"
             deps = build_deployments(cfg.region, config, cfg.aliases, service=cfg.service, role=cfg.role,
                                      slo_p99_ms=cfg.slo_p99_ms, labels=cfg.labels)
-            out.append(_Function(cfg, config, tuple(deps)))
+            return _Function(cfg, config, tuple(deps))
+
+        out = []
+        for item in self._each(read, self.configs):
+            if isinstance(item, str):
+                warnings.append(item)
+            else:
+                out.append(item)
         return out
+
+    def _each(self, work: Callable[[_In], _Out], items: Iterable[_In]) -> list[_Out]:
+        """``work`` of each item, in order, ``parallel_calls`` at a time; the first error is raised once
+        the calls in flight are done, and the ones not started are dropped."""
+        items = list(items)
+        if self.parallel_calls <= 1 or len(items) <= 1:
+            return [work(item) for item in items]
+        pool = ThreadPoolExecutor(min(self.parallel_calls, len(items)), thread_name_prefix=self.name)
+        try:
+            return list(pool.map(work, items))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _histograms(self, functions: Sequence[_Function], window: Window, warnings: list[str]) -> list[HistogramPoint]:
         reader = cw.CloudWatchReader(self.clients.client("cloudwatch"))
@@ -234,15 +273,28 @@ def _groups(settings: Settings, ctx: CollectorContext) -> dict[tuple[str, str | 
     return out
 
 
+def unit_name(region: str, profile: str | None, role_arn: str | None) -> str:
+    """The collector's name, unique per account and region (its cursor, runs and lease are keyed on it):
+    ``aws:<profile>:<region>``, ``aws:default:<region>``, or for an assumed role
+    ``aws:<role name>@<account>:<region>``, since accounts read through one role share its name."""
+    if profile:
+        return f"aws:{profile}:{region}"
+    if role_arn:
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        name = role_arn.rsplit("/", 1)[-1]
+        return f"aws:{name}@{account}:{region}" if account else f"aws:{name}:{region}"
+    return f"aws:default:{region}"
+
+
 def from_settings(settings: Settings, ctx: CollectorContext, *, hooks: Sequence[Hook] = ()) -> list[AwsCollector]:
     """One collector per (region, profile, role): they run in parallel in the runner."""
     collectors = []
     for (region, profile, role), (client_settings, configs) in _groups(settings, ctx).items():
-        who = profile or (role.rsplit("/", 1)[-1] if role else "default")
         collectors.append(AwsCollector(
-            f"aws:{who}:{region}", AwsClients(client_settings, hooks), configs, step_s=settings.collect.step_s,
-            lateness_s=settings.collect.lateness_s, lookback_s=settings.collect.lookback_s, baselines=ctx.baselines,
-            probe_bins=ctx.probe_bins, cloud_metrics_interval_s=settings.collect.cloud_metrics_interval_s))
+            unit_name(region, profile, role), AwsClients(client_settings, hooks), configs,
+            step_s=settings.collect.step_s, lateness_s=settings.collect.lateness_s,
+            lookback_s=settings.collect.lookback_s, baselines=ctx.baselines, probe_bins=ctx.probe_bins,
+            cloud_metrics_interval_s=settings.collect.cloud_metrics_interval_s))
     return collectors
 
 

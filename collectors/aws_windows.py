@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from collectors.aws_client import call_aws
-from collectors.aws_logs import LogsReader, ReportRecord, read_records, version_of_stream
+from collectors.aws_logs import FILTER_PATTERN, LogsReader, ReportRecord, read_records, version_of_stream
 from collectors.base import BaselineLookup, ProbeBinsLookup
 from collectors.window_lines import WindowLine, parse_window_line
 from collectors.window_merge import window_records
@@ -42,6 +42,9 @@ WINDOW_SCHEMA = "inferwatch.window/1"
 LINE_TERMS = ("inferwatch.window/1", "Init Duration", "Restore Duration", "Status:", "INIT_REPORT",
               "initDurationMs", "restoreDurationMs", "platform.initReport", "errorType", "timeout")
 LINES_PATTERN = " ".join(f'?"{term}"' for term in LINE_TERMS)
+# A function not known to write window lines: the same pass also selects every REPORT record, which is all
+# such a function has per invocation (one FilterLogEvents call per function and run either way).
+EVERY_REPORT_PATTERN = f"{LINES_PATTERN} {FILTER_PATTERN}"
 # The AWS/Lambda metrics CloudWatch has exactly; window lines only stand in for them until it is read.
 CLOUD_METRICS = frozenset({M.INVOCATIONS, M.SERVER_ERRORS, M.THROTTLES, M.LATENCY_P50, M.LATENCY_P95,
                            M.LATENCY_P99, M.LATENCY_AVG, M.LATENCY_MAX, M.DURATION_SUM, M.CONCURRENCY_MAX})
@@ -82,9 +85,13 @@ def window_doc(message: str) -> dict[str, Any] | None:
 
 
 def read_function_logs(reader: LogsReader, group: str, function_id: str, start: datetime, end: datetime,
-                       warnings: list[str]) -> FunctionLogs:
-    """Window lines and REPORT records of one function with ``start <= timestamp < end``."""
-    events = [e for e in reader.fetch_events(group, start, end, LINES_PATTERN) if selected(str(e.get("message", "")))]
+                       warnings: list[str], *, known_probed: bool = False) -> FunctionLogs:
+    """Window lines and REPORT records of one function with ``start <= timestamp < end``: one pass. A
+    function ``known_probed`` (window lines seen lately) is read for its window lines and exceptional
+    REPORTs only; any other also for every REPORT, kept whole when it turns out to write no window lines."""
+    pattern = LINES_PATTERN if known_probed else EVERY_REPORT_PATTERN
+    read = list(reader.fetch_events(group, start, end, pattern))
+    events = [e for e in read if selected(str(e.get("message", "")))]
     out = FunctionLogs()
     others: list[Mapping[str, Any]] = []
     bad: list[str] = []
@@ -106,7 +113,9 @@ def read_function_logs(reader: LogsReader, group: str, function_id: str, start: 
     if bad:
         warnings.append(f"{group}: {len(bad)} unreadable window line(s) skipped, first: {bad[0]}")
     if not out.lines:  # not instrumented with the probe (or idle): every REPORT is the only per-invocation record
-        return replace(out, reports=reader.fetch_records(group, start, end, warnings))
+        every = read_records(read, group, warnings) if not known_probed else reader.fetch_records(group, start, end,
+                                                                                                  warnings)
+        return replace(out, reports=every)
     return replace(out, reports=read_records(others, group, warnings), every_report=False)
 
 

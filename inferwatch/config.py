@@ -68,6 +68,9 @@ class CollectSection(_Section):
     # collection). GetMetricData is billed per metric requested, whatever the steps it returns (docs/cloud.md).
     cloud_metrics_interval_s: int = Field(0, ge=0, le=86_400)
     workers: int = Field(4, ge=1, le=64)
+    # How long a collector process's claim on a unit (account-region, service) outlives its last renewal:
+    # a process that dies leaves its units to others after this long (renewed every third of it).
+    lease_s: int = Field(60, ge=3, le=3600)
     # Telemetry dated outside [now - max_age_s, now + max_ahead_s] is quarantined, not stored: a clock
     # off by years must not zero-fill years of steps, nor a line dated a year ahead hold a file's offset.
     max_age_s: int = Field(14 * 86_400, ge=3600, le=366 * 86_400)

@@ -1,5 +1,6 @@
 """Collection as the commands and the demo run it: build the configured collectors, run them in
-parallel, and hand each finished run to a callback (the progress bar)."""
+parallel (each unit leased, so processes sharing the store split the work), and hand each finished run
+and each unit left to another process to a callback (the progress bar)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Any
 
 from collectors.base import CollectorContext
 from collectors.registry import build_collectors
-from collectors.runner import run_all
+from collectors.runner import Round, run_round
 from costs.errors import CostError
 from drift import Baseline, DriftError
 from inferwatch.schema import CollectionRun, ModelKey
-from inferwatch.store import Store, StoreError
+from inferwatch.store import LeaseRefusal, Store, StoreError
 from readmodels.baselines import baseline_for
 from readmodels.drift_status import record_drift
 from readmodels.overview import record_window_numbers
@@ -47,18 +48,26 @@ def collect_once(
     *,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[CollectionRun], None] | None = None,
-) -> list[CollectionRun]:
+    on_skip: Callable[[LeaseRefusal], None] | None = None,
+    once_per_interval: bool = False,
+) -> Round:
+    """One round of every configured collector. With ``once_per_interval`` (``inferwatch collect``,
+    run by a schedule on one host or several), a unit collected during the current ``[collect]
+    interval_s`` by any process sharing the store is skipped; else (the demo) only units another process
+    holds right now are."""
     # the reference models' held-out baselines, for the services that serve them, bin their histograms
     ensure_model_baselines(store, reference_keys(rt.settings))
     collectors = build_collectors(rt.settings, collector_context(rt, store))
     if on_start is not None:
         on_start(len(collectors))
-    runs = run_all(store, collectors, workers=rt.settings.collect.workers, on_done=on_done)
-    if any(run.points_written for run in runs):
+    collect = rt.settings.collect
+    done = run_round(store, collectors, workers=collect.workers, lease_s=collect.lease_s,
+                     round_s=collect.interval_s if once_per_interval else None, on_done=on_done, on_skip=on_skip)
+    if any(run.points_written for run in done.runs):
         now = datetime.now(UTC)
         record_collected_drift(rt, store, now)
         record_collected_numbers(rt, store, now)
-    return runs
+    return done
 
 
 def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:

@@ -17,6 +17,7 @@ from inferwatch.store.errors import (
     StoreUnavailableError,
 )
 from inferwatch.store.kept import KeptDecision, KeptNumbers
+from inferwatch.store.leases import Lease, LeaseLostError, LeaseRefusal, LeaseToken
 from inferwatch.store.quarantine import QuarantineEntry
 from inferwatch.store.store import Store
 from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
@@ -24,6 +25,10 @@ from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
 __all__ = [
     "KeptDecision",
     "KeptNumbers",
+    "Lease",
+    "LeaseLostError",
+    "LeaseRefusal",
+    "LeaseToken",
     "QuarantineEntry",
     "Store",
     "StoreConfigError",

@@ -11,6 +11,7 @@ they summarise. Every SQL statement of the product lives in this package:
     LabelStore        predictions kept for labels, label rows, label aggregates    (labels.py)
     AlertStore        alert states, history, outbox, runs                          (alert_records.py)
     QuarantineStore   inputs collectors set aside                                  (quarantine.py)
+    LeaseStore        which collector process collects which unit                  (leases.py)
     MetaStore         facts about the store itself (its random id)                 (meta.py)
 """
 
@@ -27,6 +28,7 @@ from inferwatch.store.baseline_records import BaselineStore
 from inferwatch.store.engine import build_engine
 from inferwatch.store.kept import KeptStore
 from inferwatch.store.labels import LabelStore
+from inferwatch.store.leases import LeaseStore
 from inferwatch.store.meta import MetaStore
 from inferwatch.store.metrics import LOCK_CLASS_SCHEMA, MetricStore
 from inferwatch.store.quarantine import QuarantineStore
@@ -77,7 +79,7 @@ def _upgrade_indexes(conn: Connection) -> None:
             conn.execute(text(f"DROP INDEX {name}"))
 
 
-class Store(MetricStore, BaselineStore, KeptStore, LabelStore, AlertStore, QuarantineStore, MetaStore):
+class Store(MetricStore, BaselineStore, KeptStore, LabelStore, AlertStore, QuarantineStore, LeaseStore, MetaStore):
     """All persistence of Inferwatch. Build with :meth:`open`; call :meth:`create_schema` once."""
 
     @classmethod
