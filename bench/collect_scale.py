@@ -8,8 +8,9 @@ two collector processes sharing the store, splitting the units.
 Each scenario is a fresh store: a first round (configurations read, look-back) then a steady one (the
 next interval); the main scenario then runs a round with two processes at once.
 
-Every round is the real command, ``inferwatch collect``, in a process of its own (peak RSS and CPU from
-``wait4``), talking HTTP to moto (in another process, so its memory and CPU are not the collector's)
+Every round is the real command, ``inferwatch collect``, in a process of its own (CPU from ``wait4``,
+peak RSS from its own VmHWM), talking HTTP to moto (in another process, so its memory and CPU are not
+the collector's)
 through the counting front door of the tests (in this process). Accounts are moto accounts reached by
 AssumeRole (tests/collectors/aws_fleet.py). The store is a fresh schema of the test PostgreSQL
 (``INFERWATCH_TEST_PG_URL`` or the local socket). ``--before`` runs another checkout's code with this
@@ -99,10 +100,19 @@ def collect_env(home: Path, store_url: str, door: str, code: Path) -> dict[str, 
             "INFERWATCH_AWS_MAX_ATTEMPTS": "6", "COLUMNS": "200"}
 
 
+# The collect command, writing its own peak RSS (VmHWM, kB) to $PEAK_FILE as it exits: a child's ru_maxrss
+# keeps the size of the process it was forked from (this one), so wait4 cannot say.
+COLLECT = ("import os, re, sys\nfrom pathlib import Path\nfrom shell.cli import main\nsys.argv[0] = 'inferwatch'\n"
+           "try:\n    sys.exit(main())\nfinally:\n    status = Path('/proc/self/status').read_text()\n"
+           "    Path(os.environ['PEAK_FILE']).write_text(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n")
+
+
 def start_collect(env: dict[str, str], code: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([PYTHON, "-c", "import sys; from shell.cli import main; sys.argv[0] = 'inferwatch'; "
-                             "sys.exit(main())", "collect"], cwd=code, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    peak = Path(env["INFERWATCH_HOME"]) / f"peak-{uuid.uuid4().hex}.kb"
+    proc = subprocess.Popen([PYTHON, "-c", COLLECT, "collect"], cwd=code, env={**env, "PEAK_FILE": str(peak)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.peak_file = peak  # type: ignore[attr-defined]
+    return proc
 
 
 def finish(proc: subprocess.Popen[str], started: float) -> dict[str, Any]:
@@ -113,7 +123,8 @@ def finish(proc: subprocess.Popen[str], started: float) -> dict[str, Any]:
     out = proc.stdout.read() if proc.stdout else ""
     err = proc.stderr.read() if proc.stderr else ""
     return {"pid": proc.pid, "exit_code": proc.returncode, "wall_s": round(wall_s, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(int(proc.peak_file.read_text()) / 1024, 1),  # type: ignore[attr-defined]
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
             "output": out, "stderr": err[-2000:]}
 
 
