@@ -1,0 +1,125 @@
+"""The process `inferwatch profile` measures: a fresh Python that loads your model as an emulator instance
+does (onnxruntime, one intra-op thread, no spinning) and times each part of its cold start, then its warm
+latency per batch size and its throughput. Run as a script (``python shell/profile_child.py SPEC``), so
+nothing of the product is imported before the timed imports; it prints one JSON object per line:
+``cold``, then ``batch`` per batch size and ``throughput`` (unless the spec says ``cold_only``), then
+``done`` with the peak RSS. The sample feeds come pickled from the parent (its own temporary file).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import resource
+import sys
+import time
+from typing import Any
+
+MIN_RUNS = 20  # a p95 of fewer runs is one of the few slowest
+MAX_RUNS = 20_000
+
+
+def _emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _cold(spec: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """The session, the feeds and the cold start's parts (ms); the feeds' loading is the profiler's own
+    work (``profiler_ms``): the parent leaves it out of the total it measures."""
+    interpreter_ms = max(0.0, (time.time() - spec["spawned_at"]) * 1000.0)
+    t = time.perf_counter()
+    import numpy  # noqa: F401  # timed: the import is what is measured
+    import onnxruntime as ort  # timed: the import is what is measured
+
+    import_ms = _ms(t)
+    t = time.perf_counter()
+    with open(spec["model"], "rb") as f:
+        raw = f.read()
+    read_ms = _ms(t)
+    t = time.perf_counter()
+    options = ort.SessionOptions()  # as reference_service.model.OnnxModel sets it up
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(raw, sess_options=options, providers=["CPUExecutionProvider"])
+    session_ms = _ms(t)
+    t = time.perf_counter()
+    with open(spec["feeds"], "rb") as f:
+        feeds = pickle.load(f)  # noqa: S301 - the parent wrote this file for this process
+    profiler_ms = _ms(t)
+    t = time.perf_counter()
+    session.run(None, feeds["first"])
+    first_ms = _ms(t)
+    parts = {"interpreter_ms": interpreter_ms, "import_ms": import_ms, "read_ms": read_ms,
+             "session_ms": session_ms, "first_inference_ms": first_ms}
+    return session, feeds, {**parts, "profiler_ms": profiler_ms}
+
+
+def _timed_runs(session: Any, feeds: list[Any], budget_s: float) -> tuple[list[float], list[float]]:
+    """(wall ms, CPU ms) of runs one after another, for ``budget_s`` (at least MIN_RUNS)."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    i = 0
+    while (len(wall) < MIN_RUNS or time.perf_counter() < deadline) and len(wall) < MAX_RUNS:
+        feed = feeds[i % len(feeds)]
+        i += 1
+        c, t = time.process_time(), time.perf_counter()
+        session.run(None, feed)
+        wall.append(_ms(t))
+        cpu.append((time.process_time() - c) * 1000.0)
+    return wall, cpu
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _warm(session: Any, feeds: dict[str, Any], spec: dict[str, Any]) -> None:
+    sizes = spec["batch_sizes"]
+    latency_s = spec["duration_s"] * 0.7 / len(sizes)
+    for size in sizes:
+        _timed_runs(session, feeds["batches"][size], min(0.2, latency_s / 4))  # warm-up, not counted
+        wall, cpu = _timed_runs(session, feeds["batches"][size], latency_s)
+        _emit("batch", batch_size=size, runs=len(wall), p50_ms=_quantile(wall, 0.5), p95_ms=_quantile(wall, 0.95),
+              mean_ms=sum(wall) / len(wall), cpu_mean_ms=sum(cpu) / len(cpu))
+    budget_s = spec["duration_s"] * 0.3
+    start = time.perf_counter()
+    wall, _ = _timed_runs(session, feeds["batches"][1], budget_s)
+    _emit("throughput", requests=len(wall), seconds=time.perf_counter() - start,
+          rps=len(wall) / (time.perf_counter() - start), mode="sequential")
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. On Linux from VmHWM: ``ru_maxrss`` survives exec, so it would report the
+    parent's size at the fork (the parent has pandas and more loaded)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)  # bytes on macOS, else kB
+
+
+def main(argv: list[str]) -> None:
+    spec = json.loads(argv[1])
+    session, feeds, cold = _cold(spec)
+    _emit("cold", **cold)
+    if not spec.get("cold_only"):
+        _warm(session, feeds, spec)
+    _emit("done", peak_rss_mb=_peak_rss_mb())
+
+
+if __name__ == "__main__":
+    main(sys.argv)
