@@ -66,7 +66,8 @@ def model_text(profile: MeasuredProfile, settings: ProjectionSettings, catalogue
     aws, gcp = catalogue.aws_lambda, catalogue.gcp_cloud_run
     region = settings.lambda_region or aws.default_region
     arm = ("to be as fast as x86_64 (not measured: set --arm64-factor from an arm64 run)"
-           if settings.arm64_factor == 1.0 else f"to take {settings.arm64_factor:g}x the CPU time of x86_64 (--arm64-factor)")
+           if settings.arm64_factor == 1.0
+           else f"to take {settings.arm64_factor:g}x the CPU time of x86_64 (--arm64-factor)")
     return (
         f"Lambda CPU: memory / {LAMBDA_MB_PER_VCPU:,} MB vCPUs (one vCPU at {LAMBDA_MB_PER_VCPU:,} MB, up to 6 at "
         f"10,240 MB). Inference runs single-threaded, as the emulator runs it, so it is no faster above "

@@ -115,8 +115,8 @@ def _cloud_run_lines(p: Projection) -> list[str]:
              f"{o.request_based.total_usd:,.2f}", f"{o.instance_based.total_usd:,.2f}",
              _mark(o).strip(" ()") or "ok"] for o in p.cloud_run_options]
     lines = [f"Cloud Run ({p.settings.cloud_run_region}):"]
-    lines += _table(["vCPU", "memory MiB", "concurrency", "instances", "p95 ms", "cold start ms", "request-based $/month",
-                     "instance-based $/month", ""], rows)
+    lines += _table(["vCPU", "memory MiB", "concurrency", "instances", "p95 ms", "cold start ms",
+                     "request-based $/month", "instance-based $/month", ""], rows)
     c = p.cloud_run_choice
     if c is None:
         lines.append("  no size holds the model")
