@@ -72,9 +72,10 @@ def model_text(profile: MeasuredProfile, settings: ProjectionSettings, catalogue
         f"Lambda CPU: memory / {LAMBDA_MB_PER_VCPU:,} MB vCPUs (one vCPU at {LAMBDA_MB_PER_VCPU:,} MB, up to 6 at "
         f"10,240 MB). Inference runs single-threaded, as the emulator runs it, so it is no faster above "
         f"{LAMBDA_MB_PER_VCPU:,} MB and {LAMBDA_MB_PER_VCPU:,}/memory times slower below.",
-        f"Latency: the latency measured here with a full core ({profile.cpu_fraction:.0%} of it CPU time) stands "
-        f"for one vCPU; its CPU part stretches with the slowdown, the rest does not. arm64 is taken as {arm}. "
-        "p95 is of warm requests of one row.",
+        f"Latency: a request of one row through the service's core (parse, run the model, answer), measured here "
+        f"with a full core ({profile.cpu_fraction:.0%} of it CPU time), stands for one vCPU; its CPU part stretches "
+        f"with the slowdown, the rest does not. arm64 is taken {arm}. p95 is of warm requests; network and the "
+        "platform's own overhead are not in it.",
         f"Cold starts: {settings.cold_start_share:.1%} of requests (--cold-start-share; AWS reports under 1% in "
         f"production), each billing the projected INIT phase (interpreter, imports, model read, session) at the "
         f"duration price, as Lambda bills INIT since {aws.init_billing.billed_since}.",

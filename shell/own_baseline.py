@@ -296,11 +296,11 @@ def build_own_baseline(model_path: Path, data_path: Path, *, service: str, versi
 
 
 def read_model_and_rows(model_path: Path, data_path: Path, *, input_name: str | None = None,
-                        label_column: str | None = None) -> tuple[ModelFile, ModelCard, NDArray[Any]]:
-    """Your model file, its card and the data's rows in its feature order, checked exactly as a baseline
-    checks them (the same one-line errors), without running the model over them."""
+                        label_column: str | None = None) -> tuple[ModelFile, Any, ModelCard, NDArray[Any]]:
+    """Your model file, an onnxruntime session of it, its card and the data's rows in its feature order,
+    checked exactly as a baseline checks them (the same one-line errors), without running the model."""
     try:
-        model, _ = read_model_file(model_path)
+        model, session = read_model_file(model_path)
     except ModelLoadError as exc:
         raise _model_error(exc) from exc
     frame = read_frame(data_path)
@@ -311,7 +311,7 @@ def read_model_and_rows(model_path: Path, data_path: Path, *, input_name: str | 
     strings = [n for j, n in enumerate(card.feature_names) if card.kinds and card.kinds[j] == "string"]
     table, _ = read_table(data_path, numeric=numeric, strings=strings, frame=frame)
     _check_integers(card, table, data_path)
-    return model, card, model_rows(card, table)
+    return model, session, card, model_rows(card, table)
 
 
 def _warnings(card: ModelCard, rows: int, unused: list[str], model: ModelFile) -> list[str]:

@@ -2,8 +2,9 @@
 does (onnxruntime, one intra-op thread, no spinning) and times each part of its cold start, then its warm
 latency per batch size and its throughput. Run as a script (``python shell/profile_child.py SPEC``), so
 nothing of the product is imported before the timed imports; it prints one JSON object per line:
-``cold``, then ``batch`` per batch size and ``throughput`` (unless the spec says ``cold_only``), then
-``done`` with the peak RSS. The sample feeds come pickled from the parent (its own temporary file).
+``cold``, then ``batch`` per batch size (the model alone), ``request`` (one row through the service's
+core) and ``throughput`` (unless the spec says ``cold_only``), then ``done`` with the peak RSS. The
+sample feeds come pickled from the parent (its own temporary file).
 """
 
 from __future__ import annotations
@@ -85,17 +86,44 @@ def _quantile(values: list[float], q: float) -> float:
 
 def _warm(session: Any, feeds: dict[str, Any], spec: dict[str, Any]) -> None:
     sizes = spec["batch_sizes"]
-    latency_s = spec["duration_s"] * 0.7 / len(sizes)
+    latency_s = spec["duration_s"] * 0.6 / len(sizes)
     for size in sizes:
         _timed_runs(session, feeds["batches"][size], min(0.2, latency_s / 4))  # warm-up, not counted
         wall, cpu = _timed_runs(session, feeds["batches"][size], latency_s)
         _emit("batch", batch_size=size, runs=len(wall), p50_ms=_quantile(wall, 0.5), p95_ms=_quantile(wall, 0.95),
               mean_ms=sum(wall) / len(wall), cpu_mean_ms=sum(cpu) / len(cpu))
-    budget_s = spec["duration_s"] * 0.3
+    serve = _service(session, feeds)
+    _timed_runs(serve, feeds["requests"], min(0.2, latency_s / 4))  # warm-up, not counted
+    wall, cpu = _timed_runs(serve, feeds["requests"], spec["duration_s"] * 0.15)
+    _emit("request", runs=len(wall), p50_ms=_quantile(wall, 0.5), p95_ms=_quantile(wall, 0.95),
+          mean_ms=sum(wall) / len(wall), cpu_mean_ms=sum(cpu) / len(cpu))
     start = time.perf_counter()
-    wall, _ = _timed_runs(session, feeds["batches"][1], budget_s)
-    _emit("throughput", requests=len(wall), seconds=time.perf_counter() - start,
-          rps=len(wall) / (time.perf_counter() - start), mode="sequential")
+    wall, _ = _timed_runs(serve, feeds["requests"], spec["duration_s"] * 0.15)
+    seconds = time.perf_counter() - start
+    _emit("throughput", requests=len(wall), seconds=seconds, rps=len(wall) / seconds, mode="sequential")
+
+
+class _Served:
+    """``run(None, body)``: one request through the service's core, as an instance answers it."""
+
+    def __init__(self, session: Any, card: Any) -> None:
+        from reference_service import core  # after the timed cold start: the product is not part of it
+        from reference_service.model_io import OutputReader, model_feed
+
+        self._core, self._feed, self._session, self._card = core, model_feed, session, card
+        self._reader = OutputReader(card.task, session.get_outputs())
+
+    def run(self, _: None, body: bytes) -> bytes:
+        x = self._core.parse_request(body, self._card, 1000)
+        prediction = self._reader.read(self._session.run(None, self._feed(self._card, x)))
+        result = self._core.PredictionResult(prediction, self._card.version, "ok")
+        return json.dumps(self._core.answer_body(result, self._card, "profile")).encode()
+
+
+def _service(session: Any, feeds: dict[str, Any]) -> _Served:
+    from reference_service.model import ModelCard  # after the timed cold start
+
+    return _Served(session, ModelCard(**feeds["card"]))
 
 
 def _peak_rss_mb() -> float:

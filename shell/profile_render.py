@@ -40,13 +40,15 @@ def projection_dict(result: ProfileResult, p: Projection) -> dict[str, Any]:
     """The profile and the projection as one JSON-ready document."""
     run_choice = p.cloud_run_choice
     return {
-        "model": str(result.model), "data": str(result.data), "rows": result.rows, "host_cpus": result.host_cpus,
+        "model": str(result.model), "data": str(result.data), "rows": result.rows, "task": result.task,
+        "host_cpus": result.host_cpus,
         "measured": {
             "cold_start_ms": {k: round(v, 3) for k, v in result.cold_start.items()},
             "cold_start_totals_ms": [round(v, 3) for v in result.cold_start_totals_ms],
             "peak_memory_mb": round(result.peak_memory_mb, 1),
             "latency": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(b).items()}
                         for b in result.batches],
+            "request": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(result.request).items()},
             "throughput_rps": round(result.throughput_rps, 1), "throughput_mode": result.throughput_mode,
         },
         "settings": {k: v for k, v in asdict(p.settings).items() if k != "lambda_memory_mb"},
@@ -73,12 +75,16 @@ def _measured_lines(r: ProfileResult) -> list[str]:
              f"processes, spawn to first answer)"]
     lines += [f"  {label:<28}{r.cold_start[key]:>10,.1f} ms" for key, label in COLD_LABELS]
     lines += [f"Peak memory (RSS): {r.peak_memory_mb:,.0f} MB", "",
-              "Latency per batch size (warm, rows drawn from the data):"]
+              "Latency of the model per batch size (warm, rows drawn from the data):"]
     lines += _table(["batch", "runs", "p50 ms", "p95 ms", "mean ms", "CPU/wall"],
                     [[str(b.batch_size), f"{b.runs:,}", f"{b.p50_ms:.3f}", f"{b.p95_ms:.3f}", f"{b.mean_ms:.3f}",
                       f"{min(1.0, b.cpu_mean_ms / b.mean_ms):.0%}"] for b in r.batches])
-    lines.append(f"Throughput per instance: {r.throughput_rps:,.0f} requests/s (batch 1, sent one after another "
-                 "by one thread)")
+    q = r.request
+    lines += [f"A request of one row through the service (parse the JSON body, run the model, answer): p50 "
+              f"{q.p50_ms:.3f} ms, p95 {q.p95_ms:.3f} ms, {min(1.0, q.cpu_mean_ms / q.mean_ms):.0%} CPU "
+              f"({q.runs:,} runs)",
+              f"Throughput per instance: {r.throughput_rps:,.0f} requests/s (those requests, sent one after another "
+              "by one thread)"]
     return lines
 
 

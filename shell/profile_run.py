@@ -2,8 +2,10 @@
 
 Each process (``shell/profile_child.py``) times its cold start in parts (interpreter start, imports of
 numpy and onnxruntime, reading the model file, creating the session, the first inference); the first one
-then measures warm latency per batch size (rows drawn from your data) and the requests per second it
-sustains sending batches of one row one after another. The cold start is the median of several fresh
+then measures warm latency per batch size of the model alone (rows drawn from your data), the latency of
+a request of one row through the service's core (parse the JSON body, run the model, read its outputs,
+write the answer: the work an instance does per request), and the requests per second it sustains so,
+sent one after another. The cold start is the median of several fresh
 processes: its total is spawn to first answer as the parent sees it, so the parts sum to less (the gaps).
 The projection of these numbers onto Lambda and Cloud Run is :mod:`costs.projection`.
 """
@@ -18,14 +20,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from costs.projection import MeasuredProfile
+from reference_service.errors import ModelLoadError
 from reference_service.model_io import model_feed
+from reference_service.onnx_file import TASKS, infer_task
 from shell.exits import CommandError
 from shell.own_baseline import read_model_and_rows
 
@@ -44,6 +48,7 @@ class ProfileRequest:
     cold_starts: int = 3  # fresh processes whose cold starts are measured
     input_name: str | None = None
     label_column: str | None = None
+    task: str | None = None  # None: read from the model's outputs
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,12 @@ class ProfileResult:
     model: Path
     data: Path
     rows: int  # rows of the data the samples are drawn from
+    task: str  # as given, or read from the model's outputs
     cold_start: dict[str, float]  # the parts and total_ms of the median cold start of the fresh processes
     cold_start_totals_ms: tuple[float, ...]  # each process's total
     peak_memory_mb: float  # the largest peak RSS of the processes
-    batches: tuple[BatchLatency, ...]
+    batches: tuple[BatchLatency, ...]  # the model alone (session.run)
+    request: BatchLatency  # one row through the service's core: parse the body, run the model, answer
     throughput_rps: float
     throughput_mode: str  # how it was measured: "sequential"
     host_cpus: int
@@ -73,8 +80,9 @@ class ProfileResult:
         return next(b for b in self.batches if b.batch_size == size)
 
     def measured(self) -> MeasuredProfile:
-        """What the projection starts from (batch-1 latency: one row per request)."""
-        one = self.batch(1)
+        """What the projection starts from: a request of one row through the service's core, which is the
+        work an instance is billed for per request."""
+        one = self.request
         init_ms = sum(self.cold_start[p] for p in COLD_PARTS if p != "first_inference_ms")
         return MeasuredProfile(init_ms=init_ms, first_inference_ms=self.cold_start["first_inference_ms"],
                                peak_memory_mb=self.peak_memory_mb, p50_ms=one.p50_ms, p95_ms=one.p95_ms,
@@ -82,17 +90,29 @@ class ProfileResult:
                                throughput_rps=self.throughput_rps)
 
 
-def _feeds(request: ProfileRequest, path: Path) -> int:
-    """Writes the sample feeds for the child to ``path``; returns the data's row count. Every bad input
-    (not an ONNX file, unreadable data, a missing column) is refused here, before any process starts."""
-    _, card, rows = read_model_and_rows(request.model, request.data, input_name=request.input_name,
-                                        label_column=request.label_column)
+def _feeds(request: ProfileRequest, path: Path) -> tuple[int, str]:
+    """Writes the samples for the child to ``path``: model feeds per batch size, request bodies of one row
+    and the card the service would use; returns the data's row count and the task. Every bad input (not
+    an ONNX file, unreadable data, a missing column, a task the model does not have) is refused here,
+    before any process starts."""
+    if request.task is not None and request.task not in TASKS:
+        raise CommandError(f"--task {request.task!r}: one of {', '.join(TASKS)}")
+    model, session, card, rows = read_model_and_rows(request.model, request.data, input_name=request.input_name,
+                                                     label_column=request.label_column)
+    try:
+        task = request.task or infer_task(model, session)
+    except ModelLoadError as exc:
+        raise CommandError(f"model {exc.path}: {exc.reason}") from exc
+    if task == "regression" and any(o.type.startswith("seq(map(") for o in model.outputs):
+        raise CommandError(f"--task regression: the model {request.model} gives class probabilities")
     rng = np.random.default_rng(SEED)
     batches = {size: [model_feed(card, rows[rng.integers(0, len(rows), size)]) for _ in range(DRAWS_PER_BATCH)]
                for size in sorted({1, *request.batch_sizes})}
+    bodies = [json.dumps({"instances": [rows[i].tolist()]}).encode() for i in rng.integers(0, len(rows), 256)]
     with path.open("wb") as f:
-        pickle.dump({"first": model_feed(card, rows[:1]), "batches": batches}, f)
-    return len(rows)
+        pickle.dump({"first": model_feed(card, rows[:1]), "batches": batches, "requests": bodies,
+                     "card": asdict(replace(card, task=task))}, f)
+    return len(rows), task
 
 
 def _child(spec: dict[str, Any], on_event: Callable[[dict[str, Any]], None], timeout_s: float) -> list[dict[str, Any]]:
@@ -127,16 +147,16 @@ def run_profile(request: ProfileRequest, on_event: Callable[[dict[str, Any]], No
         raise CommandError(f"--cold-starts: {request.cold_starts} is below 1")
     with tempfile.TemporaryDirectory(prefix="inferwatch-profile-") as tmp:
         feeds = Path(tmp) / "feeds.pickle"
-        rows = _feeds(request, feeds)
+        rows, task = _feeds(request, feeds)
         spec = {"model": str(request.model.resolve()), "feeds": str(feeds), "duration_s": request.duration_s,
                 "batch_sizes": sorted({1, *request.batch_sizes})}
         timeout_s = request.duration_s * 3 + 120.0
         runs = [_child(spec, on_event, timeout_s)]
         runs += [_child({**spec, "cold_only": True}, on_event, 120.0) for _ in range(request.cold_starts - 1)]
-    return _result(request, rows, runs)
+    return _result(request, rows, task, runs)
 
 
-def _result(request: ProfileRequest, rows: int, runs: Sequence[list[dict[str, Any]]]) -> ProfileResult:
+def _result(request: ProfileRequest, rows: int, task: str, runs: Sequence[list[dict[str, Any]]]) -> ProfileResult:
     colds = [next(e for e in events if e["event"] == "cold") for events in runs]
     # the parts of the process whose total is the median, so parts and total come from one cold start
     median = sorted(colds, key=lambda c: c["total_ms"])[(len(colds) - 1) // 2]
@@ -144,7 +164,10 @@ def _result(request: ProfileRequest, rows: int, runs: Sequence[list[dict[str, An
     first = runs[0]
     batches = tuple(BatchLatency(e["batch_size"], e["runs"], e["p50_ms"], e["p95_ms"], e["mean_ms"],
                                  e["cpu_mean_ms"]) for e in first if e["event"] == "batch")
+    served = next(e for e in first if e["event"] == "request")
     throughput = next(e for e in first if e["event"] == "throughput")
     peak = max(next(e for e in events if e["event"] == "done")["peak_rss_mb"] for events in runs)
-    return ProfileResult(request.model, request.data, rows, parts, tuple(c["total_ms"] for c in colds), peak,
-                         batches, throughput["rps"], throughput["mode"], os.cpu_count() or 1)
+    return ProfileResult(request.model, request.data, rows, task, parts, tuple(c["total_ms"] for c in colds), peak,
+                         batches, BatchLatency(1, served["runs"], served["p50_ms"], served["p95_ms"],
+                                               served["mean_ms"], served["cpu_mean_ms"]),
+                         throughput["rps"], throughput["mode"], os.cpu_count() or 1)

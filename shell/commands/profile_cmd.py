@@ -34,7 +34,7 @@ def parse_batch_sizes(text: str) -> tuple[int, ...]:
 
 
 def _measure(request: ProfileRequest, quiet: bool) -> ProfileResult:
-    steps = request.cold_starts + len({1, *request.batch_sizes}) + 1  # cold starts, batch sizes, throughput
+    steps = request.cold_starts + len({1, *request.batch_sizes}) + 2  # cold starts, batches, request, throughput
     with Progress(console=Console(stderr=True), transient=True, disable=quiet) as progress:
         task = progress.add_task("profiling: first cold start", total=steps)
 
@@ -44,7 +44,7 @@ def _measure(request: ProfileRequest, quiet: bool) -> ProfileResult:
                 return
             progress.advance(task)
             label = {"cold": "cold start", "batch": f"batch {event.get('batch_size')}",
-                     "throughput": "throughput"}[kind]
+                     "request": "request latency", "throughput": "throughput"}[kind]
             progress.update(task, description=f"profiling: {label} measured")
 
         return run_profile(request, on_event)
@@ -68,6 +68,8 @@ def register(app: typer.Typer) -> None:
         headroom: Annotated[float, typer.Option(help="Memory kept above the peak measured (0.3 = 30%).")] = 0.30,
         aws_region: Annotated[str | None, typer.Option(help="Lambda prices of this region.")] = None,
         gcp_region: Annotated[str, typer.Option(help="Cloud Run prices of this region.")] = "us-central1",
+        task: Annotated[str | None, typer.Option(
+            help="binary, multiclass or regression (default: read from the model's outputs).")] = None,
         input_name: Annotated[str | None, typer.Option(help="The model input the rows go to.")] = None,
         label_column: Annotated[str | None, typer.Option(help="A column of --data to leave out (the labels).")
                                 ] = None,
@@ -89,7 +91,7 @@ def register(app: typer.Typer) -> None:
         if not 1 <= cold_starts <= 20:
             raise CommandError(f"--cold-starts: {cold_starts!r} is outside 1..20")
         request = ProfileRequest(model, data, parse_batch_sizes(batch_sizes), duration_s, cold_starts, input_name,
-                                 label_column)
+                                 label_column, task)
         result = _measure(request, quiet=as_json)
         projection: Projection = project(result.measured(), settings, rt.sections.prices)
         if as_json:
