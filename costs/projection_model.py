@@ -57,7 +57,7 @@ class ProjectionSettings:
             if not 0.0 <= value <= 1.0 or (name == "--target-utilization" and value == 0.0):
                 raise ProjectionInputError(f"{name}: {value!r} is outside 0..1", field=name)
         if not self.lambda_memory_mb or any(not 128 <= m <= LAMBDA_MAX_MB for m in self.lambda_memory_mb):
-            raise ProjectionInputError("Lambda memory sizes must be within 128..10240 MB", field="lambda_memory_mb")
+            raise ProjectionInputError("lambda_memory_mb: sizes must be within 128..10240 MB", field="lambda_memory_mb")
 
 
 def _positive(name: str, value: float) -> None:
