@@ -77,8 +77,8 @@ def model_text(profile: MeasuredProfile, settings: ProjectionSettings, catalogue
         f"with the slowdown, the rest does not. arm64 is taken {arm}. p95 is of warm requests; network and the "
         "platform's own overhead are not in it.",
         f"Cold starts: {settings.cold_start_share:.1%} of requests (--cold-start-share; AWS reports under 1% in "
-        f"production), each billing the projected INIT phase (interpreter, imports, model read, session) at the "
-        f"duration price, as Lambda bills INIT since {aws.init_billing.billed_since}.",
+        f"production), each billing the projected INIT phase (interpreter, imports with the probe's, model read, "
+        f"session) at the duration price, as Lambda bills INIT since {aws.init_billing.billed_since}.",
         f"Cost: {settings.rps:g} requests/s for a month of 730 h at list prices (Lambda {region}, checked "
         f"{aws.checked_date}; Cloud Run {settings.cloud_run_region}, checked {gcp.checked_date}), first "
         "duration tier, before free tiers; Lambda bills the mean projected duration rounded up to 1 ms.",

@@ -12,6 +12,7 @@ from costs.projection import CloudRunOption, LambdaOption, Projection
 from shell.profile_run import ProfileResult
 
 COLD_LABELS = (("interpreter_ms", "interpreter start"), ("import_ms", "import numpy + onnxruntime"),
+               ("probe_import_ms", "import the probe"),
                ("read_ms", "read the model file"), ("session_ms", "create the session"),
                ("first_inference_ms", "first inference"))
 
