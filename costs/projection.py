@@ -68,6 +68,8 @@ def model_text(profile: MeasuredProfile, settings: ProjectionSettings, catalogue
     arm = ("to be as fast as x86_64 (not measured: set --arm64-factor from an arm64 run)"
            if settings.arm64_factor == 1.0
            else f"to take {settings.arm64_factor:g}x the CPU time of x86_64 (--arm64-factor)")
+    cold_limit = ("" if settings.max_cold_start_ms is None else
+                  f" and whose cold start takes at most {settings.max_cold_start_ms:g} ms (--max-cold-start-ms)")
     return (
         f"Lambda CPU: memory / {LAMBDA_MB_PER_VCPU:,} MB vCPUs (one vCPU at {LAMBDA_MB_PER_VCPU:,} MB, up to 6 at "
         f"10,240 MB). Inference runs single-threaded, as the emulator runs it, so it is no faster above "
@@ -84,7 +86,7 @@ def model_text(profile: MeasuredProfile, settings: ProjectionSettings, catalogue
         "duration tier, before free tiers; Lambda bills the mean projected duration rounded up to 1 ms.",
         f"Memory: at least the peak memory measured, {profile.peak_memory_mb:,.0f} MB, plus "
         f"{settings.memory_headroom:.0%} headroom; the choice is the cheapest that meets the p95 SLO of "
-        f"{settings.slo_p95_ms:g} ms (--slo-ms), the fastest of those within 1% of the cheapest.",
+        f"{settings.slo_p95_ms:g} ms (--slo-ms){cold_limit}, the fastest of those within 1% of the cheapest.",
         f"Cloud Run: each request runs on one vCPU at the speed measured here; an instance serves vCPUs x "
         f"{profile.throughput_rps:,.0f} requests/s (measured one after another) and instances are added at "
         f"{settings.target_utilization:.0%} of that; concurrency is the most requests in flight an instance "

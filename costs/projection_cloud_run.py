@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from costs.catalogue import SECONDS_PER_MONTH, PriceCatalogue
 from costs.pricing import CostBreakdown, cloud_run_cost
-from costs.projection_model import MeasuredProfile, ProjectionSettings, monthly_requests, needed_memory_mb
+from costs.projection_model import MeasuredProfile, ProjectionSettings, meets_slo, monthly_requests, needed_memory_mb
 
 # Memory sizes offered here (MiB): Cloud Run takes any size, these keep the table short.
 CLOUD_RUN_MEMORY_MB = (512, 1024, 2048, 4096, 8192, 16384, 32768)
@@ -74,10 +74,11 @@ def cloud_run_option(profile: MeasuredProfile, settings: ProjectionSettings, cat
     instance_based = cloud_run_cost(tier, billing_mode="instance", vcpu=vcpu, memory_mb=memory, requests=requests,
                                     serving_instance_s=lifetime_s)
     fits = needed_memory_mb(profile, settings) <= min(memory, MAX_MB_PER_VCPU * vcpu)
+    cold_ms = profile.init_ms + profile.first_inference_ms
     return CloudRunOption(vcpu, memory, concurrency_for(profile.p95_ms, vcpu, settings.slo_p95_ms,
                                                         settings.max_concurrency),
-                          instances, profile.p95_ms, profile.init_ms + profile.first_inference_ms, request_based,
-                          instance_based, fits, profile.p95_ms <= settings.slo_p95_ms)
+                          instances, profile.p95_ms, cold_ms, request_based, instance_based, fits,
+                          meets_slo(settings, profile.p95_ms, cold_ms))
 
 
 def cloud_run_options(profile: MeasuredProfile, settings: ProjectionSettings, catalogue: PriceCatalogue

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from costs.catalogue import PriceCatalogue
 from costs.lambda_cpu import lambda_vcpus, single_thread_slowdown
 from costs.pricing import CostBreakdown, lambda_cost
-from costs.projection_model import MeasuredProfile, ProjectionSettings, monthly_requests, needed_memory_mb, stretched_ms
+from costs.projection_model import (
+    MeasuredProfile,
+    ProjectionSettings,
+    meets_slo,
+    monthly_requests,
+    needed_memory_mb,
+    stretched_ms,
+)
 from costs.right_sizing import LAMBDA_MAX_MB, round_up_size
 
 TIE_SHARE = 0.01  # costs this close are a tie, settled by latency
@@ -51,7 +58,7 @@ def lambda_option(profile: MeasuredProfile, settings: ProjectionSettings, catalo
                           init_ms=invocations * settings.cold_start_share * init_ms)
     return LambdaOption(architecture, memory_mb, lambda_vcpus(memory_mb), p50, p95, mean, cold_ms,
                         settings.rps * mean / 1000.0, monthly, memory_mb >= needed_memory_mb(profile, settings),
-                        p95 <= settings.slo_p95_ms)
+                        meets_slo(settings, p95, cold_ms))
 
 
 def lambda_sizes(profile: MeasuredProfile, settings: ProjectionSettings) -> tuple[int, ...]:

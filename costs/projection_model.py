@@ -43,6 +43,7 @@ class ProjectionSettings:
     lambda_memory_mb: tuple[int, ...] = LAMBDA_LADDER_MB
     cloud_run_vcpus: tuple[float, ...] = (1.0, 2.0, 4.0)
     max_concurrency: int = 80  # Cloud Run's default per-instance request concurrency
+    max_cold_start_ms: float | None = None  # a configuration whose cold start takes longer misses the SLO
     lambda_region: str | None = None  # None: the catalogue's default region
     cloud_run_region: str = "us-central1"
 
@@ -50,6 +51,8 @@ class ProjectionSettings:
         _positive("--rps", self.rps)
         _positive("--slo-ms", self.slo_p95_ms)
         _positive("--arm64-factor", self.arm64_factor)
+        if self.max_cold_start_ms is not None:
+            _positive("--max-cold-start-ms", self.max_cold_start_ms)
         if not 0.0 <= self.memory_headroom <= 10.0 or not math.isfinite(self.memory_headroom):
             raise ProjectionInputError(f"--headroom: {self.memory_headroom!r} is outside 0..10", field="--headroom")
         for name, value in (("--cold-start-share", self.cold_start_share),
@@ -83,6 +86,12 @@ def stretched_ms(measured_ms: float, cpu_fraction: float, factor: float) -> floa
     """
     f = min(max(cpu_fraction, 0.0), 1.0)
     return measured_ms * (1.0 - f) + measured_ms * f * factor
+
+
+def meets_slo(settings: ProjectionSettings, p95_ms: float, cold_start_ms: float) -> bool:
+    """Warm p95 within the SLO, and the cold start within its limit when one is set."""
+    cold_ok = settings.max_cold_start_ms is None or cold_start_ms <= settings.max_cold_start_ms
+    return p95_ms <= settings.slo_p95_ms and cold_ok
 
 
 def needed_memory_mb(profile: MeasuredProfile, settings: ProjectionSettings) -> float:

@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path, typer.Option(help="Reference data (CSV with a header, or Parquet): the rows fed.")],
         rps: Annotated[float, typer.Option(help="Traffic to project: requests (of one row) per second.")] = 10.0,
         slo_ms: Annotated[float, typer.Option(help="p95 latency SLO the chosen configuration must meet.")] = 100.0,
+        max_cold_start_ms: Annotated[float | None, typer.Option(
+            help="Also require the cold start to take at most this long (default: no limit).")] = None,
         batch_sizes: Annotated[str, typer.Option(help="Batch sizes to measure, comma-separated.")] = "1,8,32",
         duration_s: Annotated[float, typer.Option(help="Seconds of warm measuring (latency and throughput).")
                               ] = 10.0,
@@ -85,7 +87,8 @@ def register(app: typer.Typer) -> None:
         rt = runtime(ctx)
         settings = ProjectionSettings(rps=rps, slo_p95_ms=slo_ms, arm64_factor=arm64_factor,
                                       memory_headroom=headroom, cold_start_share=cold_start_share,
-                                      lambda_region=aws_region, cloud_run_region=gcp_region)
+                                      lambda_region=aws_region, cloud_run_region=gcp_region,
+                                      max_cold_start_ms=max_cold_start_ms)
         if not 0.5 <= duration_s <= 600:
             raise CommandError(f"--duration-s: {duration_s!r} is outside 0.5..600")
         if not 1 <= cold_starts <= 20:

@@ -91,6 +91,22 @@ def test_the_choice_is_the_cheapest_size_meeting_the_slo_and_holding_the_model()
     assert chosen is not None and chosen.memory_mb >= 900 * 1.3
 
 
+def test_a_cold_start_limit_rules_out_the_small_sizes() -> None:
+    # a 0.05 ms request bills 1 ms at any size: the request fee and INIT (the same GB-s at any size below one
+    # vCPU) make the month's cost, and 256 MB is the fastest within 1% of the cheapest, with a 6.9 s cold start
+    tiny = MeasuredProfile(1000.0, 1.0, 100.0, 0.04, 0.1, 0.05, 1.0, 10_000.0)
+    loose = project(tiny, SETTINGS, CATALOGUE).lambda_choices["x86_64"]
+    assert loose is not None and loose.memory_mb == 256
+    assert loose.cold_start_ms == pytest.approx(1001.0 * 1769 / 256)
+    limited = project(tiny, ProjectionSettings(rps=1.0, slo_p95_ms=100.0, max_cold_start_ms=2_000.0), CATALOGUE)
+    chosen = limited.lambda_choices["x86_64"]
+    assert chosen is not None and chosen.meets_slo and chosen.cold_start_ms <= 2_000.0
+    # 1,001 ms x 1,769 / m <= 2,000 ms: at least 886 MB, so 1,024 MB of the ladder
+    assert chosen.memory_mb == 1024
+    assert not next(o for o in limited.lambda_options if o.memory_mb == 512 and o.architecture == "x86_64").meets_slo
+    assert "at most 2000 ms (--max-cold-start-ms)" in " ".join(limited.model)
+
+
 def test_when_no_size_meets_the_slo_the_fastest_is_named_and_says_so() -> None:
     p = project(PROFILE, ProjectionSettings(rps=1.0, slo_p95_ms=5.0), CATALOGUE)
     chosen = p.lambda_choices["x86_64"]
@@ -134,7 +150,8 @@ def test_the_model_behind_it_is_stated_with_its_numbers() -> None:
 @pytest.mark.parametrize(("field", "kwargs"), [
     ("--rps", {"rps": 0.0}), ("--slo-ms", {"slo_p95_ms": float("nan")}), ("--arm64-factor", {"arm64_factor": -1.0}),
     ("--cold-start-share", {"cold_start_share": 1.5}), ("--headroom", {"memory_headroom": -0.1}),
-    ("--target-utilization", {"target_utilization": 0.0}), ("lambda_memory_mb", {"lambda_memory_mb": (64,)}),
+    ("--target-utilization", {"target_utilization": 0.0}), ("--max-cold-start-ms", {"max_cold_start_ms": 0.0}),
+ ("lambda_memory_mb", {"lambda_memory_mb": (64,)}),
 ])
 def test_bad_settings_name_their_option(field: str, kwargs: dict[str, object]) -> None:
     base: dict[str, object] = {"rps": 1.0, "slo_p95_ms": 100.0}

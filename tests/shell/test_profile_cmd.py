@@ -156,6 +156,7 @@ def test_bad_input_is_one_line_naming_it(tmp_path: Path, own_models: dict[str, O
         (_profile(tmp_path, wine, "--batch-sizes", "0"), "--batch-sizes '0': each size must be within"),
         (_profile(tmp_path, wine, "--duration-s", "0"), "--duration-s: 0.0 is outside"),
         (_profile(tmp_path, wine, "--cold-start-share", "2"), "--cold-start-share: 2.0 is outside 0..1"),
+        (_profile(tmp_path, wine, "--max-cold-start-ms", "0"), "--max-cold-start-ms: must be a number > 0"),
         (_profile(tmp_path, wine, "--task", "ranking"), "--task 'ranking': one of binary, multiclass, regression"),
     ]
     for (code, _, out), expected in cases:
