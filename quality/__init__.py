@@ -45,7 +45,7 @@ from quality.errors import (
     QualityError,
 )
 from quality.estimate import MetricEstimate, PerformanceEstimate, estimate_performance
-from quality.marginal import POSITIVE_CLASS, TOP_CLASS, estimate_from_scores, score_meaning
+from quality.marginal import POSITIVE_CLASS, TOP_CLASS, estimate_from_scores, pooled, score_meaning
 from quality.realised import (
     CLASSIFIER_METRICS,
     REGRESSOR_METRICS,
@@ -82,6 +82,7 @@ __all__ = [
     "realised_classifier",
     "realised_regressor",
     "reference_calibration",
+    "pooled",
     "score_layout",
     "score_meaning",
     "with_label_calibration",

@@ -179,7 +179,7 @@ def estimate_performance(window: ScoreHistogram, column: NumericColumn, calibrat
     counts = window.coarsened(layout).astype(np.float64)
     curve, calibrated = _curve(calibration, column, layout, len(window.classes))
     rng = np.random.default_rng(SEED)
-    drawn_p = rng.beta(curve.alpha, curve.beta, size=(DRAWS, *curve.alpha.shape))
+    drawn_p = curve.draw(rng, DRAWS)
     drawn_correct = rng.binomial(counts.astype(np.int64)[None], drawn_p).astype(np.float64)
     binary = len(window.classes) == 2
     pos = positive_index(window.classes, positive_class) if binary else 0

@@ -45,7 +45,7 @@ from quality.estimate import (
     positive_index,
     reported_metrics,
 )
-from quality.reliability import MIN_CALIBRATION_ROWS, bin_scores, reliability
+from quality.reliability import MIN_CALIBRATION_ROWS, Reliability, bin_scores, reliability
 
 TOP_CLASS = "top_class"
 POSITIVE_CLASS = "positive_class"
@@ -164,14 +164,14 @@ def _positive_class(counts: FloatArray, column: NumericColumn, layout: IntArray,
     """Binary metrics from positive-class scores (``counts`` over ``layout``): ``q`` is each bin's
     probability of a positive label."""
     if calibration is None:
-        q = bin_scores(column, layout)
-        alpha, beta, calibrated = q * 1000, (1 - q) * 1000, False
+        scores = bin_scores(column, layout)[None]
+        curve = Reliability(layout, scores, scores * 1000, (1 - scores) * 1000, (False,))
     else:
-        curve = reliability(calibration, column, layout)
-        q, alpha, beta, calibrated = curve.probability[0], curve.alpha[0], curve.beta[0], curve.calibrated_classes[0]
+        curve = reliability(calibration, column, layout, split_at=DECISION_THRESHOLD)
+    q, calibrated = curve.probability[0], curve.calibrated_classes[0]
     share = above_share(column, layout, DECISION_THRESHOLD)
     rng = np.random.default_rng(SEED)
-    drawn_q = rng.beta(alpha, beta, size=(DRAWS, q.size))
+    drawn_q = curve.draw(rng, DRAWS)[:, 0, :]
     drawn_pos = rng.binomial(counts.astype(np.int64)[None], drawn_q).astype(np.float64)
     point = _joint(counts[None], (counts * q)[None], share, pos)
     draws = _joint(np.broadcast_to(counts, drawn_pos.shape), drawn_pos, share, pos)

@@ -30,6 +30,7 @@ from inferwatch.schema import HistogramPoint, LabelStep
 from inferwatch.store import Store
 from quality import (
     POSITIVE_CLASS,
+    TOP_CLASS,
     CalibrationCheck,
     ClassifierLabels,
     PerformanceEstimate,
@@ -38,6 +39,7 @@ from quality import (
     calibration_check,
     estimate_from_scores,
     label_calibration,
+    pooled,
     realised_classifier,
     realised_regressor,
     score_meaning,
@@ -182,8 +184,10 @@ def _reference(model: _Model) -> tuple[PerformanceEstimate | None, CalibrationCh
     if model.calibration is None or model.column is None:
         return None, None
     try:
+        # checked as the score means it: right rows per bin (top-class), positive labels per bin (positive-class)
+        meaning = model.score_meaning or TOP_CLASS
         return (realised_classifier(model.calibration, positive_scores=model.positive_scores),
-                calibration_check(model.calibration, model.column))
+                calibration_check(pooled(model.calibration, meaning), model.column))
     except QualityError:
         return None, None
 

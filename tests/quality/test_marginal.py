@@ -146,3 +146,19 @@ def test_the_share_above_the_threshold_is_a_share_and_exact_away_from_it(seed: i
     assert np.all(share[low >= threshold] == 1.0) and np.all(share[high <= threshold] == 0.0)
     straddling = (low < threshold) & (high > threshold)
     assert straddling.sum() <= 1
+
+
+def test_a_small_calibration_of_well_separated_positive_scores_never_pools_across_the_threshold() -> None:
+    # a sharp model (scores near 0 or 1) calibrated on 180 labelled rows, as the demo's held-out sets are: the
+    # groups of 50 rows the curve pools must stay on their side of 0.5, or the rows predicted negative in a
+    # group that reaches over it take the positives' probability and the estimate falls far under the truth
+    rng = np.random.default_rng(7)
+    reference = binary_rows(rng, 180, sharpness=6.0)
+    p_ref = reference.positive_probability
+    baseline_rows = binary_rows(rng, 20_000, sharpness=6.0)
+    column = _column(baseline_rows.positive_probability, baseline_rows.predicted)
+    calibration = ClassifierLabels.from_rows(column, BINARY, p_ref, reference.predicted, reference.labels)
+    window = binary_rows(rng, 5_000, sharpness=6.0)
+    estimate = estimate_from_scores(WindowCounts.from_values(column, window.positive_probability), column, BINARY,
+                                    calibration)
+    _inside("accuracy", estimate, float(np.mean(window.predicted == window.labels)), slack=0.03)

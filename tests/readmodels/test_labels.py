@@ -112,7 +112,7 @@ def test_a_baseline_with_scores_but_no_classes_cannot_take_labels(store: Store) 
     store.write_batch(CollectionBatch("local", (odd,)), CollectionRun("r3", "local", NOW, NOW, "ok"))
     baseline = build_baseline({"score": np.linspace(0.5, 1.0, 300)}, categorical=(), model_sha256="1" * 64,
                               version="odd-1")
-    store.save_baseline("odd-b", model_version="odd-1", model_sha256="1" * 64, source="test",
+    store.save_baseline("odd-b", service="odd", model_version="odd-1", model_sha256="1" * 64, source="test",
                         payload=baseline.to_dict(), created_at=NOW)
     report = ingest_labels(store, [LabelInput(line=2, label="1", deployment="odd", at=NOW, predicted="1")], now=NOW,
                            source="a.csv", step_s=60)

@@ -13,7 +13,7 @@ import pytest
 from drift import UnreadableBaselineError
 from inferwatch.schema import CollectionBatch, CollectionRun, Deployment
 from inferwatch.store import Store
-from quality import TOP_CLASS
+from quality import POSITIVE_CLASS
 from readmodels.labels import LabelInput, ingest_labels
 from readmodels.quality import deployment_quality, latest_quality, load_quality
 from shell.labels_file import read_label_file
@@ -41,13 +41,14 @@ def test_estimated_and_realised_quality_per_window_against_the_baseline(tmp_path
     assert not errors and report.error_count == 0 and report.stored_count == len(rows)
     loaded = load_quality(store, NOW, window_s=900, n_windows=4)
     q = loaded.deployments[DEP.id]
-    assert (q.kind, q.score_meaning, q.model_version) == ("binary", TOP_CLASS, "v1")
+    assert (q.kind, q.score_meaning, q.model_version) == ("binary", POSITIVE_CLASS, "v1")  # the probe's score
     assert q.reference is not None and q.reference.metric("accuracy").value == pytest.approx(0.97076, abs=1e-4)
     assert q.calibration is not None and q.calibration.calibrated  # v1's held-out scores match its labels
     estimated, realised = [], []
     for w in q.windows:
         assert w.estimate is not None and w.estimate.calibrated and w.realised is not None
-        assert [m.metric for m in w.estimate.metrics] == ["accuracy"]  # top-class scores: accuracy only
+        # positive-class scores: the histogram is the joint distribution, so precision and recall follow too
+        assert {"accuracy", "precision", "recall", "f1"} <= {m.metric for m in w.estimate.metrics}
         assert w.realised.metric("accuracy").value == pytest.approx(accuracy(served[::2], w.start, w.end))
         estimated.append(w.estimate.metric("accuracy"))
         realised.append(w.realised.metric("accuracy").value)
@@ -88,8 +89,8 @@ def test_a_regressor_gets_realised_errors_and_no_estimate(store: Store) -> None:
 
 def test_an_unreadable_baseline_costs_its_deployments_quality_only(store: Store) -> None:
     bid = load_quality(store, NOW).deployments[DEP.id].baseline_id
-    store.save_baseline(bid, model_version="v1", model_sha256="0" * 64, source="held-out set of model v1",
-                        payload={"format": 1}, created_at=NOW)
+    store.save_baseline(bid, service=DEP.service, model_version="v1", model_sha256="0" * 64,
+                        source="held-out set of model v1", payload={"format": 1}, created_at=NOW)
     loaded = load_quality(store, NOW)
     assert DEP.id not in loaded.deployments and bid in str(loaded.unreadable[DEP.id])
     assert isinstance(deployment_quality(store, NOW, DEP.id, window_s=900, n_windows=3), UnreadableBaselineError)

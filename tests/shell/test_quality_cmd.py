@@ -52,7 +52,7 @@ def test_quality_per_window_with_bands_beside_the_baseline(home: Path) -> None:
     result = _run(home, "quality", "check", "--window-s", "600", "--windows", "4")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert f"{DEP.id}  model v1  binary (top-class scores)" in out
+    assert f"{DEP.id}  model v1  binary (positive-class scores)" in out
     assert "baseline calibration: 171 labelled rows" in out and "baseline level: accuracy 0.971" in out
     assert out.count("  estimated accuracy ") == 4 and "realised accuracy" in out
     assert f"{REG.id}  model price-3  regressor" in out and "realised mae 1.000" in out

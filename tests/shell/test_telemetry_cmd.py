@@ -53,7 +53,7 @@ def _store_baseline(home: Path) -> None:
     rng = np.random.default_rng(1)
     baseline = build_baseline({"score": rng.beta(2, 5, 2_000)}, categorical=[], model_sha256="a" * 64, version="v1")
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
-    store.save_baseline("scorer-v1-base", model_version="v1", model_sha256="a" * 64, source="test",
+    store.save_baseline("scorer-v1-base", service="scorer", model_version="v1", model_sha256="a" * 64, source="test",
                         payload=baseline.to_dict(), created_at=datetime.now(UTC))
     store.dispose()
 
