@@ -33,6 +33,13 @@ def parse_batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _check_effort(duration_s: float, cold_starts: int) -> None:
+    if not 0.5 <= duration_s <= 600:
+        raise CommandError(f"--duration-s: {duration_s!r} is outside 0.5..600")
+    if not 1 <= cold_starts <= 20:
+        raise CommandError(f"--cold-starts: {cold_starts!r} is outside 1..20")
+
+
 def _measure(request: ProfileRequest, quiet: bool) -> ProfileResult:
     steps = request.cold_starts + len({1, *request.batch_sizes}) + 2  # cold starts, batches, request, throughput
     with Progress(console=Console(stderr=True), transient=True, disable=quiet) as progress:
@@ -89,10 +96,7 @@ def register(app: typer.Typer) -> None:
                                       memory_headroom=headroom, cold_start_share=cold_start_share,
                                       lambda_region=aws_region, cloud_run_region=gcp_region,
                                       max_cold_start_ms=max_cold_start_ms)
-        if not 0.5 <= duration_s <= 600:
-            raise CommandError(f"--duration-s: {duration_s!r} is outside 0.5..600")
-        if not 1 <= cold_starts <= 20:
-            raise CommandError(f"--cold-starts: {cold_starts!r} is outside 1..20")
+        _check_effort(duration_s, cold_starts)
         request = ProfileRequest(model, data, parse_batch_sizes(batch_sizes), duration_s, cold_starts, input_name,
                                  label_column, task)
         result = _measure(request, quiet=as_json)
