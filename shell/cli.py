@@ -22,6 +22,7 @@ from shell.commands import (
     demo_cmd,
     drift_cmd,
     labels_cmd,
+    profile_cmd,
     quality_cmd,
     service,
     setup_cmd,
@@ -37,7 +38,7 @@ an inferwatch.toml (see `inferwatch config check --help`).
 """
 
 COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, baseline_cmd, drift_cmd, quality_cmd,
-                   labels_cmd, costs_cmd, alerts_cmd, setup_cmd, telemetry_cmd)
+                   labels_cmd, costs_cmd, alerts_cmd, setup_cmd, telemetry_cmd, profile_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 

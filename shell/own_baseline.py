@@ -101,7 +101,7 @@ def _card(model: ModelFile, frame: pd.DataFrame, data: Path, version: str, input
         raise _model_error(exc) from exc
 
 
-def _rows(card: ModelCard, table: ReferenceTable) -> NDArray[Any]:
+def model_rows(card: ModelCard, table: ReferenceTable) -> NDArray[Any]:
     """The rows in the card's feature order, as the service parses a request into them."""
     if card.all_numbers:
         block = np.column_stack([table.columns[n] for n in card.feature_names])
@@ -277,7 +277,7 @@ def build_own_baseline(model_path: Path, data_path: Path, *, service: str, versi
     table, unused = read_table(data_path, numeric=numeric, strings=strings,
                                optional=[label_column] if label_column else [], frame=frame)
     _check_integers(card, table, data_path)
-    task, run = _run(model, session, card, _rows(card, table), task, data_path)
+    task, run = _run(model, session, card, model_rows(card, table), task, data_path)
     signals, categorical = _signals(task, run, model)
     try:
         baseline = build_baseline(signals, categorical=categorical, model_sha256=model.sha256, version=version)
@@ -293,6 +293,25 @@ def build_own_baseline(model_path: Path, data_path: Path, *, service: str, versi
     bid = new_baseline_id(key, baseline)
     return OwnBaseline(key, bid, baseline, replace(card, task=task), probe_bins_file(bid, baseline),
                        f"model {model_path.name} on {data_path.name}", table.rows, tuple(warnings), table)
+
+
+def read_model_and_rows(model_path: Path, data_path: Path, *, input_name: str | None = None,
+                        label_column: str | None = None) -> tuple[ModelFile, Any, ModelCard, NDArray[Any]]:
+    """Your model file, an onnxruntime session of it, its card and the data's rows in its feature order,
+    checked exactly as a baseline checks them (the same one-line errors), without running the model."""
+    try:
+        model, session = read_model_file(model_path)
+    except ModelLoadError as exc:
+        raise _model_error(exc) from exc
+    frame = read_frame(data_path)
+    if label_column is not None and label_column not in frame.columns:
+        raise ReferenceDataError(data_path, f"no label column {label_column!r}")
+    card = _card(model, frame, data_path, "model", input_name, label_column)
+    numeric = [n for j, n in enumerate(card.feature_names) if not card.kinds or card.kinds[j] == "number"]
+    strings = [n for j, n in enumerate(card.feature_names) if card.kinds and card.kinds[j] == "string"]
+    table, _ = read_table(data_path, numeric=numeric, strings=strings, frame=frame)
+    _check_integers(card, table, data_path)
+    return model, session, card, model_rows(card, table)
 
 
 def _warnings(card: ModelCard, rows: int, unused: list[str], model: ModelFile) -> list[str]:

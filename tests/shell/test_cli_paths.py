@@ -19,9 +19,10 @@ INFERWATCH = str(Path(sys.executable).parent / "inferwatch")
 # Every verb that reads the home or the config; `alerts test FILE` reads only its FILE (tested below).
 VERBS = [p for p in all_command_paths() if p and not any(q[:len(p)] == p and q != p for q in all_command_paths())
          and p != ["alerts", "test"]]
-# Arguments a verb needs before it reads anything (`labels ingest FILE` and `telemetry validate FILE` read
-# the config first, then their FILE).
-ARGUMENTS = {("labels", "ingest"): ["labels.csv"], ("telemetry", "validate"): ["telemetry.jsonl"]}
+# Arguments a verb needs before it reads anything (`labels ingest FILE`, `telemetry validate FILE` and
+# `profile --model M --data D` read the config first, then their files).
+ARGUMENTS = {("labels", "ingest"): ["labels.csv"], ("telemetry", "validate"): ["telemetry.jsonl"],
+             ("profile",): ["--model", "model.onnx", "--data", "data.csv"]}
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
