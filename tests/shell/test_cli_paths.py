@@ -20,9 +20,12 @@ INFERWATCH = str(Path(sys.executable).parent / "inferwatch")
 VERBS = [p for p in all_command_paths() if p and not any(q[:len(p)] == p and q != p for q in all_command_paths())
          and p != ["alerts", "test"]]
 # Arguments a verb needs before it reads anything (`labels ingest FILE`, `telemetry validate FILE` and
-# `profile --model M --data D` read the config first, then their files).
+# `profile --model M --data D` read the config first, then their files; `setup aws|gcp` need the deployment).
 ARGUMENTS = {("labels", "ingest"): ["labels.csv"], ("telemetry", "validate"): ["telemetry.jsonl"],
-             ("profile",): ["--model", "model.onnx", "--data", "data.csv"]}
+             ("profile",): ["--model", "model.onnx", "--data", "data.csv"],
+             ("setup", "aws"): ["scorer", "--region", "eu-west-1", "--model-version", "v1", "--task", "binary"],
+             ("setup", "gcp"): ["scorer", "--project", "p", "--region", "europe-west1", "--model-version", "v1",
+                                "--task", "binary"]}
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
