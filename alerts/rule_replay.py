@@ -22,7 +22,16 @@ each ``alert_rule_test`` lists every alert of ``alertname`` that is not ok at ``
 
 Optional per test: ``collectors = { aws = "ok failedx3" }`` (one run status per interval),
 ``drift = { "<deployment>" = { score = "drift" } }``, ``cost_per_prediction_usd = { "<deployment>" = 2e-5 }``,
-``slo = { p99_ms = 250, availability = 0.999, cold_start_rate = 0.1 }``.
+``slo = { p99_ms = 250, availability = 0.999, cold_start_rate = 0.1 }``, and model quality as every
+``quality_below`` rule's window sees it::
+
+    [tests.quality."local:local:scorer-v1"]
+    kind = "binary"                                  # binary | multiclass | regressor
+    baseline = { accuracy = 0.97 }                   # the baseline's level
+    estimated = { accuracy = [0.85, 0.83, 0.87] }    # value, or [value, low, high]
+    estimated_rows = 5000
+    realised = { accuracy = 0.84 }
+    realised_rows = 300
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from typing import Any
 from alerts.errors import AlertConfigError
 from alerts.evaluate import Policy, evaluate
 from alerts.rules import Rule
-from alerts.series import DriftDecision, EvalData, SloDefaults
+from alerts.series import DriftDecision, EvalData, MetricReading, QualityReading, SloDefaults
 from alerts.settings import default_rules, parse_duration, parse_rules
 from inferwatch.schema import (
     AlertState,
@@ -119,7 +128,29 @@ def _deployments(raw: list[Mapping[str, Any]], where: str) -> tuple[Deployment, 
     return tuple(out)
 
 
-def _data(test: Mapping[str, Any], deployments: tuple[Deployment, ...], step_s: int) -> EvalData:
+def _reading(raw: Any, field: str) -> MetricReading:
+    values = raw if isinstance(raw, list) else [raw]
+    if len(values) not in (1, 3) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise AlertConfigError(f"{field}: expected a number or [value, low, high]", field=field)
+    return MetricReading(*(float(v) for v in values))
+
+
+def _quality(raw: Mapping[str, Any], windows: tuple[int, ...]) -> dict[int, dict[str, QualityReading]]:
+    """A test's quality readings, the same for every window a quality_below rule reads."""
+    readings = {}
+    for dep, q in raw.items():
+        where = f"quality.{dep}"
+        readings[dep] = QualityReading(
+            kind=str(q.get("kind", "binary")),
+            estimated={m: _reading(v, f"{where}.estimated.{m}") for m, v in q.get("estimated", {}).items()},
+            realised={m: _reading(v, f"{where}.realised.{m}") for m, v in q.get("realised", {}).items()},
+            estimated_rows=int(q.get("estimated_rows", 0)), realised_rows=int(q.get("realised_rows", 0)),
+            baseline={m: float(v) for m, v in q.get("baseline", {}).items()})
+    return {window: readings for window in windows}
+
+
+def _data(test: Mapping[str, Any], deployments: tuple[Deployment, ...], step_s: int,
+          quality_windows: tuple[int, ...] = ()) -> EvalData:
     """All of a test's input; windows end at the evaluation time, so later points are never read."""
     points = []
     for dep, metrics in test.get("series", {}).items():
@@ -140,8 +171,9 @@ def _data(test: Mapping[str, Any], deployments: tuple[Deployment, ...], step_s: 
                                           error="simulated failure" if status == "failed" else None))
     drift = {d: DriftDecision(signals=dict(s)) for d, s in test.get("drift", {}).items()} if "drift" in test else None
     cost = dict(test["cost_per_prediction_usd"]) if "cost_per_prediction_usd" in test else None
+    quality = _quality(test["quality"], quality_windows) if "quality" in test else None
     return EvalData.from_records(deployments, points, runs, step_s=step_s, slo=SloDefaults(**test.get("slo", {})),
-                                 drift=drift, cost_per_prediction_usd=cost)
+                                 drift=drift, cost_per_prediction_usd=cost, quality=quality)
 
 
 def _compare(case: Mapping[str, Any], states: Mapping[str, AlertState]) -> list[str]:
@@ -163,7 +195,7 @@ def run_test(test: Mapping[str, Any], rules: tuple[Rule, ...], interval_s: int, 
     cases = sorted(test.get("alert_rule_test", []), key=lambda c: parse_duration(c["eval_time"]))
     if not cases:
         return TestOutcome(name, ("no alert_rule_test cases",))
-    data = _data(test, deployments, step_s)
+    data = _data(test, deployments, step_s, tuple({r.window_s for r in rules if r.kind == "quality_below"}))
     states: Mapping[str, AlertState] = {}
     failures: list[str] = []
     t, index = 0, 0

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from alerts.series import EvalData
+from alerts.series import EvalData, QualityReading
 from inferwatch.schema import Deployment, Role
 from inferwatch.schema import Metric as M
 
@@ -55,6 +55,9 @@ class Rule:
     factor: float | None = None  # burn_rate only
     min_requests: int = 0
     failures: int = 3  # collector_failing: consecutive failed runs
+    metric: str = "accuracy"  # quality_below: the quality metric (accuracy, roc_auc, mae, precision:<class>, ...)
+    source: str = "either"  # quality_below: estimated | realised | either
+    below_baseline: float | None = None  # quality_below: the floor this far below the baseline's level
     missing_data: MissingData = MissingData.NOT_BREACHING
     on_error: OnError = OnError.ERROR
     repeat_interval_s: int | None = None  # None: the [alerts] default
@@ -84,7 +87,16 @@ KIND_VARIABLES: dict[str, tuple[str, ...]] = {
     "cost_per_prediction": _COMMON,
     "drift": (*_COMMON, "signals"),
     "collector_failing": (*_COMMON, "failures", "last_error"),
+    "quality_below": (*_COMMON, "metric", "source", "baseline", "low", "high", "rows"),
 }
+# The quality metrics a quality_below rule may name, per kind of model, and those whose floor is a
+# ceiling: quality's CLASSIFIER_METRICS, REGRESSOR_METRICS and LOWER_IS_BETTER (a test keeps them
+# equal: alerts does not import quality). Per-class ones are "precision:<class>", "recall:<class>".
+CLASSIFIER_QUALITY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+REGRESSOR_QUALITY_METRICS = ("mae", "rmse", "bias")
+QUALITY_METRICS = CLASSIFIER_QUALITY_METRICS + REGRESSOR_QUALITY_METRICS
+CEILING_METRICS = frozenset({"mae", "rmse"})
+QUALITY_SOURCES = ("estimated", "realised", "either")
 
 
 def human_duration(seconds: int) -> str:
@@ -232,6 +244,61 @@ def check_drift(rule: Rule, d: Deployment, data: EvalData, now_s: int) -> Observ
     return _observe(rule, d, value, 0.0, True, signals=shown + more)
 
 
+def _quality_floor(rule: Rule, reading: QualityReading, lower_is_better: bool) -> float | None:
+    if rule.below_baseline is None:
+        return rule.threshold
+    level = reading.baseline.get(rule.metric)
+    if level is None:
+        return None
+    return level + rule.below_baseline if lower_is_better else level - rule.below_baseline
+
+
+def check_quality_below(rule: Rule, d: Deployment, data: EvalData, now_s: int) -> Observation:
+    """Estimated or realised quality worse than the floor (a ceiling for MAE and RMSE). An estimate
+    breaches only when its whole band does (it is uncertain by nature); a realised value when it does."""
+    if data.quality_error is not None:
+        return Observation(Outcome.ERROR, message=f"model quality unavailable: {data.quality_error}")
+    reading = (data.quality or {}).get(rule.window_s, {}).get(d.id)
+    if reading is None:
+        return _nodata(rule)
+    if reading.error is not None:
+        return Observation(Outcome.ERROR, message=f"model quality unavailable: {reading.error}")
+    if reading.kind == "unknown":  # a baseline with a score but no classes: nothing to judge
+        return Observation(Outcome.NODATA, message="model quality unknown: its baseline has no class signal")
+    allowed = REGRESSOR_QUALITY_METRICS if reading.kind == "regressor" else CLASSIFIER_QUALITY_METRICS
+    if rule.metric.split(":", 1)[0] not in allowed:
+        return Observation(Outcome.ERROR, message=f"{rule.metric!r} is not a {reading.kind} metric "
+                                                  f"(use one of: {', '.join(allowed)})")
+    lower = rule.metric.split(":", 1)[0] in CEILING_METRICS
+    floor = _quality_floor(rule, reading, lower)
+    if floor is None:
+        return Observation(Outcome.NODATA, message=f"no baseline level of {rule.metric} (the baseline has no labels)")
+    seen = [obs for source in (("estimated", "realised") if rule.source == "either" else (rule.source,))
+            if (obs := _quality_observation(rule, d, reading, source, floor, lower)) is not None]
+    if not seen:
+        rows = max(rule.min_requests, 1)
+        return Observation(Outcome.NODATA, message=f"no {rule.source} {rule.metric} over at least {rows} rows "
+                                                   f"in the last {human_duration(rule.window_s)}")
+    return next((o for o in seen if o.outcome is Outcome.BREACH), seen[0])
+
+
+def _quality_observation(rule: Rule, d: Deployment, reading: QualityReading, source: str, floor: float,
+                         lower: bool) -> Observation | None:
+    """The rule's metric from one source against the floor; None without it (or with too few rows)."""
+    values, rows = ((reading.estimated, reading.estimated_rows) if source == "estimated"
+                    else (reading.realised, reading.realised_rows))
+    m = values.get(rule.metric)
+    if m is None or rows < max(rule.min_requests, 1):
+        return None
+    band = m.low if lower else m.high
+    edge = band if source == "estimated" and band is not None else m.value
+    breach = edge > floor if lower else edge < floor
+    low, high = (m.value if m.low is None else m.low), (m.value if m.high is None else m.high)
+    variables = _vars(rule, d.id, m.value, floor, metric=rule.metric, source=source, low=low, high=high,
+                      baseline=reading.baseline.get(rule.metric, floor), rows=float(rows))
+    return Observation(Outcome.BREACH if breach else Outcome.OK, m.value, variables)
+
+
 CHECKS: dict[str, Check] = {
     "latency_p99": check_latency_p99,
     "error_rate": check_error_rate,
@@ -241,6 +308,7 @@ CHECKS: dict[str, Check] = {
     "no_data": check_no_data,
     "cost_per_prediction": check_cost_per_prediction,
     "drift": check_drift,
+    "quality_below": check_quality_below,
 }
 
 

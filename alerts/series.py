@@ -1,5 +1,5 @@
 """What one evaluation sees: metric series per deployment (with O(log n) window sums), collector
-runs, drift decisions and cost per prediction. Built once per run; pure data, no I/O."""
+runs, drift decisions, model quality and cost per prediction. Built once per run; pure data, no I/O."""
 
 from __future__ import annotations
 
@@ -68,6 +68,31 @@ class DriftDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricReading:
+    """One quality metric's value and its 95% band (None where there is none)."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReading:
+    """One deployment's quality over a rule's window: estimated without labels and realised with them
+    (metric -> reading, empty when there is none), each over ``*_rows`` rows, and the baseline's level
+    (metric -> value). ``error`` says its quality could not be computed (its baseline is unreadable:
+    the message names it)."""
+
+    kind: str  # binary | multiclass | regressor
+    estimated: Mapping[str, MetricReading] = field(default_factory=dict)
+    realised: Mapping[str, MetricReading] = field(default_factory=dict)
+    estimated_rows: int = 0
+    realised_rows: int = 0
+    baseline: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EvalData:
     """Everything the rules read. ``*_error`` say a source could not be queried (the Error state)."""
 
@@ -80,6 +105,8 @@ class EvalData:
     drift_error: str | None = None
     cost_per_prediction_usd: Mapping[str, float] | None = None
     cost_error: str | None = None
+    quality: Mapping[int, Mapping[str, QualityReading]] | None = None  # window_s -> deployment -> reading
+    quality_error: str | None = None
 
     def get(self, deployment: str, metric: str) -> MetricSeries:
         return self.series.get((deployment, metric), _EMPTY)
@@ -97,6 +124,8 @@ class EvalData:
         drift_error: str | None = None,
         cost_per_prediction_usd: Mapping[str, float] | None = None,
         cost_error: str | None = None,
+        quality: Mapping[int, Mapping[str, QualityReading]] | None = None,
+        quality_error: str | None = None,
     ) -> EvalData:
         """Index store records: points grouped per (deployment, metric), runs per collector."""
         grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
@@ -111,4 +140,4 @@ class EvalData:
         ordered = {c: tuple(sorted(rs, key=lambda r: r.started_at, reverse=True)) for c, rs in by_collector.items()}
         return cls(deployments=tuple(deployments), series=series, step_s=step_s, slo=slo, collector_runs=ordered,
                    drift=drift, drift_error=drift_error, cost_per_prediction_usd=cost_per_prediction_usd,
-                   cost_error=cost_error)
+                   cost_error=cost_error, quality=quality, quality_error=quality_error)

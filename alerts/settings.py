@@ -27,7 +27,7 @@ from pydantic import (
 
 from alerts.errors import AlertConfigError
 from alerts.evaluate import Policy
-from alerts.rules import KIND_VARIABLES, MissingData, OnError, Rule, Severity
+from alerts.rules import KIND_VARIABLES, QUALITY_METRICS, QUALITY_SOURCES, MissingData, OnError, Rule, Severity
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 _SECRET_KEYS = ("url", "password", "secret", "token", "webhook_url", "routing_key")
@@ -66,7 +66,7 @@ class _Model(BaseModel):
 
 # What a kind's variables hold when a summary is formatted (the rest are numbers): a template is
 # tried on these at load, so it cannot fail at evaluation time.
-_TEXT_VARIABLES = frozenset({"entity", "window", "short_window", "signals", "last_error"})
+_TEXT_VARIABLES = frozenset({"entity", "window", "short_window", "signals", "last_error", "metric", "source"})
 
 
 def check_summary(summary: str, kind: str) -> None:
@@ -108,6 +108,9 @@ class RuleConfig(_Model):
     factor: float | None = Field(None, gt=0)
     min_requests: int = Field(0, ge=0)
     failures: int = Field(3, ge=1, le=100)
+    metric: str = Field("accuracy", min_length=1, max_length=300)
+    source: Literal[QUALITY_SOURCES] = "either"  # type: ignore[valid-type]
+    below_baseline: float | None = Field(None, ge=0)
     missing_data: MissingData = MissingData.NOT_BREACHING
     on_error: OnError = OnError.ERROR
     repeat_interval: Duration | None = Field(None, ge=60)
@@ -120,7 +123,19 @@ class RuleConfig(_Model):
             raise ValueError("a burn_rate rule needs factor and short_window")
         if self.short_window is not None and self.short_window >= self.window:
             raise ValueError("short_window must be shorter than window")
+        if self.kind == "quality_below" and (self.threshold is None) == (self.below_baseline is None):
+            raise ValueError("a quality_below rule needs threshold (an absolute floor) or below_baseline "
+                             "(a floor under the baseline's level), one of them")
         return self
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, metric: str) -> str:
+        name, _, cls_name = metric.partition(":")
+        if name not in QUALITY_METRICS or (":" in metric and (not cls_name or name not in ("precision", "recall"))):
+            raise ValueError(f"{metric[:80]!r} is not a quality metric (use one of: {', '.join(QUALITY_METRICS)}, "
+                             "or precision:<class>, recall:<class>)")
+        return metric
 
     @field_validator("summary")
     @classmethod
@@ -133,7 +148,8 @@ class RuleConfig(_Model):
         return Rule(name=self.name, kind=self.kind, severity=self.severity, summary=self.summary,
                     window_s=self.window, for_s=self.for_, keep_firing_for_s=self.keep_firing_for,
                     threshold=self.threshold, short_window_s=self.short_window, factor=self.factor,
-                    min_requests=self.min_requests, failures=self.failures, missing_data=self.missing_data,
+                    min_requests=self.min_requests, failures=self.failures, metric=self.metric, source=self.source,
+                    below_baseline=self.below_baseline, missing_data=self.missing_data,
                     on_error=self.on_error, repeat_interval_s=self.repeat_interval, labels=dict(self.labels),
                     match=tuple(self.match))
 

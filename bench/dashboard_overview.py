@@ -113,13 +113,15 @@ def fill_histograms(store: Store, deps: list[Deployment], end: datetime, rng: np
     """Per deployment and minute, counts of score, class and every feature over the model's baseline
     bins, from 60 held-out rows resampled (a handful of distinct minutes, reused)."""
     from drift import WindowCounts
+    from inferwatch.schema import ModelKey
     from shell.reference_baselines import ensure_model_baselines, heldout_signals, model_baseline
 
-    ids = ensure_model_baselines(store)
+    keys = {d.model_version: ModelKey("bench", d.model_version) for d in deps}
+    ids = {k.model_version: bid for k, bid in ensure_model_baselines(store, keys.values()).items()}
     samples: dict[str, list[dict[str, str]]] = {}
     for version in ids:
         signals, _ = heldout_signals(version)
-        _, baseline = model_baseline(version)
+        baseline = model_baseline(version)
         minutes = []
         for _ in range(8):
             rows = rng.integers(0, len(signals["score"]), 60)

@@ -24,11 +24,12 @@ import onnxruntime as ort
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from inferwatch_probe.sinks import StdoutSink
+
 from reference_service.handler_lambda import LambdaAdapter
 from reference_service.invocation import Service
 from reference_service.model import PACKAGED_MODEL_DIR
 from reference_service.settings import ServiceSettings
-from reference_service.telemetry import StdoutSink
 
 GOAL_OVERHEAD_MS = 0.2
 
@@ -97,7 +98,7 @@ def main() -> int:
     result: dict[str, object] = {"benchmark": "reference_service_overhead", "rounds": args.rounds}
     for label, summary in (("", True), ("_without_input_summary", False)):
         settings = ServiceSettings(concurrency=1, deployment="bench", input_summary=summary)
-        adapter = LambdaAdapter(Service(settings, StdoutSink(stream=devnull), init_started_s=time.time()))
+        adapter = LambdaAdapter(Service(settings, StdoutSink(stream=devnull)))
         result.update({f"{k}{label}": v for k, v in _measure(session, x, adapter, event, args.rounds).items()})
     result.update({
         "goal_overhead_p50_ms": GOAL_OVERHEAD_MS,

@@ -179,22 +179,23 @@ class CloudWatchReader:
             offset += len(part)
         return out
 
-    def list_model_versions(self, emf_deployment: str) -> list[str]:
-        """The ``ModelVersion`` values the service published PredictionScore under (ListMetrics, paged)."""
-        found: set[str] = set()
+    def list_model_versions(self) -> dict[str, list[str]]:
+        """``Deployment`` -> the ``ModelVersion`` values the service published PredictionScore under, for
+        every deployment of the account and region at once (ListMetrics, paged by 500 metrics): one
+        call per page for the whole unit, instead of one per function."""
+        found: dict[str, set[str]] = defaultdict(set)
         token: str | None = None
-        for _ in range(100):
-            kwargs: dict[str, Any] = {"Namespace": EMF_NAMESPACE, "MetricName": SCORE_METRIC,
-                                      "Dimensions": [{"Name": "Deployment", "Value": emf_deployment}]}
+        for _ in range(1000):
+            kwargs: dict[str, Any] = {"Namespace": EMF_NAMESPACE, "MetricName": SCORE_METRIC}
             response = self._call("list_metrics", {**kwargs, **({"NextToken": token} if token else {})})
             for metric in response.get("Metrics", []):
                 dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-                if dims.get("Deployment") == emf_deployment and "ModelVersion" in dims:
-                    found.add(str(dims["ModelVersion"]))
+                if "Deployment" in dims and "ModelVersion" in dims:
+                    found[str(dims["Deployment"])].add(str(dims["ModelVersion"]))
             token = response.get("NextToken")
             if not token:
                 break
-        return sorted(found)
+        return {deployment: sorted(versions) for deployment, versions in found.items()}
 
     def _pages(self, requests: list[dict[str, Any]], start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
         token: str | None = None
@@ -273,14 +274,16 @@ def histogram_plans(reader: CloudWatchReader, functions: Sequence[tuple[str, str
                     baselines: BaselineLookup | None,
                     warnings: list[str]) -> tuple[list[HistogramPlan], list[MetricQuery]]:
     """PR(:edge) queries for each (deployment id, EMF ``Deployment`` value, service): every model version
-    the function published scores for (ListMetrics) that has a readable baseline. Nothing without a
-    baseline lookup; an unreadable baseline costs its model's histograms only (a warning says so)."""
+    the function published scores for (one ListMetrics listing for all of them) that has a readable
+    baseline. Nothing without a baseline lookup; an unreadable baseline costs its model's histograms
+    only (a warning says so)."""
     plans: list[HistogramPlan] = []
     queries: list[MetricQuery] = []
     if baselines is None:
         return plans, queries
+    published = reader.list_model_versions()
     for deployment, emf_name, service in functions:
-        for version in reader.list_model_versions(emf_name):
+        for version in published.get(emf_name, []):
             try:
                 found = baselines(ModelKey(service, version))
             except DriftError as exc:

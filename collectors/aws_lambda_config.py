@@ -2,12 +2,17 @@
 reserved and provisioned concurrency, turned into normalized ``Deployment`` records.
 
 Calls per function: ListVersionsByFunction (each version's configuration, ``$LATEST`` included),
-ListAliases, GetFunctionConcurrency, ListProvisionedConcurrencyConfigs, each paged on its marker.
+ListAliases, GetFunctionConcurrency, ListProvisionedConcurrencyConfigs, each paged on its marker. They
+are Lambda control-plane calls (15 per second per account and region by default), so configurations
+are kept in the collector's cursor and re-read only when older than about ten minutes
+(:class:`ConfigCache`): 100 functions cost 400 calls per ten minutes, not per collection.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,21 +115,62 @@ class LambdaConfigReader:
         return call_aws(self._client, "lambda", operation, kwargs)
 
 
-class ConfigCache:
-    """Function configurations re-read after ``max_age_s``: they change rarely, and the Lambda control
-    plane allows few requests per second (4 calls per function per collection add up at 100 functions)."""
+def config_state(config: FunctionConfig) -> dict[str, Any]:
+    """A configuration as JSON (kept in the collector's cursor)."""
+    return {"versions": {v: [c.memory_mb, c.architecture, c.timeout_s] for v, c in config.versions.items()},
+            "aliases": {n: [a.version, dict(a.weights)] for n, a in config.aliases.items()},
+            "reserved": config.reserved_concurrency, "provisioned": dict(config.provisioned)}
 
-    def __init__(self, max_age_s: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_age_s, self._clock = max_age_s, clock
+
+def config_from_state(function: str, doc: Mapping[str, Any]) -> FunctionConfig:
+    """The configuration :func:`config_state` wrote (KeyError, TypeError or ValueError when it is not one)."""
+    versions = {str(v): VersionConfig(str(v), int(m), str(a), float(t)) for v, (m, a, t) in doc["versions"].items()}
+    aliases = {str(n): AliasConfig(str(n), str(v), {str(k): float(x) for k, x in w.items()})
+               for n, (v, w) in doc["aliases"].items()}
+    reserved = doc["reserved"]
+    return FunctionConfig(function, versions, aliases, None if reserved is None else int(reserved),
+                          {str(q): int(n) for q, n in doc["provisioned"].items()})
+
+
+class ConfigCache:
+    """Function configurations re-read after about ``max_age_s``: they change rarely, and the Lambda
+    control plane allows few requests per second (4 calls per function add up at 100 functions).
+
+    The cache lives in the collector's cursor (:meth:`state`, and ``state`` when built), so each
+    ``inferwatch collect`` process, on whichever host takes the unit, starts from it. Each function's
+    limit is ``max_age_s`` times 1 +/- ``spread`` (fixed per function name), so a fleet read in one
+    round is re-read over several rounds, not all in one. Safe for threads."""
+
+    def __init__(self, max_age_s: float = 600.0, clock: Callable[[], float] = time.time, *,
+                 state: Mapping[str, Any] | None = None, spread: float = 0.25) -> None:
+        self.max_age_s, self.spread, self._clock = max_age_s, spread, clock
         self._items: dict[str, tuple[float, FunctionConfig]] = {}
+        self._lock = threading.Lock()
+        for function, entry in (state or {}).items():
+            try:
+                self._items[str(function)] = (float(entry["at"]), config_from_state(str(function), entry["config"]))
+            except (KeyError, TypeError, ValueError):  # a cursor of another version: read it again
+                continue
+
+    def _limit_s(self, function: str) -> float:
+        fraction = zlib.crc32(function.encode()) / 0xFFFFFFFF  # stable across processes, unlike hash()
+        return self.max_age_s * (1.0 + self.spread * (2.0 * fraction - 1.0))
 
     def get(self, reader: LambdaConfigReader, function: str) -> FunctionConfig:
         now = self._clock()
-        cached = self._items.get(function)
-        if cached is None or now - cached[0] >= self.max_age_s:
+        with self._lock:
+            cached = self._items.get(function)
+        if cached is None or not 0 <= now - cached[0] < self._limit_s(function):
             cached = (now, reader.fetch(function))
-            self._items[function] = cached
+            with self._lock:
+                self._items[function] = cached
         return cached[1]
+
+    def state(self, functions: Iterable[str]) -> dict[str, Any]:
+        """The cached configurations of ``functions`` (the configured ones: others are dropped), as JSON."""
+        with self._lock:
+            return {f: {"at": self._items[f][0], "config": config_state(self._items[f][1])}
+                    for f in sorted(set(functions)) if f in self._items}
 
 
 def build_deployments(region: str, config: FunctionConfig, qualifiers: Sequence[str], *,

@@ -179,10 +179,12 @@ class LogsReader:
         self._page_size = page_size  # None: the service default (up to 10,000 events or 1 MB)
         self.calls = 0
 
-    def fetch_events(self, log_group: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        """Every event with ``start <= timestamp < end`` that may be a REPORT record."""
+    def fetch_events(self, log_group: str, start: datetime, end: datetime,
+                     pattern: str = FILTER_PATTERN) -> Iterator[dict[str, Any]]:
+        """Every event with ``start <= timestamp < end`` that ``pattern`` selects (default: what may be a
+        REPORT record)."""
         kwargs: dict[str, Any] = {"logGroupName": log_group, "startTime": int(start.timestamp() * 1000),
-                                  "endTime": int(end.timestamp() * 1000) - 1, "filterPattern": FILTER_PATTERN}
+                                  "endTime": int(end.timestamp() * 1000) - 1, "filterPattern": pattern}
         if self._page_size:
             kwargs["limit"] = self._page_size
         seen: set[str] = set()
@@ -197,22 +199,7 @@ class LogsReader:
 
     def fetch_records(self, log_group: str, start: datetime, end: datetime,
                       warnings: list[str]) -> list[ReportRecord]:
-        out: list[ReportRecord] = []
-        bad = 0
-        for event in self.fetch_events(log_group, start, end):
-            try:
-                record = parse_event(str(event.get("message", "")), int(event["timestamp"]),
-                                     str(event.get("logStreamName", "")))
-            except LogRecordError as exc:
-                bad += 1
-                if bad == 1:
-                    warnings.append(f"{log_group}: unreadable REPORT record skipped: {exc}")
-                continue
-            if record is not None:
-                out.append(record)
-        if bad > 1:
-            warnings.append(f"{log_group}: {bad} unreadable REPORT records skipped in total")
-        return out
+        return read_records(self.fetch_events(log_group, start, end), log_group, warnings)
 
     def _call(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         self.calls += 1
@@ -220,9 +207,31 @@ class LogsReader:
         return call_aws(self._client, "logs", "filter_log_events", kwargs, absent={"events": []})
 
 
-def step_metrics(records: Sequence[ReportRecord]) -> dict[str, float]:
+def read_records(events: Iterable[Mapping[str, Any]], log_group: str, warnings: list[str]) -> list[ReportRecord]:
+    """The REPORT-like records among FilterLogEvents events; one warning for the unreadable ones."""
+    out: list[ReportRecord] = []
+    bad = 0
+    for event in events:
+        try:
+            record = parse_event(str(event.get("message", "")), int(event["timestamp"]),
+                                 str(event.get("logStreamName", "")))
+        except LogRecordError as exc:
+            bad += 1
+            if bad == 1:
+                warnings.append(f"{log_group}: unreadable REPORT record skipped: {exc}")
+            continue
+        if record is not None:
+            out.append(record)
+    if bad > 1:
+        warnings.append(f"{log_group}: {bad} unreadable REPORT records skipped in total")
+    return out
+
+
+def step_metrics(records: Sequence[ReportRecord], *, every_report: bool = True) -> dict[str, float]:
     """The log-derived metrics of one deployment over one step. Counts are 0, not missing, in a step
-    without records: the log group holds every invocation's REPORT."""
+    without records: the log group holds every invocation's REPORT. With ``every_report`` False only
+    the exceptional records were read (cold starts, restores, failures: ``collectors.aws_windows``), so
+    the sums over every invocation (billed duration, memory) are not derived from them."""
     reports = [r for r in records if r.kind == "report"]
     restores = [r for r in reports if r.restored]
     inits = [r.init_ms for r in records if r.init_ms is not None]  # on-demand cold starts and INIT_REPORTs
@@ -232,7 +241,7 @@ def step_metrics(records: Sequence[ReportRecord]) -> dict[str, float]:
         M.TIMEOUTS: float(sum(1 for r in reports if r.timed_out)),
         M.OOM_KILLS: float(sum(1 for r in reports if r.out_of_memory)),
     }
-    if reports:
+    if reports and every_report:
         out[M.BILLED_DURATION_SUM] = float(sum(r.billed_ms for r in reports))
         out[M.MEMORY_CONFIGURED] = max(r.memory_mb for r in reports)
         out[M.MEMORY_MAX_USED] = max(r.max_memory_mb for r in reports)
@@ -274,7 +283,7 @@ def merge_log_counts(cloudwatch: Sequence[MetricPoint], logs: Sequence[MetricPoi
 
 
 def to_points(records: Iterable[ReportRecord], deployment_of: Mapping[str, Sequence[str]], whole: str,
-              steps: Sequence[datetime], step_s: int) -> list[MetricPoint]:
+              steps: Sequence[datetime], step_s: int, *, every_report: bool = True) -> list[MetricPoint]:
     """Points per step for the whole function (``whole``) and each deployment its version maps to.
 
     Every step of the window gets a cold-start count (0 when no REPORT was seen).
@@ -288,6 +297,6 @@ def to_points(records: Iterable[ReportRecord], deployment_of: Mapping[str, Seque
     points: list[MetricPoint] = []
     for dep in sorted(targets):
         for start in steps:
-            metrics = step_metrics(groups.get((dep, int(start.timestamp())), []))
+            metrics = step_metrics(groups.get((dep, int(start.timestamp())), []), every_report=every_report)
             points += [MetricPoint(dep, name, start.astimezone(UTC), step_s, value) for name, value in metrics.items()]
     return points

@@ -25,7 +25,7 @@ from typing import Any
 
 from google.api_core import retry as gretry
 
-from collectors.base import BaselineLookup, CollectorContext, ProviderCheck, Window, plan_window
+from collectors.base import BaselineLookup, CollectorContext, ProbeBinsLookup, ProviderCheck, Window, plan_window
 from collectors.errors import CollectorError, ProviderAuthError
 from collectors.gcp_billing import (
     BigQueryBillingSource,
@@ -36,6 +36,7 @@ from collectors.gcp_billing import (
     is_valid_table,
 )
 from collectors.gcp_client import PROVIDER, GcpClients, Target, connect, default_retry
+from collectors.gcp_logging import CLOUD_METRICS, fetch_window_entries, probe_window_lines, window_points
 from collectors.gcp_monitoring import PERMISSION as MONITORING_PERMISSION
 from collectors.gcp_monitoring import (
     PREDICTION_METRIC,
@@ -57,6 +58,7 @@ from collectors.gcp_run_config import (
     retired_revision,
     traffic_revisions,
 )
+from collectors.window_merge import cloud_due, combine, cursor_time
 from drift.baseline import NumericColumn
 from drift.cloud import bin_edges_for_cloud
 from drift.errors import DriftError
@@ -69,6 +71,9 @@ from inferwatch.schema import Metric as M
 log = logging.getLogger(__name__)
 
 BILLING_INTERVAL_S = 3600
+# A service that wrote window lines this recently is still read as probe-instrumented when idle (no lines):
+# Cloud Monitoring then stays on its interval instead of being read every run.
+PROBE_MEMORY_S = 86_400
 SCORE_SIGNAL = "score"
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]$")
@@ -82,7 +87,8 @@ class GcpCollector:
                  timeout_s: float = 30.0, defaults: ServiceDefaults | None = None,
                  baselines: BaselineLookup | None = None, prediction_metric: str = PREDICTION_METRIC,
                  billing_table: str | None = None,
-                 billing: Callable[[GcpClients], BillingSource] | None = None) -> None:
+                 billing: Callable[[GcpClients], BillingSource] | None = None,
+                 probe_bins: ProbeBinsLookup | None = None, cloud_metrics_interval_s: int = 0) -> None:
         self.name = f"{PROVIDER}:{target.project}:{target.region}:{target.service}"
         self.target = target
         self._connect = clients
@@ -91,7 +97,8 @@ class GcpCollector:
         self.retry = retry or default_retry()
         self.timeout_s = timeout_s
         self.defaults = defaults or ServiceDefaults()
-        self.baselines = baselines
+        self.baselines, self.probe_bins = baselines, probe_bins
+        self.cloud_metrics_interval_s = cloud_metrics_interval_s
         self.queries = (*QUERIES, prediction_query(prediction_metric))
         self.billing_table = billing_table
         self._billing = billing or (lambda c: BigQueryBillingSource(target.project, credentials=c.credentials))
@@ -108,12 +115,21 @@ class GcpCollector:
         warnings: list[str] = []
         points: list[MetricPoint] = []
         histograms: list[HistogramPoint] = []
+        cloud_until = cursor_time(cursor, "cloud_complete_until")
+        seen = cursor_time(cursor, "window_lines_seen_at")
+        probed = seen is not None and (now - seen).total_seconds() < PROBE_MEMORY_S
         if window.start < window.end:
-            points, histograms = self.fetch_window(window, deployments, warnings)
+            points, histograms, cloud_until, lines = self.fetch_window(now, window, deployments, warnings,
+                                                                       cloud_until if probed else None)
+            seen = now if lines else seen
             known = {d.id for d in deployments}
             for revision in sorted({p.deployment for p in points} - known):
                 deployments.append(retired_revision(self.target, revision.rsplit(":", 1)[-1]))
         next_cursor: dict[str, Any] = {**(cursor or {}), "complete_until": int(window.end.timestamp())}
+        if cloud_until is not None:
+            next_cursor["cloud_complete_until"] = int(cloud_until.timestamp())
+        if seen is not None:
+            next_cursor["window_lines_seen_at"] = int(seen.timestamp())
         costs: list[CostRecord] = []
         try:
             costs = self.fetch_costs(now, next_cursor)
@@ -132,8 +148,34 @@ class GcpCollector:
                                              timeout_s=self.timeout_s)) is not None]
         return build_deployments(self.target, service, revisions, self.defaults)
 
-    def fetch_window(self, window: Window, deployments: Sequence[Deployment],
-                     warnings: list[str]) -> tuple[list[MetricPoint], list[HistogramPoint]]:
+    def fetch_window(self, now: datetime, window: Window, deployments: Sequence[Deployment], warnings: list[str],
+                     cloud_until: datetime | None = None,
+                     ) -> tuple[list[MetricPoint], list[HistogramPoint], datetime | None, bool]:
+        """The window's points and histograms, until when Cloud Monitoring has been read for a service that
+        writes window lines (None for one that does not: it is read every run, as before the probe), and
+        whether window lines were read.
+
+        A service with window lines in this window or the last ``PROBE_MEMORY_S`` (``cloud_until`` given) has
+        Cloud Monitoring read at most every ``cloud_metrics_interval_s`` (from ``cloud_until`` less the
+        lateness), and its window lines over the same span when it is; an idle one is not read every run."""
+        due = cloud_due(cloud_until, window.end, self.cloud_metrics_interval_s)
+        cloud = plan_window(now, {"complete_until": int(cloud_until.timestamp())} if cloud_until else None,
+                            step_s=self.step_s, lateness_s=self.lateness_s, lookback_s=self.lookback_s)
+        lines_window = Window(min(window.start, cloud.start), window.end, window.step_s) if due else window
+        entries = fetch_window_entries(self.clients().logging, self.target, lines_window.start, lines_window.end,
+                                       retry=self.retry, timeout_s=self.timeout_s) if self.clients().logging else []
+        probed = bool(entries) or cloud_until is not None
+        monitored = window if not probed else lines_window if due else None
+        points, histograms = self.fetch_monitoring(monitored, deployments, warnings) if monitored else ([], [])
+        line_points, line_histograms = window_points(entries, self.target, lines_window, deployments,
+                                                     baselines=self.baselines, probe_bins=self.probe_bins,
+                                                     warnings=warnings)
+        until = (window.end if due else cloud_until) if probed else None
+        return (combine(points, line_points, cloud_metrics=CLOUD_METRICS, cloud_until=until),
+                histograms + line_histograms, until, bool(entries))
+
+    def fetch_monitoring(self, window: Window, deployments: Sequence[Deployment],
+                         warnings: list[str]) -> tuple[list[MetricPoint], list[HistogramPoint]]:
         points: list[MetricPoint] = []
         histograms: list[HistogramPoint] = []
         versions = {d.id: d.model_version for d in deployments}
@@ -257,7 +299,8 @@ def from_settings(settings: Settings, ctx: CollectorContext) -> list[GcpCollecto
         out.append(GcpCollector(
             target, lambda: connect(ctx), step_s=settings.collect.step_s, lateness_s=settings.collect.lateness_s,
             lookback_s=settings.collect.lookback_s, defaults=defaults, baselines=ctx.baselines,
-            billing_table=cfg.billing_export_table))
+            billing_table=cfg.billing_export_table, probe_bins=ctx.probe_bins,
+            cloud_metrics_interval_s=settings.collect.cloud_metrics_interval_s))
     return out
 
 
@@ -278,17 +321,23 @@ def check(settings: Settings, ctx: CollectorContext, *, retry: gretry.Retry | No
             continue
         missing: list[str] = []
         problems: list[str] = []
-        for probe in ("service", "monitoring"):
+        lines = 0
+        for probe in ("service", "monitoring", "logging"):
             try:
                 if probe == "service":
                     fetch_service(clients.services, target, retry=retry, timeout_s=10.0)
-                else:
+                elif probe == "monitoring":
                     probe_monitoring(clients.monitoring, target, datetime.now(UTC), retry=retry)
+                else:
+                    lines = probe_window_lines(clients.logging, target, datetime.now(UTC), retry=retry)
             except ProviderAuthError as exc:
                 missing.append(exc.action or "unknown permission")
             except CollectorError as exc:
                 problems.append(str(exc))
         detail = _check_detail(missing, problems, cfg.billing_export_table)
+        if not missing and not problems:
+            detail += (f"; {lines} probe window line(s) in the last hour" if lines else
+                       "; no probe window line in the last hour: drift needs the probe (`inferwatch setup gcp`)")
         out.append(ProviderCheck(PROVIDER, scope, not missing and not problems, detail, tuple(missing)))
     return out
 

@@ -21,6 +21,8 @@ from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
 from google.auth import exceptions as auth_exc
 from google.cloud import monitoring_v3, run_v2
+from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+from google.cloud.logging_v2.services.logging_service_v2.transports import LoggingServiceV2GrpcTransport
 from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
 from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
 from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
@@ -67,6 +69,7 @@ class GcpClients:
     services: Any  # run_v2.ServicesClient
     revisions: Any  # run_v2.RevisionsClient
     credentials: Any = None
+    logging: Any = None  # LoggingServiceV2Client: the probe's window lines
 
 
 def load_credentials(env: Mapping[str, str]) -> Any:
@@ -109,7 +112,8 @@ def connect(ctx: CollectorContext) -> GcpClients:
         channel = grpc.insecure_channel(address)
         return GcpClients(monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel)),
                           run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel)),
-                          run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)))
+                          run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)),
+                          logging=LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=channel)))
     credentials = load_credentials(ctx.env)
     quota_project = ctx.env.get(QUOTA_PROJECT_ENV)
     if quota_project and hasattr(credentials, "with_quota_project"):
@@ -117,7 +121,8 @@ def connect(ctx: CollectorContext) -> GcpClients:
         credentials = credentials.with_quota_project(quota_project)
     return GcpClients(monitoring_v3.MetricServiceClient(credentials=credentials),
                       run_v2.ServicesClient(credentials=credentials),
-                      run_v2.RevisionsClient(credentials=credentials), credentials)
+                      run_v2.RevisionsClient(credentials=credentials), credentials,
+                      LoggingServiceV2Client(credentials=credentials))
 
 
 def default_retry(*, initial_s: float = 1.0, maximum_s: float = 30.0, deadline_s: float = 120.0) -> gretry.Retry:

@@ -1,4 +1,8 @@
-"""The local collector: reads the emulator's EMF files incrementally and aggregates them per step.
+"""The local collector: reads telemetry files incrementally and aggregates them per step.
+
+A file may hold Inferwatch's invocation lines, the probe's window lines and other tools' EMF lines, each
+read by the one parser of its kind (``collectors.telemetry_lines``); window lines, lone cold starts and
+EMF lines with nothing usable are handled in ``collectors.local_lines``.
 
 Steps stay *open* for ``grace_s`` after they end (lines are written when a request finishes, so a
 step keeps filling for a while). Each run re-reads the open region of every file, rewrites the open
@@ -25,11 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from collectors.base import BaselineLookup, CollectorContext, ProviderCheck
+from collectors.base import BaselineLookup, CollectorContext, ProbeBinsLookup, ProviderCheck
 from collectors.local_files import FileState, plan_reads, read_lines
-from collectors.local_histograms import build_histograms
-from collectors.local_screen import Quarantine, TimeWindow, screen
-from collectors.local_telemetry import TelemetryLineError, TelemetryRecord, parse_emf_line
+from collectors.local_histograms import build_histograms, prediction_records
+from collectors.local_lines import Item, OtherLines, combine, stamped
+from collectors.local_screen import Quarantine, TimeWindow
+from collectors.local_telemetry import TelemetryLineError, TelemetryRecord
+from collectors.telemetry_lines import NothingUsable, read_line
 from drift import Baseline
 from drift.errors import DriftError
 from inferwatch.config import LocalDeploymentConfig, Settings, local_deployment
@@ -61,6 +67,7 @@ class _Run:
     groups: Groups = field(default_factory=lambda: defaultdict(list))
     quarantine: Quarantine = field(default_factory=Quarantine)
     late_count: int = 0
+    other: OtherLines = field(default_factory=OtherLines)  # window lines, lone cold starts, unusable EMF
 
 
 class LocalCollector:
@@ -72,6 +79,7 @@ class LocalCollector:
         step_s: int = 60,
         grace_s: int = 30,
         baselines: BaselineLookup | None = None,
+        probe_bins: ProbeBinsLookup | None = None,
         lookback_s: int = 3600,
         max_age_s: int = 14 * 86_400,
         max_ahead_s: int = 300,
@@ -82,6 +90,8 @@ class LocalCollector:
         self.step_s = step_s
         self.grace_s = grace_s
         self.baselines = baselines
+        self.probe_bins = probe_bins
+        self.services: dict[str, str] = {}  # deployment -> the service its lines name (this run)
         self.lookback_s, self.max_age_s, self.max_ahead_s = lookback_s, max_age_s, max_ahead_s
 
     def collect(self, now: datetime, cursor: Mapping[str, Any] | None) -> CollectionBatch:
@@ -106,14 +116,23 @@ class LocalCollector:
             warnings.insert(0, summary)
         if run.late_count:
             warnings.append(f"{run.late_count} telemetry lines arrived after their step closed and were dropped")
-        points, histograms = self._aggregate(run.groups, self._zero_fill(run), self._lookup(warnings))
-        names = sorted({n for n, _ in run.groups} | set(self.deployments))
+        warnings += run.other.warnings()
+        self.services = run.other.services
+        lookup = self._lookup(warnings)
+        occupied = set(run.groups) | run.other.steps(self.step_s)
+        points, histograms = self._aggregate(run.groups, self._zero_fill(run), lookup, occupied)
+        window_points, cold_points, window_histograms = run.other.batch(self._deployment, self.step_s, lookup,
+                                                                        self.probe_bins, warnings)
+        points, histograms = combine([points, window_points, cold_points], histograms + window_histograms)
+        names = sorted({n for n, _ in occupied} | set(self.deployments))
+        predictions = [p for (name, _), items in run.groups.items()
+                       for p in prediction_records(self._deployment(name).id, [r for r, _ in items])]
         return CollectionBatch(
             collector=self.name, deployments=tuple(self._deployment(name) for name in names),
             points=tuple(points), histograms=tuple(histograms),
             cursor={"files": new_files, "open_from": run.new_open, "complete_until": run.new_open},
             warnings=tuple(warnings), quarantined=tuple(run.quarantine.sample),
-            quarantined_count=run.quarantine.count,
+            quarantined_count=run.quarantine.count, predictions=tuple(predictions),
         )
 
     def _read_file(self, state: FileState, prior: Mapping[str, Any], run: _Run) -> dict[str, Any]:
@@ -122,8 +141,9 @@ class LocalCollector:
         seen = int(prior.get("seen", 0))
         resume, last_end = None, state.offset
         instance = state.path.name.split(".", 1)[0]
-        kept: list[tuple[int, TelemetryRecord]] = []
+        kept: list[tuple[int, Item]] = []
         bad = Quarantine()
+        other = OtherLines()
         late = 0
         for line in read_lines(state, max_line_bytes=MAX_LINE_BYTES):
             last_end = line.end
@@ -131,21 +151,27 @@ class LocalCollector:
             try:
                 if line.oversized:
                     raise TelemetryLineError(f"longer than {MAX_LINE_BYTES} bytes")
-                rec = parse_emf_line(line.text)
-                screen(rec, run.window)
+                parsed = read_line(line.text)
+                items = stamped(parsed, run.window)
             except TelemetryLineError as exc:
                 if fresh:
                     bad.add(shown(state.path), line.offset, str(exc))
                 continue
-            step = rec.timestamp_ms // 1000 // self.step_s * self.step_s
-            if resume is None and step >= run.new_open:
-                resume = line.offset
-            if run.old_open is not None and step < run.old_open:
-                late += int(fresh)
-                continue
-            kept.append((step, rec))
-        for step, rec in kept:
-            run.groups[(rec.deployment, step)].append((rec, instance))
+            if isinstance(parsed, NothingUsable) and fresh:
+                other.note_unusable(shown(state.path), parsed)
+            for timestamp_ms, item in items:
+                step = timestamp_ms // 1000 // self.step_s * self.step_s
+                if resume is None and step >= run.new_open:
+                    resume = line.offset
+                if run.old_open is not None and step < run.old_open:
+                    late += int(fresh)
+                    continue
+                kept.append((step, item))
+        for step, item in kept:
+            if isinstance(item, TelemetryRecord):
+                run.groups[(item.deployment, step)].append((item, instance))
+            other.add(step, item)
+        run.other.merge(other)
         run.quarantine.merge(bad)
         run.late_count += late
         return {"path": shown(state.path), "offset": resume if resume is not None else last_end,
@@ -183,15 +209,15 @@ class LocalCollector:
         if known is not None:
             return known
         return Deployment(id=deployment_id(Provider.LOCAL, "local", name), provider=Provider.LOCAL, region="local",
-                          name=name, service=name)
+                          name=name, service=self.services.get(name, name))
 
-    def _aggregate(self, groups: Groups, zero_fill: range,
-                   baselines: BaselineLookup | None) -> tuple[list[MetricPoint], list[Any]]:
+    def _aggregate(self, groups: Groups, zero_fill: range, baselines: BaselineLookup | None,
+                   occupied: set[tuple[str, int]]) -> tuple[list[MetricPoint], list[Any]]:
         points: list[MetricPoint] = []
         histograms: list[Any] = []
         for name, dep in self.deployments.items():
             for step in zero_fill:
-                if (name, step) not in groups:
+                if (name, step) not in occupied:
                     start = datetime.fromtimestamp(step, tz=UTC)
                     idle = {M.INVOCATIONS: 0.0, M.ROWS: 0.0, **warm_capacity_metrics((), dep)}
                     points += [MetricPoint(dep.id, m, start, self.step_s, v) for m, v in idle.items()]
@@ -276,7 +302,8 @@ def from_settings(settings: Settings, ctx: CollectorContext) -> list[LocalCollec
     configs = [d for d in settings.deployments if isinstance(d, LocalDeploymentConfig)]
     c = settings.collect
     return [LocalCollector(ctx.home, [local_deployment(d) for d in configs], step_s=c.step_s, baselines=ctx.baselines,
-                           lookback_s=c.lookback_s, max_age_s=c.max_age_s, max_ahead_s=c.max_ahead_s)]
+                           probe_bins=ctx.probe_bins, lookback_s=c.lookback_s, max_age_s=c.max_age_s,
+                           max_ahead_s=c.max_ahead_s)]
 
 
 def check(settings: Settings, ctx: CollectorContext) -> list[ProviderCheck]:

@@ -44,16 +44,23 @@ class TimeWindow:
 def screen(rec: TelemetryRecord, window: TimeWindow) -> None:
     """Raise :class:`TelemetryLineError` when a parsed line is dated outside ``window`` or names its
     deployment or model version with anything but plain characters."""
-    if rec.timestamp_ms < window.earliest_ms:
-        raise TelemetryLineError(f"_aws.Timestamp {_when(rec.timestamp_ms)} is older than the "
+    screen_fields(rec.timestamp_ms, rec.deployment, rec.model_version, window)
+
+
+def screen_fields(timestamp_ms: int, deployment: str, model_version: str, window: TimeWindow,
+                  *, time_field: str = "_aws.Timestamp") -> None:
+    """:func:`screen` for any kind of line: its time, deployment and model version ("" when a line of
+    another tool does not say)."""
+    if timestamp_ms < window.earliest_ms:
+        raise TelemetryLineError(f"{time_field} {_when(timestamp_ms)} is older than the "
                                  f"{window.max_age_s} s the collector accepts ([collect] max_age_s)",
-                                 field="_aws.Timestamp")
-    if rec.timestamp_ms > window.latest_ms:
-        raise TelemetryLineError(f"_aws.Timestamp {_when(rec.timestamp_ms)} is more than {window.max_ahead_s} s "
-                                 "ahead of the collector's clock ([collect] max_ahead_s)", field="_aws.Timestamp")
-    if not SAFE_NAME.fullmatch(rec.deployment):
+                                 field=time_field)
+    if timestamp_ms > window.latest_ms:
+        raise TelemetryLineError(f"{time_field} {_when(timestamp_ms)} is more than {window.max_ahead_s} s "
+                                 "ahead of the collector's clock ([collect] max_ahead_s)", field=time_field)
+    if not SAFE_NAME.fullmatch(deployment):
         raise TelemetryLineError("Deployment must be 1-128 letters, digits, '_', '.' or '-'", field="Deployment")
-    if not SAFE_VERSION.fullmatch(rec.model_version):
+    if model_version and not SAFE_VERSION.fullmatch(model_version):
         raise TelemetryLineError("ModelVersion must be 1-64 letters, digits or '_.:+-'", field="ModelVersion")
 
 

@@ -5,7 +5,8 @@
     ├── UnknownPriceError        no price exists for a provider, architecture or billing mode
     ├── DeploymentConfigError    a deployment lacks what its cost needs (e.g. memory size); ``deployment``
     ├── PowerTuningImportError   an AWS Lambda Power Tuning result JSON is malformed; ``field`` names it
-    └── ReportInputError         a week label or report option is invalid; ``field`` names it
+    ├── ReportInputError         a week label or report option is invalid; ``field`` names it
+    └── ProjectionInputError     a deployment projection's option is invalid; ``field`` names the option
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class PowerTuningImportError(CostError):
 
 
 class ReportInputError(CostError):
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ProjectionInputError(CostError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field

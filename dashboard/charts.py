@@ -100,6 +100,38 @@ def series_chart(frame: pd.DataFrame, *, title: str, y_title: str, by: str = "de
     return base_layout(fig, title=title, y_title=y_title, x_range=x_range)
 
 
+def quality_chart(frame: pd.DataFrame, *, title: str, metric: str, baseline: float | None,
+                  x_range: TimeRange | None = None) -> go.Figure:
+    """Estimated quality with its 95% band and realised quality over time, with the baseline's level.
+    ``frame``: one row per window (end, estimated, estimated_low, estimated_high, realised)."""
+    fig = go.Figure()
+    band = frame.dropna(subset=["estimated_low", "estimated_high"])
+    if not band.empty:
+        fig.add_trace(go.Scatter(x=band["end"], y=band["estimated_high"], mode="lines", line={"width": 0},
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=band["end"], y=band["estimated_low"], mode="lines", line={"width": 0},
+                                 fill="tonexty", fillcolor=COLOURS["noise"], name="95% band of the estimate"))
+    estimated = frame.dropna(subset=["estimated"])
+    if not estimated.empty:  # whiskers too: a band of one window is not drawn as an area
+        whiskers = {"type": "data", "symmetric": False, "color": COLOURS["current"], "thickness": 1,
+                    "array": (estimated["estimated_high"] - estimated["estimated"]).tolist(),
+                    "arrayminus": (estimated["estimated"] - estimated["estimated_low"]).tolist()}
+        fig.add_trace(go.Scatter(x=estimated["end"], y=estimated["estimated"], mode="lines+markers",
+                                 name=f"estimated {metric} (no labels)", line={"color": COLOURS["current"]},
+                                 error_y=whiskers))
+    realised = frame.dropna(subset=["realised"])
+    if not realised.empty:
+        fig.add_trace(go.Scatter(x=realised["end"], y=realised["realised"], mode="markers",
+                                 name=f"realised {metric} (labels)",
+                                 marker={"color": PALETTE[1], "size": 10, "symbol": "diamond"}))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line={"color": COLOURS["baseline"], "dash": "dash"},
+                      annotation_text=f"baseline {baseline:.3f}")
+    fig = base_layout(fig, title=title, y_title=metric, x_range=x_range)
+    fig.update_yaxes(rangemode="normal")  # a quality of 0.9 against 0.97 is lost on an axis from 0
+    return fig
+
+
 def _mode(part: pd.DataFrame) -> str:
     """Markers too while a series is short: a single point drawn as a line is invisible."""
     return "lines+markers" if len(part) < 30 else "lines"

@@ -159,10 +159,11 @@ def load_source_frame(url: str, at: int) -> pd.DataFrame:
         rows.append({"collector": s.collector, "state": s.state, "last_run": s.last_run,
                      "last_status": s.last_status, "last_success": s.last_success, "staleness_s": s.staleness_s,
                      "consecutive_failures": s.consecutive_failures, "last_error": s.last_error,
-                     "quarantined": s.quarantined_count, "warnings": "; ".join(s.warnings)})
+                     "quarantined": s.quarantined_count, "warnings": "; ".join(s.warnings),
+                     "host": (f"{s.host} (collecting now)" if s.collecting_now else s.host)})
     return pd.DataFrame(rows, columns=["collector", "state", "last_run", "last_status", "last_success",
                                        "staleness_s", "consecutive_failures", "last_error", "quarantined",
-                                       "warnings"])
+                                       "warnings", "host"])
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=4, show_spinner=False)

@@ -106,9 +106,11 @@ class WindowCounts:
 
     @classmethod
     def from_bucket_counts(cls, column: NumericColumn, bucket_counts: object, *, layout: object = None,
-                           nan_count: int = 0) -> WindowCounts:
+                           nan_count: int = 0, posinf_count: int = 0, neginf_count: int = 0,
+                           null_count: int = 0) -> WindowCounts:
         """Counts from a distribution whose explicit bucket bounds came from ``bin_edges_for_cloud``
-        (``len(layout) + 1`` buckets: underflow, one per bound, overflow)."""
+        (``len(layout) + 1`` buckets: underflow, one per bound, overflow), or from a probe's counts over
+        a bins file's edges; the values counted apart (NaN, infinities, nulls) as given."""
         lay = _layout(column, layout)
         raw = np.asarray(bucket_counts)
         if raw.ndim != 1 or raw.size != lay.size + 1:
@@ -118,8 +120,26 @@ class WindowCounts:
         counts = raw.astype(np.int64)
         if counts.size and counts.min() < 0:
             raise InvalidInputError("bucket_counts", "bucket counts must be >= 0")
-        return cls("numeric", column.digest, _frozen(counts), _frozen(lay), nan_count=_check_count(nan_count,
-                                                                                                   "nan_count"))
+        return cls("numeric", column.digest, _frozen(counts), _frozen(lay),
+                   nan_count=_check_count(nan_count, "nan_count"),
+                   posinf_count=_check_count(posinf_count, "posinf_count"),
+                   neginf_count=_check_count(neginf_count, "neginf_count"),
+                   null_count=_check_count(null_count, "null_count"))
+
+    @classmethod
+    def from_category_counts(cls, column: CategoricalColumn, counts: object, *, other_count: int = 0,
+                             null_count: int = 0) -> WindowCounts:
+        """Counts already made per category of ``column``, in its order (a probe's counts over a bins
+        file's categories), plus the values outside them and the nulls."""
+        raw = np.asarray(counts)
+        if raw.ndim != 1 or raw.size != len(column.categories) or (raw.size and raw.dtype.kind not in "iu"):
+            raise InvalidInputError("counts", f"expected {len(column.categories)} whole counts, got {raw.size} "
+                                    f"of dtype {raw.dtype}")
+        if raw.size and raw.min() < 0:
+            raise InvalidInputError("counts", "counts must be >= 0")
+        full = np.append(raw.astype(np.int64), _check_count(other_count, "other_count"))
+        return cls("categorical", column.digest, _frozen(full), None, null_count=_check_count(null_count,
+                                                                                              "null_count"))
 
     def coarsened(self, layout: NDArray[np.int64]) -> NDArray[np.int64]:
         """Counts over a sub-layout of this window's layout."""

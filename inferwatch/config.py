@@ -19,12 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from inferwatch.errors import ConfigError
+from inferwatch.model_files import model_file_problem
 from inferwatch.names import name_problem
 from inferwatch.schema import Deployment, Provider, Role, deployment_id
 
@@ -62,7 +64,13 @@ class CollectSection(_Section):
     lateness_s: int = Field(300, ge=0, le=86_400)  # re-read this much before the last complete window
     lookback_s: int = Field(3600, ge=60, le=14 * 86_400)  # how far back a first run starts
     interval_s: int = Field(60, ge=5)
+    # AWS/Lambda metrics of functions that write the probe's window lines are read at most this often (0: every
+    # collection). GetMetricData is billed per metric requested, whatever the steps it returns (docs/cloud.md).
+    cloud_metrics_interval_s: int = Field(0, ge=0, le=86_400)
     workers: int = Field(4, ge=1, le=64)
+    # How long a collector process's claim on a unit (account-region, service) outlives its last renewal:
+    # a process that dies leaves its units to others after this long (renewed every third of it).
+    lease_s: int = Field(60, ge=3, le=3600)
     # Telemetry dated outside [now - max_age_s, now + max_ahead_s] is quarantined, not stored: a clock
     # off by years must not zero-fill years of steps, nor a line dated a year ahead hold a file's offset.
     max_age_s: int = Field(14 * 86_400, ge=3600, le=366 * 86_400)
@@ -89,10 +97,22 @@ class _DeploymentBase(_Section):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+# The emulator's reference models (reference_service.model.VERSIONS; a test keeps the two equal): a local
+# deployment serves one of them unless it names a model file of its own.
+REFERENCE_VERSIONS = ("v1", "v2")
+TASKS = ("binary", "multiclass", "regression")
+
+
 class LocalDeploymentConfig(_DeploymentBase):
     provider: Literal["local"]
     name: Name
     model_version: Name = "v1"
+    # a model of your own: the ONNX file, what its outputs mean, and (if needed) the input the rows go to
+    # and the names of a 2-D input's columns
+    model_path: str | None = Field(None, min_length=1)
+    task: Literal["binary", "multiclass", "regression"] | None = None
+    input_name: str | None = Field(None, min_length=1)
+    feature_names: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(None, min_length=1)
     memory_mb: int = Field(512, ge=128, le=10_240)
     timeout_s: float = Field(10.0, gt=0, le=900)
     concurrency: int = Field(4, ge=1, le=1000)
@@ -110,6 +130,37 @@ class LocalDeploymentConfig(_DeploymentBase):
     def _instances(self) -> LocalDeploymentConfig:
         if self.min_instances > self.max_instances:
             raise ValueError("min_instances must not exceed max_instances")
+        return self
+
+    @field_validator("model_path")
+    @classmethod
+    def _relative_to_the_config(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A relative model_path is relative to the config file's folder (where it was written)."""
+        base = (info.context or {}).get("base") if isinstance(info.context, Mapping) else None
+        if value is None or base is None or "\x00" in value or Path(value).expanduser().is_absolute():
+            return value
+        return str(Path(base) / value)
+
+    @model_validator(mode="after")
+    def _model(self) -> LocalDeploymentConfig:
+        if self.shadow_version is not None and self.shadow_version not in REFERENCE_VERSIONS:
+            raise ValueError(f"shadow_version {self.shadow_version!r}: shadow scoring runs a reference model, "
+                             f"{' or '.join(REFERENCE_VERSIONS)}")
+        if self.model_path is None:
+            if self.model_version not in REFERENCE_VERSIONS:
+                raise ValueError(f"model_version {self.model_version!r}: the emulator serves the reference models "
+                                 f"{' and '.join(REFERENCE_VERSIONS)}; set model_path (and task) to serve your own "
+                                 "ONNX file")
+            if self.task is not None or self.input_name is not None or self.feature_names is not None:
+                raise ValueError("task, input_name and feature_names go with model_path")
+            return self
+        if self.task is None:
+            raise ValueError(f"model_path needs task: one of {', '.join(TASKS)}")
+        if self.shadow_version is not None:
+            raise ValueError("shadow_version compares the reference models only: remove it or model_path")
+        problem = model_file_problem(self.model_path, self.input_name)
+        if problem is not None:
+            raise ValueError(f"model_path {problem}")
         return self
 
 
@@ -240,8 +291,9 @@ def parse_settings(raw: Mapping[str, Any], *, source: str = "<config>") -> Setti
     bad = _non_finite(raw, "")
     if bad is not None:
         raise ConfigError(f"{source}: {bad}: must be a finite number", field=bad, path=source)
+    base = str(Path(source).resolve().parent) if source != "<config>" else None
     try:
-        return Settings.model_validate({**raw, "source_path": source})
+        return Settings.model_validate({**raw, "source_path": source}, context={"base": base} if base else None)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = _field_path(first["loc"])

@@ -267,6 +267,54 @@ class QuarantinedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PredictionRecord:
+    """What one request was answered (its ok rows' scores and classes, at most the first 100), kept a
+    few days so that labels arriving later with its request id find the prediction they label."""
+
+    deployment: str
+    request_id: str
+    at: datetime
+    model_version: str
+    scores: tuple[float | None, ...]  # None: a score that was not a finite number
+    classes: tuple[str, ...]  # canonical class labels ("0", "1", "cat"), one per row
+    values: tuple[float | None, ...] = ()  # a regression's predicted values
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRecord:
+    """One labelled prediction, as ``inferwatch labels ingest`` resolved it.
+
+    ``key`` identifies the prediction (a sha256 of its request id and row, or of the file row without
+    the label): ingesting it again replaces it (a corrected label) and never counts it twice. ``predicted``
+    is the predicted class (classifiers) or value (regressors, as text) and ``score`` its score (None
+    when the file gave none); ``label`` is the true class or value, as text.
+    """
+
+    deployment: str
+    key: str
+    at: datetime
+    model_version: str
+    predicted: str
+    score: float | None
+    label: str
+    source: str  # the file it came from
+
+
+@dataclass(frozen=True, slots=True)
+class LabelStep:
+    """One step's label aggregate (``quality.aggregates`` ``ClassifierLabels``/``RegressorLabels`` as
+    its dict) for one deployment and baseline (``""`` for regressors, which need none)."""
+
+    deployment: str
+    start: datetime
+    step_s: int
+    baseline_id: str
+    kind: str  # classifier | regressor
+    payload: Mapping[str, Any]
+    row_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionBatch:
     """Everything one collector returns for one run; the store writes it in one transaction.
 
@@ -285,6 +333,7 @@ class CollectionBatch:
     warnings: tuple[str, ...] = ()
     quarantined: tuple[QuarantinedRecord, ...] = ()
     quarantined_count: int = 0
+    predictions: tuple[PredictionRecord, ...] = ()  # kept for labels that arrive by request id
 
 
 def step_end(start: datetime, step_s: int) -> datetime:

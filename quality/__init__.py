@@ -23,6 +23,10 @@ Baselines (``quality.baseline``): ``reference_calibration(baseline, classes, sco
     reads it back (None when the baseline was made without labels).
 Estimation (``quality.estimate``): ``estimate_performance(window, column, calibration) ->
     PerformanceEstimate`` with ``MetricEstimate(metric, value, low, high)``s.
+From the marginal score histogram the collectors keep (``quality.marginal``):
+    ``estimate_from_scores(window_counts, column, classes, calibration)``: accuracy from top-class
+    scores; accuracy, precision, recall, F1 and AUC from a binary model's positive-class scores
+    (``score_meaning(column, classes)`` tells which the baseline holds).
 Realised (``quality.realised``): ``realised_classifier(labels)``, ``realised_regressor(labels)``,
     ``check_metric(metric, model_kind)``, ``below_floor(report, metric, floor, estimated=...)``.
 Errors (``quality.errors``): ``QualityError`` and its subclasses.
@@ -41,6 +45,7 @@ from quality.errors import (
     QualityError,
 )
 from quality.estimate import MetricEstimate, PerformanceEstimate, estimate_performance
+from quality.marginal import POSITIVE_CLASS, TOP_CLASS, estimate_from_scores, pooled, score_meaning
 from quality.realised import (
     CLASSIFIER_METRICS,
     REGRESSOR_METRICS,
@@ -53,7 +58,9 @@ from quality.reliability import CalibrationCheck, calibration_check
 
 __all__ = [
     "CLASSIFIER_METRICS",
+    "POSITIVE_CLASS",
     "REGRESSOR_METRICS",
+    "TOP_CLASS",
     "CalibrationCheck",
     "ClassifierLabels",
     "IncompatibleScoresError",
@@ -69,11 +76,14 @@ __all__ = [
     "below_floor",
     "calibration_check",
     "check_metric",
+    "estimate_from_scores",
     "estimate_performance",
     "label_calibration",
     "realised_classifier",
     "realised_regressor",
     "reference_calibration",
+    "pooled",
     "score_layout",
+    "score_meaning",
     "with_label_calibration",
 ]

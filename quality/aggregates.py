@@ -14,7 +14,9 @@ in any order, like drift's window counts. Scores are binned over a fixed subset 
 column's edges, :func:`score_layout` (the edges a cloud collector reads, so local and cloud windows
 share them), right-closed as in :mod:`drift.binning`. Rows whose label is not usable (an unknown
 class, a non-finite number, null) are counted apart in ``invalid_label_count``; rows without a
-finite score in ``invalid_score_count``. Nothing else is lost.
+finite score in ``invalid_score_count`` (a labelled row without a score, such as a label file that
+gives the prediction but not its score, still counts in the confusion matrix, so accuracy, precision
+and recall use it; only the score bins, and so AUC and calibration, leave it out). Nothing else is lost.
 """
 
 from __future__ import annotations
@@ -120,7 +122,13 @@ class ClassifierLabels:
 
     @property
     def labelled_count(self) -> int:
+        """Labelled rows with a score (those in the score bins: what a calibration learns from)."""
         return int(self.counts.sum())
+
+    @property
+    def confusion_count(self) -> int:
+        """Every labelled row, with or without a score (the confusion matrix's rows)."""
+        return int(self.confusion.sum())
 
     @property
     def histogram(self) -> ScoreHistogram:
@@ -145,13 +153,15 @@ class ClassifierLabels:
         label_codes = _codes(labels, keys, "labels", bins.size)
         known = (predicted_codes >= 0) & (predicted_codes < len(keys))
         valid_label = (label_codes >= 0) & (label_codes < len(keys))
-        keep = finite & known & valid_label
+        labelled = known & valid_label
+        keep = finite & labelled
         k, width = len(keys), layout.size + 1
         flat = predicted_codes[keep] * width + bins[keep]
         counts = np.bincount(flat, minlength=k * width).reshape(k, width)
         right = keep & (predicted_codes == label_codes)
         correct = np.bincount(predicted_codes[right] * width + bins[right], minlength=k * width).reshape(k, width)
-        confusion = np.bincount(predicted_codes[keep] * k + label_codes[keep], minlength=k * k).reshape(k, k)
+        # a row without a score still says whether its class was right: it counts in the confusion matrix
+        confusion = np.bincount(predicted_codes[labelled] * k + label_codes[labelled], minlength=k * k).reshape(k, k)
         return cls(column.digest, layout, keys, counts.astype(np.int64), correct.astype(np.int64),
                    confusion.astype(np.int64), invalid_label_count=int(np.count_nonzero(known & ~valid_label)),
                    invalid_score_count=int(np.count_nonzero(~finite)))

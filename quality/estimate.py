@@ -38,7 +38,7 @@ from quality.reliability import MIN_CALIBRATION_ROWS, Reliability, bin_scores, r
 
 DRAWS = 400
 AUC_TIE_LIMIT = 0.02
-_SEED = 20261207
+SEED = 20261207
 FloatArray = NDArray[np.float64]
 
 
@@ -109,7 +109,7 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     return out
 
 
-def _binary(counts: FloatArray, correct: FloatArray, pos: int) -> dict[str, FloatArray]:
+def binary_metrics(counts: FloatArray, correct: FloatArray, pos: int) -> dict[str, FloatArray]:
     """Metrics of expected (or drawn) correct rows; ``counts``/``correct``: (..., 2, bins)."""
     neg = 1 - pos
     tp, fp = correct[..., pos, :].sum(-1), (counts[..., pos, :] - correct[..., pos, :]).sum(-1)
@@ -178,23 +178,23 @@ def estimate_performance(window: ScoreHistogram, column: NumericColumn, calibrat
     layout = window.layout if calibration is None else common_layout(window.layout, calibration.layout)
     counts = window.coarsened(layout).astype(np.float64)
     curve, calibrated = _curve(calibration, column, layout, len(window.classes))
-    rng = np.random.default_rng(_SEED)
-    drawn_p = rng.beta(curve.alpha, curve.beta, size=(DRAWS, *curve.alpha.shape))
+    rng = np.random.default_rng(SEED)
+    drawn_p = curve.draw(rng, DRAWS)
     drawn_correct = rng.binomial(counts.astype(np.int64)[None], drawn_p).astype(np.float64)
     binary = len(window.classes) == 2
     pos = positive_index(window.classes, positive_class) if binary else 0
-    point = (_binary(counts, counts * curve.probability, pos) if binary
+    point = (binary_metrics(counts, counts * curve.probability, pos) if binary
              else _multiclass(counts, counts * curve.probability, window.classes))
-    draws = (_binary(counts[None], drawn_correct, pos) if binary
+    draws = (binary_metrics(counts[None], drawn_correct, pos) if binary
              else _multiclass(counts[None], drawn_correct, window.classes))
-    metrics, detail = _reported(point, draws)
+    metrics, detail = reported_metrics(point, draws)
     if not calibrated:
         detail.insert(0, "no calibration for every class: raw confidence used")
     return PerformanceEstimate("binary" if binary else "multiclass", int(counts.sum()), tuple(metrics), calibrated,
                                "; ".join(detail))
 
 
-def _reported(point: Mapping[str, FloatArray], draws: Mapping[str, FloatArray]
+def reported_metrics(point: Mapping[str, FloatArray], draws: Mapping[str, FloatArray]
               ) -> tuple[list[MetricEstimate], list[str]]:
     """The metrics with their bands, leaving out undefined ones and an AUC the bins cannot resolve."""
     metrics: list[MetricEstimate] = []

@@ -42,7 +42,7 @@ def _wilson(name: str, hits: float, n: float) -> MetricEstimate:
     return MetricEstimate(name, rate, max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _binary(labels: ClassifierLabels, pos: int) -> list[MetricEstimate]:
+def _binary(labels: ClassifierLabels, pos: int, positive_scores: bool) -> list[MetricEstimate]:
     neg = 1 - pos
     tp, fp = float(labels.confusion[pos, pos]), float(labels.confusion[pos, neg])
     fn, tn = float(labels.confusion[neg, pos]), float(labels.confusion[neg, neg])
@@ -54,8 +54,12 @@ def _binary(labels: ClassifierLabels, pos: int) -> list[MetricEstimate]:
     if 2 * tp + fp + fn > 0:
         out.append(MetricEstimate("f1", 2 * tp / (2 * tp + fp + fn), None, None))
     counts, correct = labels.counts.astype(np.float64), labels.correct.astype(np.float64)
-    positives = np.concatenate(((counts[neg] - correct[neg])[::-1], correct[pos]))
-    negatives = np.concatenate((correct[neg][::-1], counts[pos] - correct[pos]))
+    if positive_scores:  # bins ordered by P(positive) already
+        positives = correct[pos] + counts[neg] - correct[neg]
+        negatives = counts.sum(axis=0) - positives
+    else:  # top-class scores: predicted-negative bins by falling score, then predicted-positive rising
+        positives = np.concatenate(((counts[neg] - correct[neg])[::-1], correct[pos]))
+        negatives = np.concatenate((correct[neg][::-1], counts[pos] - correct[pos]))
     if positives.sum() > 0 and negatives.sum() > 0:
         auc, ties = (float(v) for v in auc_from_bins(positives, negatives))
         if ties <= AUC_TIE_LIMIT:
@@ -63,19 +67,21 @@ def _binary(labels: ClassifierLabels, pos: int) -> list[MetricEstimate]:
     return out
 
 
-def realised_classifier(labels: ClassifierLabels, *, positive_class: str | None = None) -> PerformanceEstimate:
-    """Realised quality of a window of labelled classifier rows.
+def realised_classifier(labels: ClassifierLabels, *, positive_class: str | None = None,
+                        positive_scores: bool = False) -> PerformanceEstimate:
+    """Realised quality of a window of labelled classifier rows (``positive_scores``: a binary model's
+    scores are the positive class's probability, see :mod:`quality.marginal`, not the top class's).
 
     Raises
     ------
     InsufficientLabelsError
         No usable labelled row.
     """
-    n = labels.labelled_count
+    n = labels.confusion_count
     if n == 0:
         raise InsufficientLabelsError("realised quality", 0, 1)
     if len(labels.classes) == 2:
-        metrics = _binary(labels, positive_index(labels.classes, positive_class))
+        metrics = _binary(labels, positive_index(labels.classes, positive_class), positive_scores)
         kind = "binary"
     else:
         kind = "multiclass"

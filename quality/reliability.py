@@ -72,28 +72,56 @@ class Reliability:
     alpha: FloatArray
     beta: FloatArray
     calibrated_classes: tuple[bool, ...]  # False: no reference rows for the class, confidence used
+    groups: IntArray | None = None  # per class and bin, the group whose posterior it shares (None: its own)
+
+    def draw(self, rng: np.random.Generator, draws: int) -> FloatArray:
+        """``draws`` samples of the curve, shape (draws, classes, bins): one draw per group, shared by its
+        bins (drawing each bin alone would average the calibration's error away over the bins of a
+        group, and the band would be too narrow)."""
+        if self.groups is None:
+            return rng.beta(self.alpha, self.beta, size=(draws, *self.alpha.shape))
+        out = np.empty((draws, *self.alpha.shape))
+        for c in range(self.alpha.shape[0]):
+            _, first, inverse = np.unique(self.groups[c], return_index=True, return_inverse=True)
+            out[:, c, :] = rng.beta(self.alpha[c, first], self.beta[c, first], size=(draws, first.size))[:, inverse]
+        return out
 
 
-def reliability(labels: ClassifierLabels, column: NumericColumn, layout: IntArray) -> Reliability:
-    """The calibration curve of ``labels`` over ``layout`` (a sub-layout of the labels' layout)."""
+def _split_groups(counts: IntArray, split: int | None) -> IntArray:
+    """:func:`_groups`, never pooling bins below ``split`` with bins from it on."""
+    if split is None or not 0 < split < counts.size:
+        return _groups(counts)
+    below = _groups(counts[:split])
+    return np.concatenate((below, _groups(counts[split:]) + int(below.max()) + 1))
+
+
+def reliability(labels: ClassifierLabels, column: NumericColumn, layout: IntArray, *,
+                split_at: float | None = None) -> Reliability:
+    """The calibration curve of ``labels`` over ``layout`` (a sub-layout of the labels' layout).
+
+    ``split_at`` (a score: the decision threshold of positive-class scores) keeps the bins wholly under
+    it out of the groups above it: a group that mixed rows predicted negative and positive would give
+    both the same probability, which is wrong for both when the scores are well separated."""
     counts = np.stack([coarsen(row, labels.layout, layout) for row in labels.counts]).astype(np.float64)
     correct = np.stack([coarsen(row, labels.layout, layout) for row in labels.correct]).astype(np.float64)
     scores = bin_scores(column, layout)
+    split = None if split_at is None else int(np.searchsorted(column.edges[layout], split_at, side="right"))
     prob, alpha, beta = (np.empty_like(counts) for _ in range(3))
+    groups = np.tile(np.arange(counts.shape[1], dtype=np.int64), (counts.shape[0], 1))
     calibrated = []
     for c in range(counts.shape[0]):
         if counts[c].sum() < MIN_GROUP_ROWS:  # the reference never predicted this class (enough)
             prob[c], alpha[c], beta[c] = scores, scores * 1000, (1 - scores) * 1000
             calibrated.append(False)
             continue
-        ids = _groups(counts[c].astype(np.int64))
+        ids = _split_groups(counts[c].astype(np.int64), split)
         g_count = np.bincount(ids, counts[c]).astype(np.float64)
         g_correct = np.bincount(ids, correct[c])
         g_alpha, g_beta = g_correct + 0.5, g_count - g_correct + 0.5
         fitted = _isotonic(g_alpha / (g_alpha + g_beta), g_count)
-        prob[c], alpha[c], beta[c] = fitted[ids], g_alpha[ids], g_beta[ids]
+        prob[c], alpha[c], beta[c], groups[c] = fitted[ids], g_alpha[ids], g_beta[ids], ids
         calibrated.append(True)
-    return Reliability(layout, prob, alpha, beta, tuple(calibrated))
+    return Reliability(layout, prob, alpha, beta, tuple(calibrated), groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +143,9 @@ class CalibrationCheck:
 
 
 def calibration_check(labels: ClassifierLabels, column: NumericColumn) -> CalibrationCheck:
-    """Check the calibration of the reference's top-class scores against its labels.
+    """Check the calibration of the reference's scores against its labels: per score group, the share of
+    rows counted right (``labels.correct``: right predictions for top-class scores, or positive labels once
+    :func:`quality.marginal.pooled` has pooled positive-class scores).
 
     Raises
     ------

@@ -1,5 +1,6 @@
-"""Freshness of each collector: last run, last success, staleness and errors, and how many inputs
-it quarantined (Sources page, banner)."""
+"""Freshness of each collector: last run, last success, staleness and errors, how many inputs it
+quarantined, and which host collects it (its lease: several hosts may share one store) (Sources page,
+banner)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class SourceHealth:
     last_error: str | None
     warnings: tuple[str, ...]
     quarantined_count: int = 0  # inputs it set aside, ever (each counted once); a sample is in the store
+    host: str | None = None  # where the process that last took its lease runs (several hosts may collect)
+    collecting_now: bool = False  # that process holds the lease at ``now``
 
     @property
     def state(self) -> str:
@@ -44,6 +47,7 @@ def stale_after_s(settings: Settings) -> float:
 def source_health(store: Store, now: datetime, *, history: int = 500) -> list[SourceHealth]:
     runs = store.load_runs(limit=history)  # newest first
     quarantined = store.quarantine_counts()
+    leases = {lease.unit: lease for lease in store.load_leases()}
     by_collector: dict[str, list[CollectionRun]] = {}
     for run in runs:
         by_collector.setdefault(run.collector, []).append(run)
@@ -63,5 +67,7 @@ def source_health(store: Store, now: datetime, *, history: int = 500) -> list[So
             # is fresh, not -1 s old.
             staleness_s=max((now - success.finished_at).total_seconds(), 0.0) if success else None,
             consecutive_failures=failures, last_error=next((r.error for r in items if r.error), None),
-            warnings=latest.warnings, quarantined_count=quarantined.get(collector, 0)))
+            warnings=latest.warnings, quarantined_count=quarantined.get(collector, 0),
+            host=leases[collector].host if collector in leases else None,
+            collecting_now=collector in leases and leases[collector].held_at(now)))
     return out

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,7 +28,7 @@ from reference_service.prediction import Model, Prediction
 
 @dataclass(slots=True)
 class _Waiting:
-    x: NDArray[np.float32]
+    x: NDArray[Any]
     future: Future[Prediction]
     arrived_s: float
 
@@ -52,7 +53,7 @@ class MicroBatcher:
     def version(self) -> str:
         return self._inner.version
 
-    def _submit(self, x: NDArray[np.float32]) -> Future[Prediction]:
+    def _submit(self, x: NDArray[Any]) -> Future[Prediction]:
         future: Future[Prediction] = Future()
         with self._cond:
             if self._closed:
@@ -61,12 +62,12 @@ class MicroBatcher:
             self._cond.notify_all()
         return future
 
-    def predict(self, x: NDArray[np.float32]) -> Prediction:
+    def predict(self, x: NDArray[Any]) -> Prediction:
         if x.shape[0] >= self._max_rows:
             return self._inner.predict(x)
         return self._submit(x).result()
 
-    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+    def predict_until(self, x: NDArray[Any], deadline_s: float) -> Prediction:
         """Waits for its share of a batch until ``deadline_s``; the batch itself may finish later."""
         if x.shape[0] >= self._max_rows:
             return run_until(self._inner, x, deadline_s)

@@ -6,7 +6,8 @@ Accepted request bodies (JSON object, exactly one of the two members):
 - ``{"instances": [[30 numbers], ...]}``: rows in the card's feature order (1..max_rows rows);
 - ``{"inputs": {"mean radius": 14.1, ...}}`` one row by feature name, or ``{"inputs": [{...}, ...]}``.
 
-Every number must be finite and inside the card's valid range. A bad request raises InvalidInputError
+Every number must be finite and inside the card's valid range (a model of your own has none); a string
+feature (a categorical input of your model) takes a string. A bad request raises InvalidInputError
 listing every bad field (at most ``MAX_LISTED_PROBLEMS``; the rest are counted in a final entry), so one
 400 tells the caller everything to fix.
 """
@@ -83,8 +84,19 @@ class _Problems:
             raise InvalidInputError(items)
 
 
-def _check_value(value: object, field: str, j: int, card: ModelCard, problems: _Problems) -> float:
+MAX_STRING_CHARS = 256  # a longer value is not a category
+
+
+def _check_value(value: object, field: str, j: int, card: ModelCard, problems: _Problems) -> Any:
     feature = card.feature_names[j]
+    if card.kinds and card.kinds[j] == "string":
+        if not isinstance(value, str):
+            problems.add(field, f"'{feature}' must be a string, got {_describe(value)}")
+        elif len(value) > MAX_STRING_CHARS:
+            problems.add(field, f"'{feature}' is longer than {MAX_STRING_CHARS} characters")
+        else:
+            return value
+        return ""
     if type(value) is bool or not isinstance(value, _NUMBER_TYPES):
         problems.add(field, f"'{feature}' must be a number, got {_describe(value)}")
         return 0.0
@@ -109,8 +121,10 @@ def _bounds(card: ModelCard) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
 
 def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64],
-               hi: NDArray[np.float64]) -> NDArray[np.float32] | None:
+               hi: NDArray[np.float64]) -> NDArray[Any] | None:
     """The common, valid case without a Python loop per error; None sends the request to the slow path."""
+    if not card.all_numbers:
+        return None
     n = card.n_features
     for row in rows:
         if type(row) is not list or len(row) != n:
@@ -125,11 +139,20 @@ def _fast_rows(rows: list[Any], card: ModelCard, lo: NDArray[np.float64],
         return None
     if not (np.isfinite(arr).all() and (arr >= lo).all() and (arr <= hi).all()):
         return None
-    return arr.astype(np.float32)
+    return arr.astype(card.dtype)
 
 
-def _slow_rows(rows: list[Any], card: ModelCard, problems: _Problems) -> NDArray[np.float32]:
-    out = np.zeros((len(rows), card.n_features), dtype=np.float64)
+def _rows_array(n: int, card: ModelCard) -> NDArray[Any]:
+    """Room for ``n`` rows: numbers, or objects when some features are strings."""
+    return np.zeros((n, card.n_features), dtype=np.float64 if card.all_numbers else object)
+
+
+def _typed(out: NDArray[Any], card: ModelCard) -> NDArray[Any]:
+    return out.astype(card.dtype) if card.all_numbers else out
+
+
+def _slow_rows(rows: list[Any], card: ModelCard, problems: _Problems) -> NDArray[Any]:
+    out = _rows_array(len(rows), card)
     for i, row in enumerate(rows):
         if not isinstance(row, list):
             problems.add(f"instances[{i}]", f"must be a list of {card.n_features} numbers, got {_describe(row)}")
@@ -139,16 +162,16 @@ def _slow_rows(rows: list[Any], card: ModelCard, problems: _Problems) -> NDArray
             continue
         for j, value in enumerate(row):
             out[i, j] = _check_value(value, f"instances[{i}][{j}]", j, card, problems)
-    return out.astype(np.float32)
+    return _typed(out, card)
 
 
-def _named_rows(inputs: list[Any], single: bool, card: ModelCard, problems: _Problems) -> NDArray[np.float32]:
-    out = np.zeros((len(inputs), card.n_features), dtype=np.float64)
+def _named_rows(inputs: list[Any], single: bool, card: ModelCard, problems: _Problems) -> NDArray[Any]:
+    out = _rows_array(len(inputs), card)
     index = {name: j for j, name in enumerate(card.feature_names)}
     for i, row in enumerate(inputs):
         where = "inputs" if single else f"inputs[{i}]"
         if not isinstance(row, dict):
-            problems.add(where, f"must be an object of feature name -> number, got {_describe(row)}")
+            problems.add(where, f"must be an object of feature name -> value, got {_describe(row)}")
             continue
         for key in row:
             if key not in index:
@@ -158,7 +181,7 @@ def _named_rows(inputs: list[Any], single: bool, card: ModelCard, problems: _Pro
                 problems.add(f"{where}.{name}", "missing")
             else:
                 out[i, j] = _check_value(row[name], f"{where}.{name}", j, card, problems)
-    return out.astype(np.float32)
+    return _typed(out, card)
 
 
 def _check_rows(value: object, field: str, max_rows: int, problems: _Problems, expected: str) -> list[Any] | None:
@@ -174,8 +197,9 @@ def _check_rows(value: object, field: str, max_rows: int, problems: _Problems, e
     return value
 
 
-def parse_request(body: bytes | str | Mapping[str, Any], card: ModelCard, max_rows: int) -> NDArray[np.float32]:
-    """Validated float32 rows ``(n, card.n_features)`` from a request body (raw or already decoded)."""
+def parse_request(body: bytes | str | Mapping[str, Any], card: ModelCard, max_rows: int) -> NDArray[Any]:
+    """Validated rows ``(n, card.n_features)`` from a request body (raw or already decoded): of the card's
+    dtype, or objects when some features are strings."""
     doc = body if isinstance(body, (dict, Mapping)) else _load_json(body)
     if not isinstance(doc, (dict, Mapping)):
         raise InvalidInputError([FieldProblem("body", f"must be a JSON object, got {_describe(doc)}")])
@@ -211,14 +235,15 @@ def parse_request(body: bytes | str | Mapping[str, Any], card: ModelCard, max_ro
 
 @dataclass(frozen=True, slots=True)
 class Fallback:
-    """The answer when the model cannot give one: the class priors of the training data."""
+    """The answer when the model cannot give one: the class priors of the training data (a reference
+    model's card has them; a model of your own has no fallback, and is answered 503/504 instead)."""
 
     version: str
     probabilities: tuple[float, ...]
 
     @classmethod
-    def from_card(cls, card: ModelCard) -> Fallback:
-        return cls(card.version, card.class_priors)
+    def from_card(cls, card: ModelCard) -> Fallback | None:
+        return cls(card.version, card.class_priors) if card.class_priors else None
 
     def predict(self, n_rows: int) -> Prediction:
         proba = np.tile(np.asarray(self.probabilities, dtype=np.float32), (n_rows, 1))
@@ -228,7 +253,7 @@ class Fallback:
 
 @dataclass(frozen=True, slots=True)
 class PredictionResult:
-    prediction: Prediction
+    prediction: Prediction | None  # None: no fallback for the model that could not answer
     model_version: str
     outcome: Outcome  # ok, timeout (deadline overrun) or degraded (model unavailable)
     error_type: str | None = None
@@ -238,35 +263,53 @@ class PredictionResult:
         return self.outcome != "ok"
 
 
-def predict_with_deadline(model: Model, x: NDArray[np.float32], budget_s: float, fallback: Fallback,
+def predict_with_deadline(model: Model, x: NDArray[Any], budget_s: float, fallback: Fallback | None,
                           *, executor: Executor | None = None) -> PredictionResult:
-    """``model.predict(x)`` if it finishes within ``budget_s``, else the fallback marked timeout; a model
-    that cannot load gives the fallback marked degraded. Any other failure propagates (it is real).
-    How the deadline is enforced (inline with a watchdog, or on a worker thread) is ``deadline.run_until``'s."""
+    """``model.predict(x)`` if it finishes within ``budget_s``, else the fallback (None without one) marked
+    timeout; a model that cannot load gives the fallback marked degraded. Any other failure propagates
+    (it is real). How the deadline is enforced (inline with a watchdog, or on a worker thread) is
+    ``deadline.run_until``'s."""
+
+    def fallen_back(outcome: Outcome, error_type: str) -> PredictionResult:
+        if fallback is None:
+            return PredictionResult(None, model.version, outcome, error_type)
+        return PredictionResult(fallback.predict(len(x)), fallback.version, outcome, error_type)
+
     if budget_s <= 0:
-        return PredictionResult(fallback.predict(len(x)), fallback.version, "timeout", "InferenceTimeoutError")
+        return fallen_back("timeout", "InferenceTimeoutError")
     try:
         prediction = run_until(model, x, time.monotonic() + budget_s, executor)
     except InferenceTimeoutError:
-        return PredictionResult(fallback.predict(len(x)), fallback.version, "timeout", "InferenceTimeoutError")
+        return fallen_back("timeout", "InferenceTimeoutError")
     except ModelLoadError:
-        return PredictionResult(fallback.predict(len(x)), fallback.version, "degraded", "ModelLoadError")
+        return fallen_back("degraded", "ModelLoadError")
     return PredictionResult(prediction, model.version, "ok")
 
 
+def _own_model_rows(prediction: Prediction) -> list[dict[str, Any]]:
+    """Per row: a regressor's ``value``; a classifier's ``label`` (the model's own), the probability of
+    the most probable class as ``score``, and every class's ``probabilities`` when the model gives them."""
+    if prediction.values is not None:
+        return [{"value": v} for v in prediction.values.astype(np.float64).tolist()]
+    assert prediction.labels is not None
+    labels = prediction.labels.tolist()
+    if prediction.probabilities is None:
+        return [{"label": label} for label in labels]
+    proba = prediction.probabilities.astype(np.float64).round(6).tolist()
+    return [{"label": label, "score": max(p), "probabilities": p} for label, p in zip(labels, proba, strict=True)]
+
+
 def answer_body(result: PredictionResult, card: ModelCard, request_id: str) -> dict[str, Any]:
-    proba = result.prediction.probabilities.astype(np.float64).round(6).tolist()
-    labels = result.prediction.labels.tolist()
-    return {
-        "predictions": [
-            {"class": c, "label": card.classes[c] if 0 <= c < len(card.classes) else str(c),
-             "score": p[c], "probabilities": p}
-            for c, p in zip(labels, proba, strict=True)
-        ],
-        "model_version": result.model_version,
-        "degraded": result.degraded,
-        "request_id": request_id,
-    }
+    prediction = result.prediction
+    assert prediction is not None  # a result without a prediction is answered 503/504 by the caller
+    if card.classes and prediction.probabilities is not None and prediction.labels is not None:
+        proba = prediction.probabilities.astype(np.float64).round(6).tolist()
+        rows = [{"class": c, "label": card.classes[c] if 0 <= c < len(card.classes) else str(c),
+                 "score": p[c], "probabilities": p} for c, p in zip(prediction.labels.tolist(), proba, strict=True)]
+    else:
+        rows = _own_model_rows(prediction)
+    return {"predictions": rows, "model_version": result.model_version, "degraded": result.degraded,
+            "request_id": request_id}
 
 
 def error_body(message: str, fields: tuple[FieldProblem, ...] = (), request_id: str | None = None) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from reference_service.errors import InferenceTimeoutError
 from reference_service.prediction import Model, Prediction
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
 
 
@@ -97,7 +96,7 @@ def remaining_s(deadline_s: float) -> float:
     return deadline_s - time.monotonic()
 
 
-def run_until(model: Model, x: NDArray[np.float32], deadline_s: float, executor: Executor | None = None) -> Prediction:
+def run_until(model: Model, x: NDArray[Any], deadline_s: float, executor: Executor | None = None) -> Prediction:
     """``model``'s prediction for ``x`` by ``deadline_s``, else InferenceTimeoutError."""
     until = getattr(model, "predict_until", None)
     if until is not None:

@@ -27,12 +27,11 @@ import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import reference_service  # first: records when this container's init started
 from reference_service.dlq import SqsDeadLetterQueue
 from reference_service.errors import DeadLetterError, FieldProblem, InvalidInputError
 from reference_service.invocation import Reply, Service
 from reference_service.settings import ServiceSettings
-from reference_service.telemetry import StdoutSink, TelemetrySink
+from reference_service.telemetry import LineSink
 
 
 class LambdaContext(Protocol):
@@ -133,11 +132,9 @@ class LambdaAdapter:
         return True
 
 
-def build_adapter(env: Mapping[str, str] = os.environ, *, sink: TelemetrySink | None = None,
-                  init_started_s: float | None = None) -> LambdaAdapter:
+def build_adapter(env: Mapping[str, str] = os.environ, *, sink: LineSink | None = None) -> LambdaAdapter:
     settings = ServiceSettings.from_env(env)
-    service = Service(settings, sink or StdoutSink(),
-                      init_started_s=reference_service.PROCESS_START_S if init_started_s is None else init_started_s)
+    service = Service(settings, sink)
     return LambdaAdapter(service, dlq=SqsDeadLetterQueue(settings.dlq_url) if settings.dlq_url else None)
 
 

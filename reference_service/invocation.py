@@ -1,11 +1,10 @@
 """One invocation, the same for every adapter: size check, validation, prediction under a deadline,
-shadow, answer, and exactly one telemetry line. Adapters translate their event shapes to ``invoke``
-and the returned ``Reply`` back; they hold no logic of their own."""
+shadow, answer, and exactly one telemetry line, written by the probe (``reference_service.telemetry``).
+Adapters translate their event shapes to ``invoke`` and the returned ``Reply`` back; they hold no logic
+of their own."""
 
 from __future__ import annotations
 
-import os
-import resource
 import threading
 import time
 import uuid
@@ -14,87 +13,43 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from inferwatch_probe import Invocation
+from inferwatch_probe.outputs import scores_from_probabilities
+
 from reference_service.batching import MicroBatcher
 from reference_service.core import (
     Fallback,
-    PredictionResult,
     answer_body,
     error_body,
     parse_request,
     predict_with_deadline,
 )
-from reference_service.errors import InvalidInputError, PayloadTooLargeError
+from reference_service.errors import InvalidInputError, ModelLoadError, PayloadTooLargeError, ServiceConfigError
 from reference_service.model import PACKAGED_MODEL_DIR, FaultInjectingModel, LazyModel, ModelCard, onnx_loader
+from reference_service.onnx_file import card_from_file
 from reference_service.prediction import Model, Prediction
 from reference_service.settings import ServiceSettings
-from reference_service.shadow import ShadowScorer
-from reference_service.telemetry import (
-    InvocationRecord,
-    ShadowOutcome,
-    TelemetrySink,
-    capped_classes,
-    capped_scores,
-    decimal_scales,
-    summarize_inputs,
-)
+from reference_service.shadow import ShadowOutcome, ShadowScorer
+from reference_service.telemetry import LineSink, build_probe
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     status_code: int
     body: dict[str, Any]
-    record: InvocationRecord
     failure: BaseException | None = None  # set for real failures: Lambda re-raises it (retry, then DLQ)
 
 
-def max_memory_used_mb() -> float:
-    """Peak RSS of this process in MB.
-
-    Linux's ``VmHWM`` first: ``ru_maxrss`` survives ``execve``, so a process spawned by a large parent
-    would report the parent's peak (seen: 424 MB for a 76 MB instance started from pytest). ``VmHWM``
-    belongs to the process's own address space. ``ru_maxrss`` (KiB on Linux) where /proc is missing.
-    """
-    status = _proc_status()
-    if status is not None:
-        at = status.find(b"VmHWM:")
-        if at >= 0:
-            return round(int(status[at + 6 : status.index(b"kB", at)]) / 1024, 1)
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-_STATUS_FD: tuple[int, int] | None = None  # (pid, fd of /proc/<pid>/status): opened once per process
-
-
-def _proc_status() -> bytes | None:
-    """This process's /proc status, re-read through a descriptor kept open (every invocation reports
-    its peak memory: opening the file each time cost more than the rest of the telemetry line)."""
-    global _STATUS_FD
-    pid = os.getpid()
-    if _STATUS_FD is None or _STATUS_FD[0] != pid:  # a forked child must not read its parent's file
-        try:
-            _STATUS_FD = (pid, os.open(f"/proc/{pid}/status", os.O_RDONLY))
-        except OSError:
-            return None
+def load_card(settings: ServiceSettings) -> ModelCard:
+    """The card of the model served: a reference model's packaged card, or one read from a model file of
+    your own (which must load: ServiceConfigError naming the file and why, and the process does not start)."""
+    if settings.model_path is None:
+        return ModelCard.load(settings.model_version, settings.model_dir)
     try:
-        return os.pread(_STATUS_FD[1], 8192, 0)
-    except OSError:
-        return None
-
-
-class InstanceState:
-    """Cold-start bookkeeping: the first invocation of the instance carries ColdStart=1 and InitMs."""
-
-    def __init__(self, init_ms: float, *, prewarmed: bool) -> None:
-        self.init_ms = round(init_ms, 3)
-        self._cold = not prewarmed
-        self._lock = threading.Lock()
-
-    def take_cold_start(self) -> tuple[int, float]:
-        with self._lock:
-            if self._cold:
-                self._cold = False
-                return 1, self.init_ms
-            return 0, 0.0
+        return card_from_file(settings.model_path, version=settings.model_version, task=settings.task or "",
+                              input_name=settings.input_name, feature_names=settings.feature_names)
+    except ModelLoadError as exc:
+        raise ServiceConfigError("INFERWATCH_MODEL_PATH", str(exc)) from exc
 
 
 def build_model(settings: ServiceSettings, version: str, card: ModelCard) -> LazyModel:
@@ -104,15 +59,15 @@ def build_model(settings: ServiceSettings, version: str, card: ModelCard) -> Laz
 
 
 class Service:
-    """The reference service inside one instance (container or process)."""
+    """The reference service inside one instance (container or process). ``sink`` takes its telemetry
+    lines (default: the telemetry file of INFERWATCH_TELEMETRY_DIR, else stdout)."""
 
-    def __init__(self, settings: ServiceSettings, sink: TelemetrySink, *, init_started_s: float,
-                 model: Model | None = None, shadow_model: Model | None = None) -> None:
+    def __init__(self, settings: ServiceSettings, sink: LineSink | None = None, *, model: Model | None = None,
+                 shadow_model: Model | None = None) -> None:
         self.settings = settings
-        self.sink = sink
-        self.card = ModelCard.load(settings.model_version, settings.model_dir)
+        self.card = load_card(settings)
+        self.probe = build_probe(settings, self.card, sink)
         self.fallback = Fallback.from_card(self.card)
-        self._scales = decimal_scales(self.card.valid_max)
         self.lazy = build_model(settings, settings.model_version, self.card) if model is None else None
         base: Model = model if model is not None else self.lazy  # type: ignore[assignment]
         if settings.faults.active:
@@ -134,10 +89,11 @@ class Service:
             self.shadow = ShadowScorer(shadow_model)
         if self.lazy is not None:
             try:
-                self.lazy.ensure_loaded()  # load during init, so the load counts in InitMs
+                with self.probe.timed("load"):  # load during init, so the load counts in the init
+                    self.lazy.ensure_loaded()
             except Exception:  # noqa: BLE001, S110 - degraded until it loads; /healthz says so
                 pass
-        self.state = InstanceState((time.time() - init_started_s) * 1000, prewarmed=settings.prewarmed)
+        self.probe.ready()  # the instance's init ends here, whenever its first request comes
 
     @property
     def ready(self) -> bool:
@@ -158,42 +114,44 @@ class Service:
                 "model_version": self.settings.model_version, "deployment": self.settings.deployment,
                 "reason": str(error) if error else None, "in_flight": self._in_flight}
 
-    def _record(self, *, request_id: str, status: str, latency_ms: float, rows: int, cold: tuple[int, float],
-                prediction: Prediction | None = None, version: str | None = None, summary: Any = None,
-                error_type: str | None = None, shadow: ShadowOutcome | None = None) -> InvocationRecord:
-        s = self.settings
-        return InvocationRecord(
-            timestamp_ms=int(time.time() * 1000), deployment=s.deployment, model_version=version or s.model_version,
-            role=s.role, request_id=request_id, status=status, latency_ms=round(latency_ms, 3),
-            cold_start=cold[0], init_ms=cold[1], memory_mb=s.memory_mb, max_memory_used_mb=max_memory_used_mb(),
-            rows=rows, scores=capped_scores(prediction.scores) if prediction is not None else (),
-            classes=capped_classes(prediction.labels) if prediction is not None else (),
-            input_summary=summary, input_summary_rows=len(next(iter(summary.values()))) if summary else 0,
-            error_type=error_type, shadow=shadow, prewarmed=s.prewarmed)
+    def _scores(self, prediction: Prediction) -> Any:
+        """The score per the task, as the probe reports it (binary: the positive class's probability)."""
+        if prediction.probabilities is None:
+            return None
+        return scores_from_probabilities(self.card.task, prediction.probabilities, need_top=False)[0]
 
-    def _emit(self, code: int, body: dict[str, Any], record: InvocationRecord,
-              failure: BaseException | None = None) -> Reply:
-        self.sink.write(record)
-        return Reply(code, body, record, failure)
+    def _record(self, inv: Invocation, x: Any, prediction: Prediction | None = None) -> None:
+        """The rows of this invocation with their inputs, and the model's answer for them."""
+        card = self.card
+        inputs: Any = x if card.all_numbers and not card.column_inputs else {
+            name: x[:, j] for j, name in enumerate(card.feature_names)}
+        if prediction is None:
+            inv.record(inputs=inputs, feature_names=card.feature_names)
+            return
+        inv.record(inputs=inputs, feature_names=card.feature_names, scores=self._scores(prediction),
+                   classes=prediction.labels, values=prediction.values)
+
+    def _record_shadow(self, inv: Invocation, outcome: ShadowOutcome) -> None:
+        pred = outcome.prediction
+        inv.shadow(outcome.version, outcome.status, scores=None if pred is None else self._scores(pred),
+                   classes=None if pred is None else pred.labels, agree=outcome.agree, latency_ms=outcome.latency_ms)
 
     def reject_oversize(self, size_bytes: int, *, request_id: str | None = None) -> Reply:
         request_id = request_id or uuid.uuid4().hex
         exc = PayloadTooLargeError(size_bytes, self.settings.max_body_bytes)
-        cold = self.state.take_cold_start()
-        record = self._record(request_id=request_id, status="client_error", latency_ms=0.0, rows=0, cold=cold,
-                              error_type=type(exc).__name__)
+        with self.probe.invocation(request_id) as inv:
+            inv.answer(413, error_type=type(exc).__name__)
         body = error_body(str(exc), request_id=request_id)
         body["fields"] = [{"field": "body", "problem": f"larger than {self.settings.max_body_bytes} bytes"}]
-        return self._emit(413, body, record)
+        return Reply(413, body)
 
     def reject_invalid(self, exc: InvalidInputError, *, request_id: str | None = None,
                        started_s: float | None = None) -> Reply:
         """A 400 for a request found invalid before it reached ``invoke`` (e.g. an undecodable envelope)."""
         request_id = request_id or uuid.uuid4().hex
-        ms = 0.0 if started_s is None else (time.perf_counter() - started_s) * 1000
-        record = self._record(request_id=request_id, status="client_error", latency_ms=ms, rows=0,
-                              cold=self.state.take_cold_start(), error_type=type(exc).__name__)
-        return self._emit(400, error_body(str(exc), exc.fields, request_id), record)
+        with self.probe.invocation(request_id, started_s=started_s) as inv:
+            inv.answer(400, error_type=type(exc).__name__)
+        return Reply(400, error_body(str(exc), exc.fields, request_id))
 
     def invoke(self, body: bytes | str | Mapping[str, Any], *, budget_s: float | None = None,
                request_id: str | None = None, started_s: float | None = None) -> Reply:
@@ -203,41 +161,53 @@ class Service:
         with self._in_flight_lock:
             self._in_flight += 1
         try:
-            return self._invoke(body, budget_s, request_id, t0)
+            with self.probe.invocation(request_id, started_s=t0) as inv:
+                return self._invoke(inv, body, budget_s, request_id, t0)
         finally:
             with self._in_flight_lock:
                 self._in_flight -= 1
 
-    def _invoke(self, body: bytes | str | Mapping[str, Any], budget_s: float, request_id: str, t0: float) -> Reply:
+    def _invoke(self, inv: Invocation, body: bytes | str | Mapping[str, Any], budget_s: float, request_id: str,
+                t0: float) -> Reply:
         try:
             x = parse_request(body, self.card, self.settings.max_rows)
         except InvalidInputError as exc:
-            return self.reject_invalid(exc, request_id=request_id, started_s=t0)
-        cold = self.state.take_cold_start()
+            inv.answer(400, error_type=type(exc).__name__)
+            return Reply(400, error_body(str(exc), exc.fields, request_id))
         shadow_run = self.shadow.start(x) if self.shadow is not None else None
-        summary = None
-        if self.settings.input_summary:
-            summary = summarize_inputs(x, self.card.feature_names, scales=self._scales)
         remaining_s = budget_s - (time.perf_counter() - t0)
         try:
             result = predict_with_deadline(self.model, x, remaining_s, self.fallback, executor=self.executor)
         except Exception as exc:  # noqa: BLE001 - a real failure: answered 500 / re-raised by Lambda, never hidden
-            shadow = self.shadow.finish(shadow_run, None, 0.0) if self.shadow and shadow_run else None
-            ms = (time.perf_counter() - t0) * 1000
-            record = self._record(request_id=request_id, status="error", latency_ms=ms, rows=len(x), cold=cold,
-                                  summary=summary, error_type=type(exc).__name__, shadow=shadow)
-            return self._emit(500, error_body(f"inference failed: {type(exc).__name__}", request_id=request_id),
-                              record, exc)
+            if self.shadow is not None and shadow_run is not None:
+                self._record_shadow(inv, self.shadow.finish(shadow_run, None, 0.0))
+            self._record(inv, x)
+            inv.answer(500, error_type=type(exc).__name__)
+            return Reply(500, error_body(f"inference failed: {type(exc).__name__}", request_id=request_id), exc)
+        if result.prediction is None:  # no fallback for a model of your own
+            return self._unanswered(inv, x, result.outcome, result.error_type, request_id)
         answer = answer_body(result, self.card, request_id)
-        shadow = None
         if self.shadow is not None and shadow_run is not None:
             served = result.prediction if result.outcome == "ok" else None
-            shadow = self.shadow.finish(shadow_run, served, self.settings.shadow_wait_ms / 1000)
-        ms = (time.perf_counter() - t0) * 1000
-        record = self._record(request_id=request_id, status=_status(result), latency_ms=ms, rows=len(x), cold=cold,
-                              prediction=result.prediction, version=result.model_version, summary=summary,
-                              error_type=result.error_type, shadow=shadow)
-        return self._emit(200, answer, record)
+            self._record_shadow(inv, self.shadow.finish(shadow_run, served, self.settings.shadow_wait_ms / 1000))
+        if result.outcome == "ok":
+            self._record(inv, x, result.prediction)
+        else:  # a fallback answered: the rows and their inputs, not the fallback's scores (not the model's)
+            self._record(inv, x)
+            if result.outcome == "timeout":
+                inv.timed_out(result.error_type or "InferenceTimeoutError")
+            else:
+                inv.degraded(result.error_type or "Degraded")
+        return Reply(200, answer)
+
+    def _unanswered(self, inv: Invocation, x: Any, outcome: str, error_type: str | None, request_id: str) -> Reply:
+        """A model without a fallback that could not answer: 504 when out of time, 503 when it cannot load."""
+        self._record(inv, x)
+        if outcome == "timeout":
+            inv.timed_out(error_type or "InferenceTimeoutError")
+            return Reply(504, error_body("inference did not finish in time", request_id=request_id))
+        inv.answer(503, error_type=error_type or "ModelLoadError")
+        return Reply(503, error_body("the model is unavailable", request_id=request_id))
 
     def close(self) -> None:
         if self.batcher is not None:
@@ -245,7 +215,4 @@ class Service:
         if self.shadow is not None:
             self.shadow.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _status(result: PredictionResult) -> str:
-    return {"ok": "ok", "timeout": "timeout", "degraded": "degraded"}[result.outcome]
+        self.probe.close()

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from reference_service.emulator.errors import LoadGenError
-from reference_service.emulator.inputs import MALFORMED_KINDS, InputSampler, malformed_body
+from reference_service.emulator.inputs import InputSampler, Sampler
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 OUTCOMES = ("ok", "degraded", "client_error", "throttled", "server_error", "timeout", "connection_error", "skipped")
@@ -241,14 +241,12 @@ class _Worker(threading.Thread):
 class _BodyMaker:
     """Draws request bodies in arrival order from one seeded generator (so a seed replays the same load)."""
 
-    def __init__(self, profile: LoadProfile, sampler: InputSampler) -> None:
+    def __init__(self, profile: LoadProfile, sampler: Sampler) -> None:
         self._profile, self._sampler = profile, sampler
         self.rng = np.random.default_rng(profile.seed)
-        self._shift: np.ndarray | None = None
+        self._shift: Any = None
         if profile.drift is not None:
-            index = sampler.feature_index(profile.drift.features)
-            self._shift = np.zeros(len(sampler.feature_names))
-            self._shift[index] = profile.drift.shift_sd * sampler.std[index]
+            self._shift = sampler.shift_for(profile.drift.features, profile.drift.shift_sd)
 
     def make(self, elapsed_s: float) -> tuple[bytes, bool, bool, int]:
         """(body, malformed, drifted, rows)."""
@@ -257,13 +255,14 @@ class _BodyMaker:
         drifted = p.drift is not None and elapsed_s >= p.drift.after_s
         x = self._sampler.sample(rng, rows, p.noise_sd, self._shift if drifted else None)
         if p.malformed_fraction > 0 and rng.random() < p.malformed_fraction:
-            kind = MALFORMED_KINDS[int(rng.integers(0, len(MALFORMED_KINDS)))]
-            return malformed_body(kind, x[0], self._sampler, rng), True, False, 1
+            kinds = self._sampler.malformed_kinds
+            kind = kinds[int(rng.integers(0, len(kinds)))]
+            return self._sampler.malformed(kind, x[0], rng), True, False, 1
         return json.dumps({"instances": x.tolist()}).encode(), False, drifted, rows
 
 
 def run_load(target_url: str, profile: LoadProfile, stop_event: threading.Event | None = None, *,
-             sampler: InputSampler | None = None) -> LoadResult:
+             sampler: Sampler | None = None) -> LoadResult:
     """Send open-loop Poisson load to ``target_url`` until duration, max_requests or ``stop_event``.
 
     Blocks until every sent request is answered (or timed out), then returns the counts by outcome.

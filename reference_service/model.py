@@ -1,5 +1,8 @@
 """The model seam: the model card, a ``Model`` protocol, the ONNX implementation (one session per
-container) and two wrappers, one that loads lazily and recovers, one that injects faults for demos."""
+container) and two wrappers, one that loads lazily and recovers, one that injects faults for demos.
+
+The card of a reference model (v1, v2) ships beside it; the card of any other ONNX file is read from the
+file itself (``reference_service.onnx_file``)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from numpy.typing import NDArray
 
 from reference_service.deadline import WATCHDOG, run_until
 from reference_service.errors import InferenceError, InferenceTimeoutError, InjectedFaultError, ModelLoadError
+from reference_service.model_io import OutputReader, model_feed
 from reference_service.prediction import Model, Prediction
 
 PACKAGED_MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -35,13 +39,30 @@ class ModelCard:
     feature_names: tuple[str, ...]
     valid_min: tuple[float, ...]
     valid_max: tuple[float, ...]
-    classes: tuple[str, ...]
-    class_priors: tuple[float, ...]
-    dtype: str = "float32"
+    classes: tuple[str, ...]  # () when the model's own labels are answered (any model but the reference ones)
+    class_priors: tuple[float, ...]  # () when there is no fallback answer
+    dtype: str = "float32"  # of the one 2-D input
+    task: str = ""  # binary, multiclass or regression (docs/telemetry.md); "" for a reference card: by its classes
+    kinds: tuple[str, ...] = ()  # per feature, "number" or "string"; () when every feature is a number
+    column_inputs: tuple[str, ...] = ()  # one model input per feature (else one 2-D input)
+    column_dtypes: tuple[str, ...] = ()  # numpy dtype of each such input ("str" for strings)
+    column_ranks: tuple[int, ...] = ()  # 1 for an input [n], 2 for [n, 1]
+    path: str | None = None  # a model file of its own (else ``<model_dir>/<onnx_file>``)
+
+    def __post_init__(self) -> None:
+        if not self.task:  # the reference models are classifiers, binary by their two classes
+            object.__setattr__(self, "task", "binary" if len(self.classes) == 2 else "multiclass")
 
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    @property
+    def all_numbers(self) -> bool:
+        return all(k == "number" for k in self.kinds)
+
+    def model_file(self, model_dir: Path) -> Path:
+        return Path(self.path) if self.path is not None else model_dir / self.onnx_file
 
     @classmethod
     def load(cls, version: str, model_dir: Path | None = None) -> ModelCard:
@@ -74,7 +95,7 @@ class OnnxModel:
     def __init__(self, card: ModelCard, model_dir: Path, *, intra_op_threads: int = 1) -> None:
         import onnxruntime as ort  # ~0.3 s: the handler's settings and errors load without it
 
-        path = model_dir / card.onnx_file
+        path = card.model_file(model_dir)
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -88,24 +109,30 @@ class OnnxModel:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(raw, sess_options=options, providers=["CPUExecutionProvider"])
+            self._reader = OutputReader(card.task, self._session.get_outputs())
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelLoadError(card.version, str(path), f"onnxruntime refused it: {exc}") from exc
         self.card = card
-        self._input = card.input_name
         self._ort = ort
 
     @property
     def version(self) -> str:
         return self.card.version
 
-    def predict(self, x: NDArray[np.float32]) -> Prediction:
+    def _read(self, outputs: list[Any]) -> Prediction:
         try:
-            labels, probabilities = self._session.run(None, {self._input: x})
+            return self._reader.read(outputs)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InferenceError(self.card.version, f"outputs not understood: {exc}") from exc
+
+    def predict(self, x: NDArray[Any]) -> Prediction:
+        try:
+            outputs = self._session.run(None, model_feed(self.card, x))
         except Exception as exc:
             raise InferenceError(self.card.version, str(exc)) from exc
-        return Prediction(np.asarray(probabilities, dtype=np.float32), np.asarray(labels, dtype=np.int64))
+        return self._read(outputs)
 
-    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+    def predict_until(self, x: NDArray[Any], deadline_s: float) -> Prediction:
         """Inline, terminated by the watchdog at ``deadline_s`` (a time.monotonic() value)."""
         budget_s = deadline_s - time.monotonic()
         if budget_s <= 0:
@@ -113,16 +140,14 @@ class OnnxModel:
         options = self._ort.RunOptions()
         entry = WATCHDOG.watch(deadline_s, options)
         try:
-            labels, probabilities = self._session.run(None, {self._input: x}, options)
+            outputs = self._session.run(None, model_feed(self.card, x), options)
         except Exception as exc:
             if options.terminate:
                 raise InferenceTimeoutError(budget_s) from exc
             raise InferenceError(self.card.version, str(exc)) from exc
         finally:
             entry.done = True
-        return Prediction(np.asarray(probabilities, dtype=np.float32), np.asarray(labels, dtype=np.int64))
-
-
+        return self._read(outputs)
 
 
 class LazyModel:
@@ -171,10 +196,10 @@ class LazyModel:
             self._last_error = None
             return self._model
 
-    def predict(self, x: NDArray[np.float32]) -> Prediction:
+    def predict(self, x: NDArray[Any]) -> Prediction:
         return self.ensure_loaded().predict(x)
 
-    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+    def predict_until(self, x: NDArray[Any], deadline_s: float) -> Prediction:
         return run_until(self.ensure_loaded(), x, deadline_s)
 
 
@@ -208,7 +233,7 @@ class FaultInjectingModel:
             slow, fail = self._rng.random(2)
         return bool(slow < self._faults.slow_rate), bool(fail < self._faults.error_rate)
 
-    def predict(self, x: NDArray[np.float32]) -> Prediction:
+    def predict(self, x: NDArray[Any]) -> Prediction:
         slow, fail = self._draw()
         if slow:
             time.sleep(self._faults.slow_ms / 1000)
@@ -216,7 +241,7 @@ class FaultInjectingModel:
             raise InjectedFaultError(self.version, "injected fault (INFERWATCH_FAULT_ERROR_RATE)")
         return self._inner.predict(x)
 
-    def predict_until(self, x: NDArray[np.float32], deadline_s: float) -> Prediction:
+    def predict_until(self, x: NDArray[Any], deadline_s: float) -> Prediction:
         """Like ``predict``, but an injected slowdown stops at the deadline, as a slow model run would."""
         slow, fail = self._draw()
         if slow:

@@ -40,13 +40,11 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import reference_service  # first: records the process start time used for InitMs
 from reference_service.dlq import AsyncWorker, DurableQueue
 from reference_service.errors import DeadLetterError, FieldProblem, InvalidInputError, ServiceConfigError
 from reference_service.invocation import Reply, Service
 from reference_service.json_http import LINGER_BYTES, JsonHTTPServer, JsonRequestHandler
 from reference_service.settings import ServiceSettings
-from reference_service.telemetry import FileSink, StdoutSink, TelemetrySink
 
 ASYNC_HEADER = "X-Inferwatch-Invocation-Type"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
@@ -67,13 +65,6 @@ def unwrap_pubsub(body: bytes) -> tuple[bytes, str | None]:
         raise InvalidInputError([FieldProblem("message.data", "not base64")]) from exc
     message_id = message.get("messageId")
     return data, message_id if isinstance(message_id, str) and _REQUEST_ID.match(message_id) else None
-
-
-def make_sink(settings: ServiceSettings) -> TelemetrySink:
-    if settings.telemetry_dir is not None:
-        return FileSink(settings.telemetry_dir, settings.instance_id,
-                        rotate_bytes=int(settings.telemetry_rotate_mb * (1 << 20)))
-    return StdoutSink(cloud_run=True)
 
 
 class InferenceServer(JsonHTTPServer):
@@ -213,10 +204,11 @@ class _Handler(JsonRequestHandler):
             self.server.leave()
 
 
-def serve(settings: ServiceSettings, *, host: str, port: int, init_started_s: float,
-          on_ready: Callable[[int], None] | None = None) -> int:
-    """Serve until SIGTERM/SIGINT; ``on_ready`` gets the bound port (the real one when ``port`` is 0)."""
-    service = Service(settings, make_sink(settings), init_started_s=init_started_s)
+def serve(settings: ServiceSettings, *, host: str, port: int,
+          on_ready: Callable[[int], None] | None = None, service: Service | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; ``on_ready`` gets the bound port (the real one when ``port`` is 0).
+    Telemetry goes to INFERWATCH_TELEMETRY_DIR's file, else to stdout (``reference_service.telemetry``)."""
+    service = service or Service(settings)
     server = InferenceServer((host, port), service)
 
     def _stop(signum: int, frame: object) -> None:
@@ -242,11 +234,11 @@ def main(env: Mapping[str, str] = os.environ, on_ready: Callable[[int], None] | 
     try:
         settings = ServiceSettings.from_env(env)
         port = int(env.get("PORT", "8080"))
+        service = Service(settings)  # a model file of your own that cannot be served stops it here
     except (ServiceConfigError, ValueError) as exc:
         print(f"reference_service: bad configuration: {exc}", file=sys.stderr, flush=True)
         return 2
-    code = serve(settings, host=env.get("HOST", "127.0.0.1"), port=port,
-                 init_started_s=reference_service.PROCESS_START_S, on_ready=on_ready)
+    code = serve(settings, host=env.get("HOST", "127.0.0.1"), port=port, on_ready=on_ready, service=service)
     sys.stdout.flush()
     sys.stderr.flush()
     # Threads still running a stuck model or shadow call must not hold the exit: everything we own is

@@ -3,7 +3,12 @@
 | variable | default | meaning |
 |---|---|---|
 | INFERWATCH_DEPLOYMENT | ``local-<version>`` | deployment name written in telemetry (a name: see ``names.py``) |
-| INFERWATCH_MODEL_VERSION | v1 | model version served (v1, v2) |
+| INFERWATCH_SERVICE | the deployment | the service (endpoint) the deployment belongs to, written in telemetry |
+| INFERWATCH_MODEL_VERSION | v1 | model version served (v1, v2; any name with INFERWATCH_MODEL_PATH) |
+| INFERWATCH_MODEL_PATH | (none) | serve this ONNX file (a model of your own) instead of a reference model |
+| INFERWATCH_TASK | (required with a model path) | binary, multiclass or regression: what its outputs mean |
+| INFERWATCH_INPUT_NAME | (none) | the model input the rows go to (checked against the model) |
+| INFERWATCH_FEATURE_NAMES | ``<input>_<j>`` | JSON list naming the columns of a model's one 2-D input |
 | INFERWATCH_ROLE | stable | stable, canary, blue, green or shadow |
 | INFERWATCH_MEMORY_MB | 512 | configured memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE on Lambda) |
 | INFERWATCH_TIMEOUT_S | 30 | request timeout; the inference deadline is this minus the safety margin |
@@ -26,15 +31,20 @@
 | INFERWATCH_INPUT_SUMMARY | 1 | 0: leave per-feature input values out of telemetry |
 | INFERWATCH_HOME | ./.inferwatch | local state: the durable async queue and DLQ live in ``<home>/dlq`` |
 | INFERWATCH_DLQ_URL | (none) | Lambda: SQS queue URL that receives poison SQS messages |
+
+Telemetry is the probe's (``reference_service.telemetry``): INFERWATCH_PROBE_MODE and INFERWATCH_EMF_METRICS
+are read by it, as are the platform's own variables (AWS_LAMBDA_*, K_*).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TypeVar
 
 from reference_service.errors import ServiceConfigError
@@ -42,6 +52,8 @@ from reference_service.model import VERSIONS, FaultSettings
 from reference_service.names import INSTANCE_ID_MAX_CHARS, name_problem, name_rule
 
 ROLES = ("stable", "canary", "blue", "green", "shadow")
+TASKS = ("binary", "multiclass", "regression")
+_PROBE_ENV_PREFIXES = ("INFERWATCH_PROBE_MODE", "INFERWATCH_EMF_METRICS", "AWS_LAMBDA_", "K_")
 T = TypeVar("T")
 
 
@@ -59,6 +71,17 @@ def _read(env: Mapping[str, str], name: str, convert: Callable[[str], T], defaul
     return value
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    """A JSON list of feature names."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON list of names: {exc}") from exc
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("not a JSON list of non-empty names")
+    return tuple(value)
+
+
 def _flag(raw: str) -> bool:
     if raw.lower() in ("1", "true", "yes", "on"):
         return True
@@ -70,7 +93,12 @@ def _flag(raw: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
     deployment: str = "local-v1"
+    service: str | None = None  # None: the deployment
     model_version: str = "v1"
+    model_path: Path | None = None  # a model of your own (its card is read from the file)
+    task: str | None = None  # with model_path: binary, multiclass or regression
+    input_name: str | None = None
+    feature_names: tuple[str, ...] | None = None
     role: str = "stable"
     memory_mb: int = 512
     timeout_s: float = 30.0
@@ -93,6 +121,8 @@ class ServiceSettings:
     input_summary: bool = True
     home: Path = Path(".inferwatch")
     dlq_url: str | None = None
+    # what the probe reads from the environment itself (the platform's variables, its mode and metrics)
+    probe_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     @property
     def inference_budget_s(self) -> float:
@@ -101,7 +131,16 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ServiceSettings:
-        version = _read(env, "INFERWATCH_MODEL_VERSION", str, "v1", lambda v: v in VERSIONS, f"one of {VERSIONS}")
+        model_path = _read(env, "INFERWATCH_MODEL_PATH", str, "")
+        if model_path:  # a model of your own: any version name
+            version = _read(env, "INFERWATCH_MODEL_VERSION", str, "model", lambda v: name_problem(v) is None,
+                            name_rule())
+        else:
+            version = _read(env, "INFERWATCH_MODEL_VERSION", str, "v1", lambda v: v in VERSIONS,
+                            f"one of {VERSIONS} (or set INFERWATCH_MODEL_PATH to a model of your own)")
+        task = _read(env, "INFERWATCH_TASK", str, "", lambda v: v in TASKS, f"one of {TASKS}") or None
+        if model_path and task is None:
+            raise ServiceConfigError("INFERWATCH_TASK", f"required with INFERWATCH_MODEL_PATH: one of {TASKS}")
         deployment = _read(env, "INFERWATCH_DEPLOYMENT", str, f"local-{version}",
                            lambda v: name_problem(v) is None, name_rule())
 
@@ -118,7 +157,12 @@ class ServiceSettings:
         memory_default = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512") or 512)
         return cls(
             deployment=deployment,
+            service=_read(env, "INFERWATCH_SERVICE", str, "", lambda v: name_problem(v) is None, name_rule()) or None,
             model_version=version,
+            model_path=Path(model_path) if model_path else None,
+            task=task,
+            input_name=_read(env, "INFERWATCH_INPUT_NAME", str, "") or None,
+            feature_names=_read(env, "INFERWATCH_FEATURE_NAMES", _names, None),
             role=_read(env, "INFERWATCH_ROLE", str, "stable", lambda v: v in ROLES, f"one of {ROLES}"),
             memory_mb=_read(env, "INFERWATCH_MEMORY_MB", int, memory_default, pos_int, "a positive integer"),
             timeout_s=_read(env, "INFERWATCH_TIMEOUT_S", float, 30.0, lambda v: 0 < v <= 3600, "in (0, 3600]"),
@@ -149,4 +193,5 @@ class ServiceSettings:
             input_summary=_read(env, "INFERWATCH_INPUT_SUMMARY", _flag, True),
             home=Path(env.get("INFERWATCH_HOME") or ".inferwatch"),
             dlq_url=env.get("INFERWATCH_DLQ_URL") or None,
+            probe_env=MappingProxyType({k: v for k, v in env.items() if k.startswith(_PROBE_ENV_PREFIXES)}),
         )

@@ -13,18 +13,30 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from reference_service.prediction import Model, Prediction
-from reference_service.telemetry import ShadowOutcome, capped_classes, capped_scores
 
 
 @dataclass(frozen=True, slots=True)
 class _Timed:
     prediction: Prediction
     latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowOutcome:
+    """What B said for one request: its prediction when it answered in time, and how often its class
+    agreed with A's (when A served a model answer)."""
+
+    version: str
+    status: str  # ok | error | timeout | skipped
+    prediction: Prediction | None = None
+    agree: float | None = None  # share of rows where the shadow's class equals the served one
+    latency_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +56,7 @@ class ShadowScorer:
     def version(self) -> str:
         return self.model.version
 
-    def _score(self, x: NDArray[np.float32]) -> _Timed:
+    def _score(self, x: NDArray[Any]) -> _Timed:
         t0 = time.perf_counter()
         try:
             return _Timed(self.model.predict(x), round((time.perf_counter() - t0) * 1000, 3))
@@ -52,7 +64,7 @@ class ShadowScorer:
             with self._lock:
                 self._pending -= 1
 
-    def start(self, x: NDArray[np.float32]) -> ShadowRun:
+    def start(self, x: NDArray[Any]) -> ShadowRun:
         with self._lock:
             if self._pending >= self._max_pending:
                 return ShadowRun(None)
@@ -71,10 +83,10 @@ class ShadowScorer:
             return ShadowOutcome(self.version, "error")
         pred = timed.prediction
         agree = None
-        if served is not None and len(served.labels) == len(pred.labels) and len(pred.labels):
+        if (served is not None and served.labels is not None and pred.labels is not None
+                and len(served.labels) == len(pred.labels) and len(pred.labels)):
             agree = round(float(np.mean(served.labels == pred.labels)), 6)
-        return ShadowOutcome(self.version, "ok", capped_scores(pred.scores), capped_classes(pred.labels),
-                             agree, timed.latency_ms)
+        return ShadowOutcome(self.version, "ok", pred, agree, timed.latency_ms)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from shell.commands import (
     alerts_cmd,
+    baseline_cmd,
     collect_cmd,
     config_cmd,
     costs_cmd,
@@ -21,7 +22,12 @@ from shell.commands import (
     demo_cmd,
     drift_cmd,
     exporter_cmd,
+    labels_cmd,
+    profile_cmd,
+    quality_cmd,
     service,
+    setup_cmd,
+    telemetry_cmd,
 )
 from shell.exits import describe
 
@@ -32,8 +38,8 @@ collection, alerts and the dashboard at http://127.0.0.1:8501. Point it at your 
 an inferwatch.toml (see `inferwatch config check --help`).
 """
 
-COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, drift_cmd, costs_cmd, alerts_cmd,
-                   exporter_cmd)
+COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, baseline_cmd, drift_cmd, quality_cmd,
+                   labels_cmd, costs_cmd, alerts_cmd, setup_cmd, telemetry_cmd, profile_cmd, exporter_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 

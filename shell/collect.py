@@ -1,5 +1,6 @@
 """Collection as the commands and the demo run it: build the configured collectors, run them in
-parallel, and hand each finished run to a callback (the progress bar)."""
+parallel (each unit leased, so processes sharing the store split the work), and hand each finished run
+and each unit left to another process to a callback (the progress bar)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ from typing import Any
 
 from collectors.base import CollectorContext
 from collectors.registry import build_collectors
-from collectors.runner import run_all
+from collectors.runner import Round, run_round
 from costs.advice_model import AdvicePolicy
 from costs.errors import CostError
 from drift import Baseline, DriftError
 from inferwatch.schema import CollectionRun, ModelKey
-from inferwatch.store import Store, StoreError
-from readmodels.baselines import latest_baseline
+from inferwatch.store import LeaseRefusal, Store, StoreError
+from readmodels.baselines import baseline_for
 from readmodels.drift_status import record_drift
 from readmodels.exposition_kept import record_exposition_figures
 from readmodels.overview import record_window_numbers
-from shell.reference_baselines import ensure_model_baselines
+from shell.reference_baselines import ensure_model_baselines, reference_keys
 from shell.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,9 @@ def collector_context(rt: Runtime, store: Store, endpoints: Mapping[str, str] | 
     bins files to count histograms over."""
 
     def baselines(key: ModelKey) -> tuple[str, Baseline] | None:
-        # an unreadable one raises, naming it: its model loses drift, the rest is collected
-        return latest_baseline(store, key.model_version)
+        # the service's own (exact model file first); an unreadable one raises, naming it: its model loses
+        # drift, the rest is collected
+        return baseline_for(store, key)
 
     def probe_bins(sha256: str) -> Mapping[str, Any] | None:
         found = store.load_probe_bins(sha256)
@@ -48,19 +50,27 @@ def collect_once(
     *,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[CollectionRun], None] | None = None,
-) -> list[CollectionRun]:
-    if rt.settings.of_provider("local"):
-        ensure_model_baselines(store)  # the reference models' held-out baselines bin the local histograms
+    on_skip: Callable[[LeaseRefusal], None] | None = None,
+    once_per_interval: bool = False,
+) -> Round:
+    """One round of every configured collector. With ``once_per_interval`` (``inferwatch collect``,
+    run by a schedule on one host or several), a unit collected during the current ``[collect]
+    interval_s`` by any process sharing the store is skipped; else (the demo) only units another process
+    holds right now are."""
+    # the reference models' held-out baselines, for the services that serve them, bin their histograms
+    ensure_model_baselines(store, reference_keys(rt.settings))
     collectors = build_collectors(rt.settings, collector_context(rt, store))
     if on_start is not None:
         on_start(len(collectors))
-    runs = run_all(store, collectors, workers=rt.settings.collect.workers, on_done=on_done)
-    if any(run.points_written for run in runs):
+    collect = rt.settings.collect
+    done = run_round(store, collectors, workers=collect.workers, lease_s=collect.lease_s,
+                     round_s=collect.interval_s if once_per_interval else None, on_done=on_done, on_skip=on_skip)
+    if any(run.points_written for run in done.runs):
         now = datetime.now(UTC)
         record_collected_drift(rt, store, now)
         record_collected_numbers(rt, store, now)
         record_collected_figures(rt, store, now)
-    return runs
+    return done
 
 
 def record_collected_drift(rt: Runtime, store: Store, now: datetime) -> None:

@@ -10,17 +10,18 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from inferwatch.config import LocalDeploymentConfig
 from reference_service.emulator import DeploymentConfig, Emulator, FaultConfig, ServiceConfig
+from reference_service.emulator.table_inputs import TableSampler
 from reference_service.loadgen import MAX_DURATION_S, DriftSpec, LoadProfile, run_load
 from shell.alert_job import run_once
 from shell.collect import collect_once
 from shell.dashboard_server import start_dashboard
-from shell.reference_baselines import ensure_model_baselines
+from shell.reference_baselines import ensure_model_baselines, reference_keys
 from shell.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,43 @@ def emulator_services(rt: Runtime) -> list[Any]:
             concurrency=d.concurrency, min_instances=d.min_instances, max_instances=d.max_instances,
             keep_alive_s=d.keep_alive_s, shadow_version=d.shadow_version,
             faults=FaultConfig(slow_rate=d.fault_slow_rate, slow_ms=d.fault_slow_ms, error_rate=d.fault_error_rate),
+            service=name, model_path=d.model_path, task=d.task, input_name=d.input_name,
+            feature_names=tuple(d.feature_names) if d.feature_names else None,
         ) for d in items)
         services.append(ServiceConfig(name, deployments, weights={d.name: d.traffic_weight for d in items}))
     return services
 
 
-def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] = print) -> DemoReport:
+@dataclass(frozen=True)
+class OwnTraffic:
+    """Traffic for a service serving a model of your own: rows of your data, and what the drift switch
+    shifts (``reference_service.emulator.table_inputs``)."""
+    sampler: TableSampler
+    drift_features: tuple[str, ...]
 
+
+def _profile(rt: Runtime, options: DemoOptions, service: str, own: Mapping[str, OwnTraffic],
+             echo: Callable[[str], None]) -> tuple[Any, Any] | None:
+    """(load profile, sampler) of one service; None when there is nothing to send it (a model of your own
+    whose data the demo was not given)."""
+    if service in own:
+        traffic = own[service]
+        drift = (DriftSpec(after_s=options.drift_after_s, features=traffic.drift_features, shift_sd=1.0)
+                 if options.drift_after_s is not None and traffic.drift_features else None)
+        # whole rows of your data, as they are: unshifted traffic is the reference distribution itself
+        return replace(load_profile(options), drift=drift, noise_sd=0.0), traffic.sampler
+    own_models = {d.service or d.name for d in rt.settings.deployments
+                  if isinstance(d, LocalDeploymentConfig) and d.model_path is not None}
+    if service in own_models:
+        echo(f"no traffic for {service}: give `inferwatch demo --model <model> --data <reference data>` to send "
+             "it rows of your data, or send requests to it yourself")
+        return None
+    return load_profile(options, DEMO_TRAFFIC.get(service, ServiceTraffic())), None
+
+
+def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] = print,
+             own: Mapping[str, OwnTraffic] | None = None) -> DemoReport:
+    """The demo over the configured local deployments; ``own``: traffic of services serving your models."""
     store = rt.open_store()
     prepare_baselines(rt, store, echo)
     report = DemoReport()
@@ -77,9 +108,11 @@ def run_demo(rt: Runtime, options: DemoOptions, *, echo: Callable[[str], None] =
             echo(f"emulator up: {', '.join(s.name for s in emulator_services(rt))} (home {rt.home})")
             loaders = []
             for svc in emulator_services(rt):
-                profile = load_profile(options, DEMO_TRAFFIC.get(svc.name, ServiceTraffic()))
-                thread = threading.Thread(target=_load, args=(emu.service_url(svc.name), profile, stop, report,
-                                                              run_load),
+                planned = _profile(rt, options, svc.name, own or {}, echo)
+                if planned is None:
+                    continue
+                thread = threading.Thread(target=_load, args=(emu.service_url(svc.name), planned[0], stop, report,
+                                                              run_load, planned[1]),
                                           name=f"load-{svc.name}", daemon=True)
                 thread.start()
                 loaders.append(thread)
@@ -132,9 +165,10 @@ def load_profile(options: DemoOptions, traffic: ServiceTraffic | None = None) ->
                        seed=options.seed, burst_every_s=traffic.burst_every_s, burst_size=traffic.burst_size)
 
 
-def _load(url: str, profile: Any, stop: threading.Event, report: DemoReport, run_load: Callable[..., Any]) -> None:
+def _load(url: str, profile: Any, stop: threading.Event, report: DemoReport, run_load: Callable[..., Any],
+          sampler: Any = None) -> None:
     try:
-        result = run_load(url, profile, stop)
+        result = run_load(url, profile, stop, sampler=sampler)
     except Exception:  # the demo goes on without load rather than crash; the log says why
         log.exception("load generator stopped")
         return
@@ -174,9 +208,9 @@ def run_alerts(rt: Runtime, echo: Callable[[str], None]) -> None:
 
 
 def prepare_baselines(rt: Runtime, store: Any, echo: Callable[[str], None]) -> None:
-    """Drift baselines from the models' held-out predictions, once per model version."""
-    for version, baseline_id in ensure_model_baselines(store).items():
-        echo(f"baseline for model {version}: {baseline_id}")
+    """Drift baselines from the reference models' held-out predictions, once per service and version."""
+    for key, baseline_id in ensure_model_baselines(store, reference_keys(rt.settings)).items():
+        echo(f"baseline for {key.service} model {key.model_version}: {baseline_id}")
 
 
 def _start_dashboard(rt: Runtime, echo: Callable[[str], None]) -> subprocess.Popen[bytes]:

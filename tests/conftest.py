@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from tests.homes import use_home
+from tests.own_models import OwnModel, build_own_models
 
 
 def default_test_pg_url() -> str:
@@ -81,3 +82,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh Inferwatch home (and working folder) with no store URL or config from the environment."""
     return use_home(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def own_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, OwnModel]:
+    """Three models that are not the demo's (tests/own_models.py), with their reference data, made once."""
+    return build_own_models(tmp_path_factory.mktemp("own-models"))

@@ -20,6 +20,7 @@ else:
         "staleness_s": st.column_config.NumberColumn("age of last success (s)", format="%.0f"),
         "consecutive_failures": st.column_config.NumberColumn("failures in a row"),
         "quarantined": st.column_config.NumberColumn("quarantined inputs", format="%d"),
+        "host": st.column_config.TextColumn("collected by (host)"),
     })
     for _, row in sources[sources["last_error"].notna()].iterrows():
         st.error(f"**{row['collector']}**: {row['last_error']}")

@@ -19,6 +19,7 @@ from inferwatch.store.errors import (
     StoreUnavailableError,
 )
 from inferwatch.store.kept import KeptDecision, KeptFigures, KeptNumbers
+from inferwatch.store.leases import Lease, LeaseLostError, LeaseRefusal, LeaseToken
 from inferwatch.store.quarantine import QuarantineEntry
 from inferwatch.store.store import Store
 from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
@@ -28,6 +29,10 @@ __all__ = [
     "KeptDecision",
     "KeptFigures",
     "KeptNumbers",
+    "Lease",
+    "LeaseLostError",
+    "LeaseRefusal",
+    "LeaseToken",
     "QuarantineEntry",
     "Store",
     "StoreConfigError",

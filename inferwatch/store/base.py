@@ -14,7 +14,7 @@ from operator import itemgetter
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy import Boolean, Engine, Float, Integer, Select, String, Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -113,15 +113,21 @@ class StoreBase:
         key_of = itemgetter(*keys)
         by_key = {key_of(row): row for row in rows}
         rows = [by_key[k] for k in sorted(by_key)]
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table)
+        source = _unnest_source(table) if conn.dialect.name == "postgresql" else None
+        if source is not None:  # one statement per chunk: arrays of each column, unnested by the server
+            stmt = postgresql.insert(table).from_select([c.name for c in table.columns], source)
+        else:
+            stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
         updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
         stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates) if updates else (
             stmt.on_conflict_do_nothing(index_elements=keys)
         )
-        # executemany (SQLAlchemy pages multi-row VALUES itself); chunks only bound memory.
-        for i in range(0, len(rows), _UPSERT_CHUNK_ROWS):
-            conn.execute(stmt, rows[i : i + _UPSERT_CHUNK_ROWS])
+        for i in range(0, len(rows), _UPSERT_CHUNK_ROWS):  # chunks bound memory
+            chunk = rows[i : i + _UPSERT_CHUNK_ROWS]
+            if source is not None:
+                conn.execute(stmt, {f"u_{c.name}": [row.get(c.name) for row in chunk] for c in table.columns})
+            else:  # SQLite: executemany, in C
+                conn.execute(stmt, chunk)
 
     def insert_new(self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows whose key is not there yet; rows already there are kept as they are."""
@@ -143,6 +149,22 @@ def _missing_table(exc: Exception) -> bool:
     """SQLite's "no such table", PostgreSQL's undefined_table (SQLSTATE 42P01)."""
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlstate", None) == "42P01" or "no such table" in str(orig or "")
+
+
+# Column types PostgreSQL takes as arrays of bound values (JSON columns are written row by row).
+_ARRAY_TYPES = (String, Integer, Float, Boolean)
+
+
+def _unnest_source(table: Table) -> Select[Any] | None:
+    """``SELECT * FROM unnest(:col1, :col2, ...)``: the rows of a chunk as one array per column, so a
+    PostgreSQL upsert of 5,000 rows is one statement, not 5,000 pipelined ones (psycopg 3's
+    executemany; SQLAlchemy batches multi-row VALUES only with RETURNING). None when a column type
+    does not go in an array."""
+    if not all(isinstance(c.type, _ARRAY_TYPES) for c in table.columns):
+        return None
+    arrays = [bindparam(f"u_{c.name}", type_=postgresql.ARRAY(c.type)) for c in table.columns]
+    rows = func.unnest(*arrays).table_valued(*[c.name for c in table.columns]).render_derived()
+    return select(*[rows.c[c.name] for c in table.columns])
 
 
 def _reason(exc: OperationalError | ProgrammingError | PoolTimeoutError) -> str:

@@ -1,6 +1,6 @@
-"""Drift baselines: saved once per model (an id carries the model's sha256), read by id or as the newest
-of a model version. A payload is read as text first, so a corrupted row is reported for that baseline
-alone (:class:`StoreDataError`) and never fails a read of the others."""
+"""Drift baselines: saved per model (service, version and the model file's sha256), read by id or as the
+one for a model (:meth:`BaselineStore.baseline_id_for`). A payload is read as text first, so a corrupted
+row is reported for that baseline alone (:class:`StoreDataError`) and never fails a read of the others."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, select
+from sqlalchemy.engine import Connection
 
 from inferwatch.store import tables as t
 from inferwatch.store.base import StoreBase
@@ -19,12 +20,15 @@ from inferwatch.store.tables import from_epoch, to_epoch
 class BaselineStore(StoreBase):
     """The ``baselines`` table."""
 
-    def save_baseline(self, baseline_id: str, *, model_version: str, model_sha256: str, source: str,
-                      payload: Mapping[str, Any], created_at: datetime) -> None:
+    def save_baseline(self, baseline_id: str, *, service: str, model_version: str, model_sha256: str, source: str,
+                      payload: Mapping[str, Any], created_at: datetime, probe_bins: bytes | None = None) -> None:
+        """Save a baseline, and with it (in the same transaction) the bins file exported for probes."""
         with self.write() as conn:
             self.upsert(conn, t.baselines, [{
-                "id": baseline_id, "model_version": model_version, "model_sha256": model_sha256,
+                "id": baseline_id, "service": service, "model_version": model_version, "model_sha256": model_sha256,
                 "created_at": to_epoch(created_at, "created_at"), "source": source, "payload": dict(payload)}])
+            if probe_bins is not None:
+                self._upsert_probe_bins(conn, probe_bins, baseline_id, created_at)
 
     def load_baseline(self, baseline_id: str) -> dict[str, Any] | None:
         """The baseline's payload, None when there is none; :class:`StoreDataError` when the stored
@@ -39,20 +43,23 @@ class BaselineStore(StoreBase):
             row = conn.execute(select(cast(b.c.payload, Text)).where(b.c.id == baseline_id)).first()
         return None if row is None else str(row[0])
 
-    def latest_baseline_id(self, model_version: str) -> str | None:
-        """The id of the newest baseline of ``model_version``."""
+    def baseline_id_for(self, service: str, model_version: str, model_sha256: str | None = None) -> str | None:
+        """The id of the baseline of this service's model: the newest made for exactly this model file
+        (``model_sha256``) when there is one, else the newest of the service's ``model_version``. Never
+        another service's (two services may both call their model ``v1``), never an unbound one."""
         b = t.baselines
-        stmt = (select(b.c.id).where(b.c.model_version == model_version)
-                .order_by(b.c.created_at.desc(), b.c.id.desc()).limit(1))
+        if not service:
+            return None
+        newest = (b.c.created_at.desc(), b.c.id.desc())
+        of_version = select(b.c.id).where(b.c.service == service, b.c.model_version == model_version)
         with self.read() as conn:
-            return conn.execute(stmt).scalar()
-
-    def load_latest_baseline(self, model_version: str) -> tuple[str, dict[str, Any]] | None:
-        """(id, payload) of the newest baseline of ``model_version``; a corrupted payload raises
-        :class:`StoreDataError` (never an older one in its place: it bins with other edges)."""
-        bid = self.latest_baseline_id(model_version)
-        payload = self.load_baseline(bid) if bid is not None else None
-        return (bid, payload) if bid is not None and payload is not None else None
+            if model_sha256 is not None:
+                exact = conn.execute(of_version.where(b.c.model_sha256 == model_sha256).order_by(*newest)
+                                     .limit(1)).scalar()
+                if exact is not None:
+                    return str(exact)
+            found = conn.execute(of_version.order_by(*newest).limit(1)).scalar()
+        return None if found is None else str(found)
 
     def has_baseline(self, baseline_id: str) -> bool:
         with self.read() as conn:
@@ -61,17 +68,20 @@ class BaselineStore(StoreBase):
     def list_baselines(self) -> list[dict[str, Any]]:
         b = t.baselines
         with self.read() as conn:
-            rows = conn.execute(select(b.c.id, b.c.model_version, b.c.model_sha256, b.c.created_at, b.c.source)
-                                .order_by(b.c.created_at.desc())).mappings().all()
+            rows = conn.execute(select(b.c.id, b.c.service, b.c.model_version, b.c.model_sha256, b.c.created_at,
+                                       b.c.source).order_by(b.c.created_at.desc(), b.c.id.desc())).mappings().all()
         return [dict(r) | {"created_at": from_epoch(r["created_at"])} for r in rows]
 
     def save_probe_bins(self, content: bytes, *, baseline_id: str, created_at: datetime) -> str:
         """Keep a bins file exported for probes, byte for byte; returns its sha256 (what window lines name)."""
-        sha256 = hashlib.sha256(content).hexdigest()
         with self.write() as conn:
-            self.upsert(conn, t.probe_bins, [{"sha256": sha256, "baseline_id": baseline_id,
-                                              "created_at": to_epoch(created_at, "created_at"),
-                                              "content": content.decode("utf-8")}])
+            return self._upsert_probe_bins(conn, content, baseline_id, created_at)
+
+    def _upsert_probe_bins(self, conn: Connection, content: bytes, baseline_id: str, created_at: datetime) -> str:
+        sha256 = hashlib.sha256(content).hexdigest()
+        self.upsert(conn, t.probe_bins, [{"sha256": sha256, "baseline_id": baseline_id,
+                                          "created_at": to_epoch(created_at, "created_at"),
+                                          "content": content.decode("utf-8")}])
         return sha256
 
     def load_probe_bins(self, sha256: str) -> tuple[str, bytes] | None:

@@ -20,7 +20,7 @@ from inferwatch.schema import (
     HistogramPoint,
     MetricPoint,
 )
-from inferwatch.store import quarantine
+from inferwatch.store import labels, leases, quarantine
 from inferwatch.store import tables as t
 from inferwatch.store.base import StoreBase
 from inferwatch.store.errors import StoreInputError
@@ -41,17 +41,22 @@ class MetricStore(StoreBase):
         updated_s = to_epoch(now, "now")
         self.upsert(conn, t.deployments, [t.deployment_row(d, updated_s) for d in items])
 
-    def write_batch(self, batch: CollectionBatch, run: CollectionRun) -> None:
+    def write_batch(self, batch: CollectionBatch, run: CollectionRun, *,
+                    lease: leases.LeaseToken | None = None) -> None:
         """Write a collector's whole result, its cursor and its run record in one transaction.
 
         Re-writing a window replaces its rows; a batch that fails midway leaves nothing behind
         and the cursor where it was. Bad records raise :class:`StoreInputError` before any write.
+        With ``lease``, the write happens only while that lease is still its holder's
+        (:class:`~inferwatch.store.leases.LeaseLostError` otherwise, and nothing is written).
         """
         points = [t.point_row(p) for p in batch.points]
         histograms = [t.histogram_row(h) for h in batch.histograms]
         costs = [t.cost_row(c) for c in batch.costs]
         finished_s = to_epoch(run.finished_at, "finished_at")
         with self.write() as conn:
+            if lease is not None:
+                leases.hold(conn, lease)
             self._lock_deployments(conn, {p["deployment_id"] for p in points})
             self.upsert_deployments(conn, batch.deployments, run.finished_at)
             self.upsert(conn, t.metric_points, points)
@@ -63,6 +68,7 @@ class MetricStore(StoreBase):
                                                "updated_at": finished_s}])
             if batch.quarantined_count:
                 quarantine.save(conn, batch.collector, batch.quarantined, batch.quarantined_count, finished_s)
+            labels.save_predictions(self, conn, batch.predictions, finished_s)
             self._insert_run(conn, run)
 
     def rebuild_rollups(self) -> None:

@@ -8,8 +8,10 @@ they summarise. Every SQL statement of the product lives in this package:
     MetricStore       points, rollups, histograms, costs, deployments, runs        (metrics.py)
     BaselineStore     drift baselines                                               (baseline_records.py)
     KeptStore         drift decisions and window numbers kept for the pages        (kept.py)
+    LabelStore        predictions kept for labels, label rows, label aggregates    (labels.py)
     AlertStore        alert states, history, outbox, runs                          (alert_records.py)
     QuarantineStore   inputs collectors set aside                                  (quarantine.py)
+    LeaseStore        which collector process collects which unit                  (leases.py)
     MetaStore         facts about the store itself (its random id)                 (meta.py)
 """
 
@@ -25,6 +27,8 @@ from inferwatch.store.alert_records import AlertStore
 from inferwatch.store.baseline_records import BaselineStore
 from inferwatch.store.engine import build_engine
 from inferwatch.store.kept import KeptStore
+from inferwatch.store.labels import LabelStore
+from inferwatch.store.leases import LeaseStore
 from inferwatch.store.meta import MetaStore
 from inferwatch.store.metrics import LOCK_CLASS_SCHEMA, MetricStore
 from inferwatch.store.quarantine import QuarantineStore
@@ -50,6 +54,17 @@ def _cluster_rollups(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE metric_rollups_unclustered")
 
 
+def _upgrade_columns(conn: Connection) -> None:
+    """Columns a store made by an earlier version lacks (``create_all`` only makes missing tables)."""
+    inspector = inspect(conn)
+    for table, columns in t.ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, ddl in columns:
+            if name not in have:
+                log.info("adding column %s to %s (once, after an upgrade)", name, table)
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+
+
 def _upgrade_indexes(conn: Connection) -> None:
     """Indexes a store made by an earlier version lacks (``create_all`` only makes missing tables'),
     and those it has that newer ones replace. Building one over a large store takes a while, once."""
@@ -64,7 +79,7 @@ def _upgrade_indexes(conn: Connection) -> None:
             conn.execute(text(f"DROP INDEX {name}"))
 
 
-class Store(MetricStore, BaselineStore, KeptStore, AlertStore, QuarantineStore, MetaStore):
+class Store(MetricStore, BaselineStore, KeptStore, LabelStore, AlertStore, QuarantineStore, LeaseStore, MetaStore):
     """All persistence of Inferwatch. Build with :meth:`open`; call :meth:`create_schema` once."""
 
     @classmethod
@@ -84,6 +99,7 @@ class Store(MetricStore, BaselineStore, KeptStore, AlertStore, QuarantineStore, 
             had_rollups = inspect(conn).has_table(t.metric_rollups.name)
             t.metadata.create_all(conn)
             _cluster_rollups(conn)
+            _upgrade_columns(conn)
             _upgrade_indexes(conn)
             if not had_rollups:
                 self._rebuild_rollups(conn)

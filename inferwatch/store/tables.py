@@ -113,16 +113,22 @@ histograms = Table(
     Column("counts", JSON, nullable=False),
 )
 
+# A baseline belongs to one service's model (ModelKey: service, version, sha256). ``service`` is '' for
+# rows made before baselines were keyed by service (an upgraded store): listed, never looked up.
 baselines = Table(
     "baselines",
     metadata,
     Column("id", String(128), primary_key=True),
+    Column("service", String(64), nullable=False, server_default=""),
     Column("model_version", String(64), nullable=False),
     Column("model_sha256", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("source", String(255), nullable=False),
     Column("payload", JSON, nullable=False),
 )
+Index("ix_baselines_key", baselines.c.service, baselines.c.model_version, baselines.c.created_at)
+# Columns earlier versions lacked, added when a store is opened: table -> (column, its DDL type and default).
+ADDED_COLUMNS = {"baselines": (("service", "VARCHAR(64) NOT NULL DEFAULT ''"),)}
 
 # The bins files exported for probes (docs/telemetry.md, drift/probe_bins.py), kept byte for byte: a
 # window line names its bins file by the sha256 of those bytes.

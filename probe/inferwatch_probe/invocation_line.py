@@ -16,7 +16,8 @@ import json
 import os
 from typing import Any
 
-from inferwatch_probe.measure import InitInfo, Invocation
+from inferwatch_probe.measure import InitInfo, Invocation, ShadowOutcome
+from inferwatch_probe.outputs import Labels
 from inferwatch_probe.settings import ProbeSettings
 from inferwatch_probe.summaries import exact_list, shrink, summarize
 
@@ -28,6 +29,7 @@ DIMENSIONS = [["Deployment"], ["Deployment", "ModelVersion"]]
 _FLAGS = (("client_error", "ClientError"), ("timeout", "Timeout"), ("degraded", "Degraded"), ("error", "ServerError"))
 _UNITS = {"LatencyMs": "Milliseconds", "InitMs": "Milliseconds", "MaxMemoryUsedMb": "Megabytes"}
 _SEVERITY = {"ok": "INFO", "error": "ERROR"}
+_OPTIONAL_METRICS = frozenset({"PredictionScore", "PredictionValue", "ShadowAgree"})
 
 
 @functools.lru_cache(maxsize=64)
@@ -37,7 +39,7 @@ def metric_declarations(metrics: tuple[str, ...]) -> str:
         return "[]"
     return json.dumps([{"Namespace": NAMESPACE, "Dimensions": DIMENSIONS,
                         "Metrics": [{"Name": m, "Unit": _UNITS.get(m, "Count" if m not in (
-                            "PredictionScore", "PredictionValue") else "None")} for m in metrics]}],
+                            "PredictionScore", "PredictionValue", "ShadowAgree") else "None")} for m in metrics]}],
                       separators=(",", ":"))
 
 
@@ -53,6 +55,27 @@ def init_member(init: InitInfo) -> dict[str, Any]:
     if init.first_inference_ms is not None:
         doc["FirstInferenceMs"] = round(init.first_inference_ms, 3)
     return doc
+
+
+def _labels_member(labels: Labels, integers: str, strings: str) -> tuple[str, list[Any]]:
+    """Integer labels keep the pre-probe member (numbers); string labels get their own member, which
+    readers of the old lines ignore instead of rejecting the line."""
+    values = labels[:EMF_ARRAY_LIMIT].tolist() if not isinstance(labels, list) else labels[:EMF_ARRAY_LIMIT]
+    return (integers if all(isinstance(v, int) for v in values) else strings), values
+
+
+def _shadow(outcome: ShadowOutcome, doc: dict[str, Any]) -> None:
+    doc["ShadowVersion"], doc["ShadowStatus"] = outcome.version, outcome.status
+    doc["ShadowScore"] = exact_list(outcome.scores[:EMF_ARRAY_LIMIT].tolist()) if outcome.scores is not None else []
+    if outcome.labels is not None:
+        member, values = _labels_member(outcome.labels, "ShadowClass", "ShadowLabel")
+        doc[member] = values
+    else:
+        doc["ShadowClass"] = []
+    if outcome.latency_ms is not None:
+        doc["ShadowLatencyMs"] = round(outcome.latency_ms, 3)
+    if outcome.agree is not None:
+        doc["ShadowAgree"] = outcome.agree
 
 
 class InvocationEncoder:
@@ -79,9 +102,8 @@ class InvocationEncoder:
                     doc["InputCategories"] = summary[1]
                 doc["InputSummaryRows"] = summary[2]
             body = json.dumps(doc, separators=(",", ":"), allow_nan=False)
-            scores, values = "PredictionScore" in doc, "PredictionValue" in doc
-            metrics = tuple(m for m in self.settings.metrics if (m != "PredictionScore" or scores)
-                            and (m != "PredictionValue" or values))
+            # a metric without a value on this line (an empty array is none) is not declared
+            metrics = tuple(m for m in self.settings.metrics if m not in _OPTIONAL_METRICS or m in doc)
             line = (f'{{"_aws":{{"Timestamp":{inv.timestamp_ms},"CloudWatchMetrics":{metric_declarations(metrics)}}},'
                     f"{self._static},{body[1:]}")
             # a character is at most 4 UTF-8 bytes: most lines fit without being encoded to count them
@@ -105,6 +127,10 @@ class InvocationEncoder:
         for status, flag in _FLAGS:
             doc[flag] = 1 if inv.status == status else 0
         self._predictions(inv, doc)
+        if inv.shadow_outcome is not None:
+            _shadow(inv.shadow_outcome, doc)
+        if self.settings.prewarmed:
+            doc["Prewarmed"] = 1
         if init is not None:
             doc["Init"] = init_member(init)
         if inv.error_type is not None:

@@ -3,8 +3,9 @@ cold start and init of the instance, the status rules, and the probe's own healt
 
 Status rules (the first that applies): an exception -> ``client_error`` for :class:`ClientError` (and a
 cancelled request: the caller went away), ``timeout`` for ``TimeoutError``, else ``error``; then the
-answer's HTTP status -> ``client_error`` for 4xx, ``error`` for 5xx; then a degraded mark (``degraded()``
-or the answer header ``X-Inferwatch-Status: degraded``) -> ``degraded``; else ``ok``.
+answer's HTTP status -> ``client_error`` for 4xx, ``error`` for 5xx; then a timeout mark (``timed_out()``:
+a fallback answered because the deadline ran out) -> ``timeout``; then a degraded mark (``degraded()`` or
+the answer header ``X-Inferwatch-Status: degraded``) -> ``degraded``; else ``ok``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from inferwatch_probe.errors import ClientError
 from inferwatch_probe.inputs import FeatureBatch, batch_from_columns, batch_from_matrix, column_names
-from inferwatch_probe.outputs import Prediction, as_floats, as_labels
+from inferwatch_probe.outputs import Labels, Prediction, as_floats, as_labels
 from inferwatch_probe.process import process_start_wall_s
 
 DEGRADED_HEADER = "x-inferwatch-status"
@@ -102,6 +104,7 @@ class InstanceState:
         self._load_ms = 0.0
         self._steps_ms: dict[str, float] = {}
         self._last_step_wall_s = self._import_wall_s
+        self._ready_wall_s: float | None = None
         self.first_inference_ms: float | None = None
         self._init: InitInfo | None = None
 
@@ -119,6 +122,15 @@ class InstanceState:
                 self._steps_ms[step] = self._steps_ms.get(step, 0.0) + ms
             self._last_step_wall_s = time.time()
 
+    def mark_ready(self, wall_s: float) -> None:
+        """The instance finished its init and waits for requests (a server that listens before its first
+        request): its init ends here, not when the first request happens to arrive."""
+        with self._lock:
+            if os.getpid() != self.pid:
+                self._reset()
+            if self._cold and self._ready_wall_s is None:
+                self._ready_wall_s = wall_s
+
     def note_inference(self, ms: float) -> None:
         if self.first_inference_ms is None:
             self.first_inference_ms = ms
@@ -135,10 +147,13 @@ class InstanceState:
             if not self._cold:
                 return None
             self._cold = False
-            # on provisioned concurrency the caller never waited for init, and a SnapStart restore began
-            # long after this process started: neither has an init the invocation paid for
-            cold = self._init_type not in ("provisioned-concurrency", "snap-start")
+            # on provisioned concurrency (and an instance started ahead of traffic) the caller never waited
+            # for init, and a SnapStart restore began long after this process started: none has an init
+            # the invocation paid for
+            cold = self._init_type not in ("provisioned-concurrency", "snap-start", "prewarmed")
             start = self._start_wall_s
+            if self._ready_wall_s is not None:
+                now_wall_s = min(now_wall_s, self._ready_wall_s)
             self._init = InitInfo(
                 cold=cold or self._init_type == "snap-start", init_type=self._init_type,
                 init_ms=round((now_wall_s - start) * 1000, 3) if cold else 0.0,
@@ -148,6 +163,18 @@ class InstanceState:
                 ready_ms=round(max(self._last_step_wall_s - start, 0.0) * 1000, 3),
                 first_inference_ms=self.first_inference_ms)
             return self._init
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowOutcome:
+    """A shadow model's result for one invocation (see :meth:`Invocation.shadow`)."""
+
+    version: str
+    status: str  # ok | error | timeout | skipped
+    scores: NDArray[np.float64] | None = None
+    labels: Labels | None = None
+    agree: float | None = None
+    latency_ms: float | None = None
 
 
 class Owner(Protocol):
@@ -165,6 +192,7 @@ class Invocation:
     """One call of the handler. Use ``degraded()``, ``record()`` and ``answer()`` inside it."""
 
     __slots__ = (
+        "answer_error_type",
         "concurrency",
         "degraded_reason",
         "done",
@@ -176,9 +204,11 @@ class Invocation:
         "owner",
         "predictions",
         "request_id",
+        "shadow_outcome",
         "started_s",
         "status",
         "status_code",
+        "timeout_reason",
         "timestamp_ms",
     )
 
@@ -191,6 +221,9 @@ class Invocation:
         self.error_type: str | None = None
         self.status_code: int | None = None
         self.degraded_reason: str | None = None
+        self.timeout_reason: str | None = None
+        self.answer_error_type: str | None = None
+        self.shadow_outcome: ShadowOutcome | None = None
         self.predictions: list[Prediction] = []
         self.inference_ms = 0.0
         self.latency_ms = 0.0
@@ -203,10 +236,30 @@ class Invocation:
         """The answer is a fallback (a default score, a cached or partial answer): status ``degraded``."""
         self.degraded_reason = str(reason)[:MAX_TEXT_CHARS] or "Degraded"
 
-    def answer(self, status_code: int, headers: Mapping[str, str] | Iterable[tuple[Any, Any]] | None = None) -> None:
-        """The HTTP answer: 4xx counts as ``client_error``, 5xx as ``error``; a header
-        ``X-Inferwatch-Status: degraded`` marks it degraded."""
+    def timed_out(self, reason: str = "Timeout") -> None:
+        """The answer is a fallback given because the deadline ran out (no exception): status ``timeout``."""
+        self.timeout_reason = str(reason)[:MAX_TEXT_CHARS] or "Timeout"
+
+    def shadow(self, version: str, status: str, *, scores: Any = None, classes: Any = None,
+               agree: float | None = None, latency_ms: float | None = None) -> None:
+        """What a shadow model (another version scoring the same request off the answer path) said:
+        ``status`` ok, error, timeout or skipped; its ``scores`` per the task and ``classes``; ``agree``, the
+        share of rows on which its class equals the served one. Invocation lines carry it (``Shadow*``)."""
+        try:
+            self.shadow_outcome = ShadowOutcome(
+                str(version), str(status), None if scores is None else as_floats(scores),
+                None if classes is None else as_labels(classes), None if agree is None else float(agree),
+                None if latency_ms is None else float(latency_ms))
+        except Exception as exc:  # noqa: BLE001 - the probe never fails the handler
+            self.owner.health.fail("shadow", exc)
+
+    def answer(self, status_code: int, headers: Mapping[str, str] | Iterable[tuple[Any, Any]] | None = None,
+               *, error_type: str | None = None) -> None:
+        """The HTTP answer: 4xx counts as ``client_error``, 5xx as ``error`` (``error_type`` names why, else
+        ``HTTP<code>``); a header ``X-Inferwatch-Status: degraded`` marks it degraded."""
         self.status_code = int(status_code)
+        if error_type is not None:
+            self.answer_error_type = str(error_type)[:MAX_TEXT_CHARS]
         if headers is None:
             return
         pairs = headers.items() if isinstance(headers, Mapping) else headers
@@ -231,11 +284,12 @@ class Invocation:
     def finish(self, exc: BaseException | None, now_s: float) -> None:
         self.latency_ms = round((now_s - self.started_s) * 1000, 3)
         self.timestamp_ms = int(time.time() * 1000)
-        self.status, self.error_type = resolve_status(exc, self.status_code, self.degraded_reason)
+        self.status, self.error_type = resolve_status(exc, self.status_code, self.degraded_reason,
+                                                      self.timeout_reason, self.answer_error_type)
 
 
-def resolve_status(exc: BaseException | None, status_code: int | None, degraded_reason: str | None
-                   ) -> tuple[str, str | None]:
+def resolve_status(exc: BaseException | None, status_code: int | None, degraded_reason: str | None,
+                   timeout_reason: str | None = None, answer_error_type: str | None = None) -> tuple[str, str | None]:
     if exc is not None:
         name = type(exc).__name__[:MAX_TEXT_CHARS]
         aio = sys.modules.get("asyncio")  # not imported here: it costs 10 ms of import time
@@ -245,9 +299,11 @@ def resolve_status(exc: BaseException | None, status_code: int | None, degraded_
             return "timeout", name
         return "error", name
     if status_code is not None and 400 <= status_code <= 499:
-        return "client_error", f"HTTP{status_code}"
+        return "client_error", answer_error_type or f"HTTP{status_code}"
     if status_code is not None and status_code >= 500:
-        return "error", f"HTTP{status_code}"
+        return "error", answer_error_type or f"HTTP{status_code}"
+    if timeout_reason is not None:
+        return "timeout", timeout_reason
     if degraded_reason is not None:
         return "degraded", degraded_reason
     return "ok", None

@@ -48,19 +48,18 @@ class Probe:
                  sink: Sink | Callable[[str], object] | None = None, feature_names: Sequence[str] | None = None,
                  model_sha256: str | None = None, memory_mb: int | None = None,
                  metrics: str | Sequence[str] | None = None, input_summary_rows: int | None = None,
-                 instance_id: str | None = None, timeout_margin_ms: float = 100.0,
+                 instance_id: str | None = None, timeout_margin_ms: float = 100.0, prewarmed: bool | None = None,
                  env: Mapping[str, str] | None = None) -> None:
         self.settings = ProbeSettings.from_env(
             os.environ if env is None else env, deployment=deployment, model_version=model_version, task=task,
             service=service, role=role, mode=mode, flush_interval_s=flush_interval_s, bins_path=bins,
             model_sha256=model_sha256, memory_mb=memory_mb, metrics=metrics,
-            input_summary_rows=input_summary_rows, instance_id=instance_id)
+            input_summary_rows=input_summary_rows, instance_id=instance_id, prewarmed=prewarmed)
         self.task = self.settings.task
         self.feature_names = tuple(feature_names) if feature_names is not None else None
         self.timeout_margin_ms = float(timeout_margin_ms)
         self.health = Health()
-        self.instance = InstanceState(self.settings.init_type or ("on-demand" if self.settings.platform == "lambda"
-                                                                   else "process"), inferwatch_probe.IMPORTED_AT_S)
+        self.instance = InstanceState(_init_type(self.settings), inferwatch_probe.IMPORTED_AT_S)
         self._sink_arg = sink
         self._bins = self._load_bins()
         self._lock = threading.Lock()
@@ -106,10 +105,17 @@ class Probe:
         finally:
             self.instance.add_step(step, (time.perf_counter() - t0) * 1000)
 
+    def ready(self) -> None:
+        """Optional: the instance is initialised and waits for requests (a server about to listen). The
+        first invocation's init then ends here instead of when that request arrives."""
+        self.instance.mark_ready(time.time())
+
     @contextlib.contextmanager
-    def invocation(self, request_id: str | None = None) -> Iterator[Invocation]:
-        """One invocation of anything: ``with probe.invocation() as inv: ...``. Exceptions propagate."""
-        inv = self.begin(request_id)
+    def invocation(self, request_id: str | None = None, *, started_s: float | None = None) -> Iterator[Invocation]:
+        """One invocation of anything: ``with probe.invocation() as inv: ...``. Exceptions propagate.
+        ``started_s``: when it really began (a ``time.perf_counter()`` value), if before the block (a
+        request whose body was read first)."""
+        inv = self.begin(request_id, started_s)
         token = CURRENT.set(inv)
         try:
             yield inv if inv is not None else Invocation(self, request_id, 0.0, 0)
@@ -176,14 +182,14 @@ class Probe:
 
     # -- what the adapters call ----------------------------------------------------------------------
 
-    def begin(self, request_id: str | None) -> Invocation | None:
+    def begin(self, request_id: str | None, started_s: float | None = None) -> Invocation | None:
         """Start measuring an invocation (None if the probe itself failed: the handler runs anyway)."""
         try:
             self._check_process()
             with self._lock:
                 self._in_flight += 1
                 concurrency = self._in_flight
-            inv = Invocation(self, request_id, time.perf_counter(), concurrency)
+            inv = Invocation(self, request_id, time.perf_counter() if started_s is None else started_s, concurrency)
             if self._cold_pending:  # one attribute read on the warm path
                 inv.init = self.instance.take_cold_start(time.time())
                 self._cold_pending = False
@@ -265,6 +271,12 @@ class Probe:
         """A model sha256 learnt from ``session(path)``: the identity members of the lines change."""
         self.settings = replace(self.settings, model_sha256=sha256)
         self._emitter.set_identity(self.settings, self.instance_id)
+
+
+def _init_type(settings: ProbeSettings) -> str:
+    if settings.prewarmed:
+        return "prewarmed"
+    return settings.init_type or ("on-demand" if settings.platform == "lambda" else "process")
 
 
 _PROBES: weakref.WeakSet[Probe] = weakref.WeakSet()

@@ -18,6 +18,7 @@ built (never at import, never per invocation).
 | INFERWATCH_MEMORY_MB | Lambda's configured memory / the container's cgroup limit | configured memory |
 | INFERWATCH_EMF_METRICS | none | invocation mode: metrics declared to CloudWatch (none, standard, or names) |
 | INFERWATCH_INPUT_SUMMARY_ROWS | 10 | invocation mode: rows of inputs per line (0: none) |
+| INFERWATCH_PREWARMED | 0 | 1: started ahead of traffic (the emulator's min instances): no cold start; lines say so |
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MODES = ("window", "invocation")
 ROLES = ("stable", "canary", "blue", "green", "shadow")
 # what CloudWatch may extract from an invocation line; each one is a custom metric per dimension set
 EMF_METRICS = ("LatencyMs", "InitMs", "Rows", "ColdStart", "ClientError", "Timeout", "Degraded", "ServerError",
-               "MaxMemoryUsedMb", "PredictionScore", "PredictionValue")
+               "MaxMemoryUsedMb", "PredictionScore", "PredictionValue", "ShadowAgree")
 STANDARD_METRICS = EMF_METRICS[:10]  # the pre-probe reference service's list
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MAX_FLUSH_S = 3600.0
@@ -65,6 +66,7 @@ class ProbeSettings:
     revision: str | None = None  # Cloud Run K_REVISION
     function_version: str | None = None  # Lambda AWS_LAMBDA_FUNCTION_VERSION
     init_type: str | None = None  # Lambda AWS_LAMBDA_INITIALIZATION_TYPE
+    prewarmed: bool = False  # started ahead of traffic (the emulator's min instances)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **explicit: Any) -> ProbeSettings:
@@ -108,6 +110,7 @@ class ProbeSettings:
             revision=env.get("K_REVISION") if platform == "cloud_run" else None,
             function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION") if platform == "lambda" else None,
             init_type=env.get("AWS_LAMBDA_INITIALIZATION_TYPE") if platform == "lambda" else None,
+            prewarmed=_flag(pick("prewarmed", "INFERWATCH_PREWARMED", False), "prewarmed"),
         )
 
 
@@ -140,6 +143,17 @@ def _number(value: Any, field: str, *, low: float, high: float) -> float:
     if not math.isfinite(number) or not low <= number <= high:
         raise ProbeConfigError(f"must be between {low} and {high}, got {value!r}", field=field, value=value)
     return number
+
+
+def _flag(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ProbeConfigError(f"must be 1 or 0 (true or false), got {value!r}", field=field, value=value)
 
 
 def _sha256(value: Any) -> str | None:

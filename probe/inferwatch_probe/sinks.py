@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from inferwatch_probe.process import check_safe_name
+from inferwatch_probe.process import INSTANCE_ID_MAX_CHARS, check_safe_name
 
 
 class Sink(Protocol):
@@ -39,7 +39,7 @@ class StdoutSink:
 class FileSink:
     def __init__(self, directory: Path, instance_id: str, *, rotate_bytes: int = 64 << 20) -> None:
         self.directory = directory
-        self.instance_id = check_safe_name(instance_id, "instance_id")
+        self.instance_id = check_safe_name(instance_id, "instance_id", max_chars=INSTANCE_ID_MAX_CHARS)
         self.rotate_bytes = rotate_bytes
         self.path = directory / f"{instance_id}.jsonl"
         self._lock = threading.Lock()

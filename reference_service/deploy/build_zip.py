@@ -28,6 +28,7 @@ from pathlib import Path
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO = SERVICE_DIR.parent
+PROBE_DIR = REPO / "probe" / "inferwatch_probe"  # the telemetry emitter, shipped with the service
 LAMBDA_LIMIT_MB = 250.0
 RUNTIME_MODULES = (
     "__init__.py", "errors.py", "names.py", "prediction.py", "model.py", "core.py", "settings.py", "telemetry.py",
@@ -60,7 +61,7 @@ class ZipReport:
 
 def _pruned(path: Path, root: Path) -> bool:
     parts = path.relative_to(root).parts
-    in_dependency = parts[0] != "reference_service"
+    in_dependency = parts[0] not in ("reference_service", "inferwatch_probe")
     return in_dependency and (any(p in PRUNE_DIRS for p in parts[1:-1]) or path.name.endswith(PRUNE_SUFFIXES)
                               or path.name.startswith(PRUNE_PREFIXES))
 
@@ -73,6 +74,10 @@ def _stage_service(stage: Path) -> None:
     for pattern in MODEL_GLOBS:
         for path in sorted((SERVICE_DIR / "model").glob(pattern)):
             shutil.copy2(path, target / "model" / path.name)
+    probe = stage / "inferwatch_probe"
+    probe.mkdir()
+    for path in sorted(PROBE_DIR.glob("*.py")):
+        shutil.copy2(path, probe / path.name)
 
 
 def _stage_deps(stage: Path, deps: str, arch: str, python: str) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 from reference_service.emulator.errors import ConfigError
 from reference_service.names import name_problem
 
 ROLES = frozenset({"stable", "canary", "blue", "green", "shadow"})
-MODEL_VERSIONS = frozenset({"v1", "v2"})
+MODEL_VERSIONS = frozenset({"v1", "v2"})  # the reference models; any name with a model_path of your own
+TASKS = ("binary", "multiclass", "regression")
 
 
 def _check_name(field_name: str, value: str) -> None:
@@ -67,7 +70,8 @@ class FaultConfig:
 
 @dataclass(frozen=True, slots=True)
 class DeploymentConfig:
-    """One emulated function: a model version served by a pool of instance processes."""
+    """One emulated function: a model version served by a pool of instance processes. ``model_path`` serves
+    an ONNX file of your own (with its ``task``) instead of a reference model."""
 
     name: str
     model_version: str = "v1"
@@ -84,6 +88,11 @@ class DeploymentConfig:
     batch_max_rows: int | None = None
     batch_max_wait_ms: float | None = None
     extra_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # other INFERWATCH_*
+    service: str | None = None  # written in telemetry (default: the deployment)
+    model_path: str | None = None
+    task: str | None = None
+    input_name: str | None = None
+    feature_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _check_name("name", self.name)
@@ -91,8 +100,7 @@ class DeploymentConfig:
             if not isinstance(key, str) or not key.startswith("INFERWATCH_") or not isinstance(value, str):
                 raise ConfigError(f"extra_env.{key}", "must map an INFERWATCH_* name to a string")
         object.__setattr__(self, "extra_env", MappingProxyType(dict(self.extra_env)))
-        if self.model_version not in MODEL_VERSIONS:
-            raise ConfigError("model_version", f"{self.model_version!r} not in {sorted(MODEL_VERSIONS)}")
+        self._check_model()
         if self.role not in ROLES:
             raise ConfigError("role", f"{self.role!r} not in {sorted(ROLES)}")
         _check_int("memory_mb", self.memory_mb, minimum=16)
@@ -113,6 +121,24 @@ class DeploymentConfig:
         if self.batch_max_wait_ms is not None:
             _check_number("batch_max_wait_ms", self.batch_max_wait_ms, minimum=0.0)
 
+    def _check_model(self) -> None:
+        if self.service is not None:
+            _check_name("service", self.service)
+        if self.model_path is None:
+            if self.model_version not in MODEL_VERSIONS:
+                raise ConfigError("model_version", f"{self.model_version!r} not in {sorted(MODEL_VERSIONS)} (the "
+                                                   "reference models): give model_path to serve a model of your own")
+            if self.task is not None or self.input_name is not None or self.feature_names is not None:
+                raise ConfigError("task", "task, input_name and feature_names go with a model_path")
+            return
+        _check_name("model_version", self.model_version)
+        # instances run in the emulator's home: a relative path must not change meaning there
+        object.__setattr__(self, "model_path", str(Path(self.model_path).resolve()))
+        if self.task not in TASKS:
+            raise ConfigError("task", f"{self.task!r}: a model_path needs its task, one of {', '.join(TASKS)}")
+        if self.shadow_version is not None:
+            raise ConfigError("shadow_version", "shadow scoring compares the reference models only")
+
     def instance_env(self) -> dict[str, str]:
         """The INFERWATCH_* environment of one instance (without home paths and prewarm flag).
 
@@ -129,6 +155,15 @@ class DeploymentConfig:
         }
         if self.shadow_version is not None:
             env["INFERWATCH_SHADOW_VERSION"] = self.shadow_version
+        if self.service is not None:
+            env["INFERWATCH_SERVICE"] = self.service
+        if self.model_path is not None:
+            env["INFERWATCH_MODEL_PATH"] = self.model_path
+            env["INFERWATCH_TASK"] = str(self.task)
+        if self.input_name is not None:
+            env["INFERWATCH_INPUT_NAME"] = self.input_name
+        if self.feature_names is not None:
+            env["INFERWATCH_FEATURE_NAMES"] = json.dumps(list(self.feature_names))
         if self.batch_max_rows is not None:
             env["INFERWATCH_BATCH_MAX_ROWS"] = str(self.batch_max_rows)
         if self.batch_max_wait_ms is not None:

@@ -1,4 +1,7 @@
-"""Request inputs for the load generator: held-out rows with noise and drift, and malformed bodies."""
+"""Request inputs for the load generator: held-out rows of a reference model with noise and drift, rows of
+your own reference data (``TableSampler``), and malformed bodies. Both samplers offer the same four things
+(``Sampler``): the drift shift of named features, a batch of rows, the malformed kinds they can make, and
+one malformed body of a kind."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -15,6 +19,20 @@ from reference_service.emulator.errors import LoadGenError
 MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 MALFORMED_KINDS = ("not_json", "wrong_row_length", "nan_value", "string_value", "missing_instances",
                    "above_range", "below_range")
+
+
+class Sampler(Protocol):
+    @property
+    def feature_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def malformed_kinds(self) -> tuple[str, ...]: ...
+
+    def shift_for(self, features: Sequence[str], shift_sd: float) -> Any: ...
+
+    def sample(self, rng: np.random.Generator, rows: int, noise_sd: float, shift: Any = None) -> np.ndarray: ...
+
+    def malformed(self, kind: str, row: np.ndarray, rng: np.random.Generator) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +68,20 @@ class InputSampler:
         if missing:
             raise LoadGenError("drift.features", f"unknown features {missing}")
         return np.array([self.feature_names.index(n) for n in names], dtype=np.int64)
+
+    @property
+    def malformed_kinds(self) -> tuple[str, ...]:
+        return MALFORMED_KINDS
+
+    def shift_for(self, features: Sequence[str], shift_sd: float) -> np.ndarray:
+        """``shift_sd`` held-out standard deviations added to ``features``."""
+        shift = np.zeros(len(self.feature_names))
+        index = self.feature_index(features)
+        shift[index] = shift_sd * self.std[index]
+        return shift
+
+    def malformed(self, kind: str, row: np.ndarray, rng: np.random.Generator) -> bytes:
+        return malformed_body(kind, row, self, rng)
 
     def sample(self, rng: np.random.Generator, rows: int, noise_sd: float,
                shift: np.ndarray | None = None) -> np.ndarray:

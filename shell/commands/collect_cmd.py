@@ -22,19 +22,26 @@ def register(app: typer.Typer) -> None:
         Each collector resumes from its last complete window and writes in one transaction, so
         running it again never duplicates data. A failing or denied provider is recorded and shown
         (see the dashboard's Sources page) while the others still land; the exit code is 1 then.
+        Several `inferwatch collect` processes sharing one store (hosts on one PostgreSQL) split the
+        accounts, regions and services between them: a unit another process holds, or one collected
+        during the current `[collect] interval_s`, is listed as skipped, which is not a failure.
         """
         rt = runtime(ctx)
         store = rt.open_store()
         with Progress(transient=True) as progress:
             task = progress.add_task("collecting", total=None)
-            runs = collect_once(rt, store, on_start=lambda n: progress.update(task, total=n),
-                                on_done=lambda _: progress.advance(task))
+            done = collect_once(rt, store, on_start=lambda n: progress.update(task, total=n),
+                                on_done=lambda _: progress.advance(task), on_skip=lambda _: progress.advance(task),
+                                once_per_interval=True)
+        runs = done.runs
         for run in sorted(runs, key=lambda r: r.collector):
             colour = {"ok": "green", "partial": "yellow"}.get(run.status, "red")
             line = f"{run.collector:<40} {typer.style(run.status, fg=colour):<8} {run.points_written} records"
             typer.echo(line + (f"  {run.error}" if run.error else ""))
             for warning in run.warnings[:5]:
                 typer.echo(f"    warning: {warning}")
+        for skipped in sorted(done.skipped, key=lambda s: s.lease.unit):
+            typer.echo(f"{skipped.lease.unit:<40} {typer.style('skipped', fg='cyan')}  {skipped.describe()}")
         if any(r.status == "failed" for r in runs):
             raise typer.Exit(1)
 

@@ -9,9 +9,12 @@ import typer
 
 from alerts.errors import AlertConfigError
 from collectors.base import CollectorContext, ProviderCheck
+from collectors.local import telemetry_root
 from collectors.registry import check_providers
+from collectors.telemetry_check import folder_summaries
 from inferwatch.store import Store, StoreError, redact
 from shell.alert_job import build_notifiers
+from shell.collect import collector_context
 from shell.commands.context import runtime
 from shell.runtime import Runtime
 
@@ -37,6 +40,30 @@ def store_check(rt: Runtime) -> ProviderCheck:
     return ProviderCheck("store", url, True, f"{url} answers")
 
 
+def telemetry_checks(rt: Runtime, *, max_lines: int = 10_000) -> list[ProviderCheck]:
+    """`inferwatch telemetry validate` over each local telemetry folder (its newest ``max_lines`` lines):
+    lines, bad lines (a folder with any fails the check) and lines whose model has no baseline."""
+    try:
+        store: Store | None = Store.open(rt.store_url, create=False)
+    except StoreError:
+        store = None  # reported by the store's own check; the lines are still checked
+    baselines = collector_context(rt, store).baselines if store is not None else None
+    checks = []
+    for folder, summary, unreadable in folder_summaries(telemetry_root(rt.home), baselines,
+                                                        max_lines_per_folder=max_lines):
+        detail = (f"{summary.lines} lines{' (the newest)' if summary.lines >= max_lines else ''}, "
+                  f"{summary.bad} bad, " + (f"{summary.without_baseline} without a baseline" if baselines
+                                           else "baselines not checked (no store)"))
+        if unreadable:
+            detail += f"; unreadable: {', '.join(unreadable[:3])}"
+        if summary.bad:
+            detail += f" (see `inferwatch telemetry validate <file>` in {folder})"
+        checks.append(ProviderCheck("telemetry", str(folder), not summary.bad and not unreadable, detail))
+    if store is not None:
+        store.dispose()
+    return checks
+
+
 def register(app: typer.Typer) -> None:
     config_app = typer.Typer(help="Inspect and check inferwatch.toml.", no_args_is_help=True)
 
@@ -47,11 +74,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Validate inferwatch.toml as every command does (errors name the bad field, exit 2), then
         report per provider whether credentials are found, the API answers and the permissions
-        suffice, whether the alert job's notifiers have their environment, and whether the store
-        answers (exit 1 when one does not). No tracebacks."""
+        suffice, whether the alert job's notifiers have their environment, whether the store answers,
+        and per local telemetry folder how many of its newest lines are bad or have no baseline
+        (`inferwatch telemetry validate`; exit 1 when one check fails). No tracebacks."""
         rt = runtime(ctx)
         results = [*check_providers(rt.settings, CollectorContext(home=rt.home, env=rt.env)), notifier_check(rt),
-                   store_check(rt)]
+                   store_check(rt), *telemetry_checks(rt)]
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
         else:

@@ -1,4 +1,4 @@
-"""`inferwatch baseline create|list` and `inferwatch drift check [--json]`.
+"""`inferwatch drift check [--json]` (baselines: `shell.commands.baseline_cmd`).
 
 `drift check` evaluates the last ``windows`` windows of ``window_s`` seconds from the histograms in
 the store (the same loader as the dashboard and the alert job) and exits 1 when any signal of any
@@ -13,21 +13,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
-from drift import DriftError, SignalResult, WindowCounts, build_baseline, merge_all
-from drift.rebase import baseline_from_windows
-from inferwatch.names import check_name
-from inferwatch.store import Store
-from readmodels.baselines import baseline_health, read_baseline
+from drift import SignalResult
 from readmodels.drift_status import DeploymentDrift, DriftLoad, decide_drift
 from shell.commands.context import runtime
-from shell.exits import CommandError
-from shell.reference_baselines import MODEL_VERSIONS, baseline_id, model_baseline
 
 _COLOURS = {"drift": "red", "warn": "yellow", "ok": "green", "insufficient_data": "blue", "no_data": "blue"}
 
@@ -92,104 +84,7 @@ def _print_unreadable(results: DriftLoad) -> None:
         typer.secho(f"{dep}  drift unknown: {exc}", fg=typer.colors.RED, err=True)
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
-def _from_window(store: Store, deployment: str, start: datetime, end: datetime) -> tuple[str, Any, str]:
-    """(id, Baseline, source) from a deployment's merged counts in [start, end)."""
-    points = store.load_histograms(deployments=[deployment], start=start, end=end)
-    if not points:
-        raise typer.BadParameter(f"no histograms for {deployment} between {start:%Y-%m-%d %H:%M} and {end:%H:%M} UTC")
-    bid = max(points, key=lambda p: p.start).baseline_id
-    base = read_baseline(store, bid)  # an unreadable one raises, naming it and how to recreate it
-    if base is None:
-        raise typer.BadParameter(f"the baseline of these histograms, {bid}, is no longer in the store")
-    parts: dict[str, list[WindowCounts]] = {}
-    for p in points:
-        if p.baseline_id == bid and p.signal in base.columns:
-            parts.setdefault(p.signal, []).append(WindowCounts.from_dict(p.counts))
-    merged = {signal: merge_all(items) for signal, items in parts.items()}
-    rebased = baseline_from_windows(base, merged, model_sha256=base.model_sha256, version=base.version)
-    new_id = f"{bid}-w{start:%Y%m%d%H%M}-{end:%Y%m%d%H%M}"
-    return new_id, rebased, f"{deployment} {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M} UTC (bins of {bid})"
-
-
-def _build(store: Store, version: list[str] | None, npz: Path | None, model_sha256: str | None,
-           categorical: list[str] | None, from_deployment: str | None, start: datetime | None,
-           end: datetime | None) -> list[tuple[str, Any, str]]:
-    """(id, Baseline, source) per baseline to save, from a time window, an .npz or the held-out sets."""
-    if from_deployment is not None:
-        if start is None or end is None:
-            raise typer.BadParameter("--from-deployment needs --start and --end")
-        return [_from_window(store, from_deployment, _utc(start), _utc(end))]
-    if npz is not None:
-        if not version or len(version) != 1 or not model_sha256:
-            raise typer.BadParameter("--npz needs exactly one --version and --model-sha256")
-        with np.load(npz) as data:
-            signals = {name: data[name] for name in data.files}
-        base = build_baseline(signals, categorical=set(categorical or ["class"]) & set(signals),
-                              model_sha256=model_sha256, version=version[0])
-        return [(baseline_id(version[0], model_sha256), base, f"file {npz.name}")]
-    return [(*model_baseline(v), f"held-out set of model {v}") for v in (version or MODEL_VERSIONS)]
-
-
-def _register_baseline(app: typer.Typer) -> None:
-    baseline_app = typer.Typer(help="Drift baselines: what predictions and inputs are compared with.",
-                               no_args_is_help=True)
-
-    @baseline_app.command("create")
-    def create(
-        ctx: typer.Context,
-        version: Annotated[list[str] | None, typer.Option(help="Model version(s) (default: v1 and v2).")] = None,
-        npz: Annotated[Path | None, typer.Option(help="Build from this .npz instead: one array per signal "
-                                                  "(score, class, feature:<name>).")] = None,
-        model_sha256: Annotated[str | None, typer.Option(help="sha256 of the model (with --npz).")] = None,
-        categorical: Annotated[list[str] | None,
-                               typer.Option(help="Categorical signals (with --npz; default: class).")] = None,
-        from_deployment: Annotated[str | None, typer.Option(help="Build from this deployment's counts in "
-                                                            "[--start, --end) instead (a chosen time window).")] = None,
-        start: Annotated[datetime | None, typer.Option(help="Window start, UTC (with --from-deployment).")] = None,
-        end: Annotated[datetime | None, typer.Option(help="Window end, UTC (with --from-deployment).")] = None,
-    ) -> None:
-        """Build baselines and save them in the store: from the model cards' held-out data (default), from
-        an .npz of raw values, or from a deployment's counts over a chosen time window.
-
-        A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
-        categorical one (<= 32 KB per column); the raw data is not needed afterwards.
-        """
-        for name in version or []:  # a version names baseline ids and model card files
-            check_name("--version", name)
-        store = runtime(ctx).open_store()
-        now = datetime.now(UTC)
-        try:
-            built = _build(store, version, npz, model_sha256, categorical, from_deployment, start, end)
-        except (DriftError, OSError, KeyError) as exc:
-            raise CommandError(f"cannot build the baseline: {exc}") from exc
-        for bid, base, source in built:
-            store.save_baseline(bid, model_version=base.version, model_sha256=base.model_sha256, source=source,
-                                payload=base.to_dict(), created_at=now)
-            size_kb = len(json.dumps(base.to_dict())) / 1024
-            typer.echo(f"baseline {bid}: {len(base.columns)} signals, {size_kb:.0f} KB ({source})")
-
-    @baseline_app.command("list")
-    def list_(ctx: typer.Context) -> None:
-        """List the baselines in the store, newest first; an unreadable one is named with its problem
-        and the command that recreates it."""
-        rows = baseline_health(runtime(ctx).open_store())
-        if not rows:
-            typer.echo("no baselines yet: run `inferwatch baseline create`")
-        for r in rows:
-            typer.echo(f"{r.id:<32} model {r.model_version:<6} {r.created_at:%Y-%m-%d %H:%M} UTC  {r.source}")
-            if r.error is not None:
-                typer.secho(f"  UNREADABLE ({r.error.problem}): recreate it with `{r.error.remedy}`",
-                            fg=typer.colors.RED)
-
-    app.add_typer(baseline_app, name="baseline")
-
-
 def register(app: typer.Typer) -> None:
-    _register_baseline(app)
     drift_app = typer.Typer(help="Drift of predictions and inputs against their baselines.", no_args_is_help=True)
 
     @drift_app.command("check")

@@ -51,7 +51,7 @@ def test_expanding_notation_matches_promtool() -> None:
 
 def test_every_default_rule_passes_its_shipped_tests() -> None:
     outcomes = run_file(DEFAULT_TESTS)
-    assert len(outcomes) == 11 and all(o.ok for o in outcomes), [o.failures for o in outcomes if not o.ok]
+    assert len(outcomes) == 13 and all(o.ok for o in outcomes), [o.failures for o in outcomes if not o.ok]
 
 
 def write(tmp_path: Path, eval_time: str) -> Path:

@@ -14,7 +14,7 @@ from alerts.settings import default_rules, parse_alert_settings, parse_duration
 def test_default_rules_cover_every_kind_the_issue_lists() -> None:
     rules = default_rules()
     assert {r.kind for r in rules} == set(KIND_VARIABLES)
-    assert len(rules) == 10
+    assert len(rules) == 12
     fast = next(r for r in rules if r.name == "SLOBurnRateFast")
     slow = next(r for r in rules if r.name == "SLOBurnRateSlow")
     assert (fast.window_s, fast.short_window_s, fast.factor) == (3600, 300, 14.4)
@@ -76,7 +76,7 @@ def test_user_rules_replace_defaults_and_disable_removes() -> None:
             "severity": "ticket", "labels": {"team": "ml"}, "match": ["aws:*"]}
     s = parse_alert_settings({"rules": [mine], "disable": ["WarmCapacityUnderused"]}, {})
     names = [r.name for r in s.rules]
-    assert "WarmCapacityUnderused" not in names and len(names) == 9
+    assert "WarmCapacityUnderused" not in names and len(names) == 11
     rule = next(r for r in s.rules if r.name == "ErrorRateHigh")
     assert (rule.threshold, rule.severity, dict(rule.labels), rule.match) == (0.01, Severity.TICKET, {"team": "ml"},
                                                                               ("aws:*",))

@@ -29,6 +29,8 @@ from moto.cloudwatch import responses as cw_responses
 from moto.cloudwatch.exceptions import ValidationError
 from moto.server import ThreadedMotoServer
 
+from tests.collectors import moto_index
+
 _PCT = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 _PR = re.compile(r"^PR\(([^:()]*):([^:()]*)\)$")
 MAX_QUERIES = 500
@@ -101,6 +103,7 @@ def apply_patches() -> None:
         return
     cw_models.Statistics.get_statistics_for_type = _stat  # type: ignore[method-assign]
     cw_responses.CloudWatchResponse.get_metric_data = _get_metric_data  # type: ignore[method-assign]
+    moto_index.apply()
     _PATCHED = True
 
 

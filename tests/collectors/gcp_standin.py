@@ -1,7 +1,12 @@
 """An in-process Google Cloud stand-in: grpcio servers on 127.0.0.1 speaking
-google.monitoring.v3.MetricService/ListTimeSeries and google.cloud.run.v2.Services/GetService +
-Revisions/GetRevision with the real request/response message classes, so the real clients talk the
-real protocol (research/proofs/gcp_monitoring_grpc_proof.py).
+google.monitoring.v3.MetricService/ListTimeSeries, google.cloud.run.v2.Services/GetService +
+Revisions/GetRevision and google.logging.v2.LoggingServiceV2/ListLogEntries with the real request/response
+message classes, so the real clients talk the real protocol (research/proofs/gcp_monitoring_grpc_proof.py).
+
+ListLogEntries evaluates the terms of the Logging query language the collector sends (``a="b"`` on
+``resource.type``, ``resource.labels.*`` and ``jsonPayload.*``, ``timestamp>=`` / ``timestamp<``, joined by
+AND), refuses any other term (INVALID_ARGUMENT, as Cloud Logging does for a filter it cannot parse), and
+pages by ``page_size``.
 
 Canned series are keyed on the request's metric type, aligner, reducer and group-by; points are
 served only when their end time lies in the request interval (start, end], like Cloud Monitoring.
@@ -24,6 +29,8 @@ from typing import Any
 import grpc
 from google.api import distribution_pb2, metric_pb2, monitored_resource_pb2
 from google.cloud import monitoring_v3, run_v2
+from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse, LogEntry
+from google.protobuf import struct_pb2
 
 from collectors.base import CollectorContext
 from collectors.gcp import GcpCollector
@@ -32,6 +39,8 @@ from collectors.gcp_client import Target, connect, default_retry
 LIST_TIME_SERIES = "/google.monitoring.v3.MetricService/ListTimeSeries"
 GET_SERVICE = "/google.cloud.run.v2.Services/GetService"
 GET_REVISION = "/google.cloud.run.v2.Revisions/GetRevision"
+LIST_LOG_ENTRIES = "/google.logging.v2.LoggingServiceV2/ListLogEntries"
+_TERM = re.compile(r'^(resource\.type|resource\.labels\.\w+|jsonPayload\.\w+|timestamp)\s*(=|>=|<)\s*"([^"]*)"$')
 
 SeriesKey = tuple[str, int, int, tuple[str, ...]]
 
@@ -62,6 +71,8 @@ class GcpStandIn:
         self.series: dict[SeriesKey, list[monitoring_v3.TimeSeries]] = defaultdict(list)
         self.services: dict[str, run_v2.Service] = {}
         self.revisions: dict[str, run_v2.Revision] = {}
+        self.entries: list[LogEntry] = []
+        self.log_page_cap = 1000  # ListLogEntries answers at most this many entries a page, whatever is asked
         self.faults: dict[str, deque[tuple[grpc.StatusCode, str]]] = defaultdict(deque)
         self.denied: set[str] = set()
         self.calls: list[Call] = []
@@ -125,6 +136,34 @@ class GcpStandIn:
             context.abort(grpc.StatusCode.NOT_FOUND, f"Resource '{request.name}' was not found")
         return self.revisions[request.name]
 
+    def add_entry(self, when: datetime, revision: str, payload: Mapping[str, Any], *, service: str,
+                  region: str) -> None:
+        """A structured entry of a Cloud Run revision (what stdout JSON with ``severity`` becomes)."""
+        entry = LogEntry()
+        pb = LogEntry.pb(entry)
+        pb.log_name = f"projects/{PROJECT}/logs/run.googleapis.com%2Fstdout"
+        pb.resource.type = "cloud_run_revision"
+        pb.resource.labels.update({"service_name": service, "revision_name": revision, "location": region,
+                                   "project_id": PROJECT, "configuration_name": service})
+        pb.json_payload.CopyFrom(_struct(payload))
+        pb.timestamp.FromDatetime(when)
+        self.entries.append(entry)
+
+    def list_log_entries(self, request: ListLogEntriesRequest,
+                         context: grpc.ServicerContext) -> ListLogEntriesResponse:
+        self._enter(LIST_LOG_ENTRIES, request, context)
+        terms = [t.strip() for t in request.filter.split(" AND ")]
+        parsed = [_TERM.match(t) for t in terms]
+        if not all(parsed):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported filter: {request.filter}")
+        matching = [e for e in sorted(self.entries, key=lambda e: LogEntry.pb(e).timestamp.ToDatetime())
+                    if all(_entry_matches(LogEntry.pb(e), m.group(1), m.group(2), m.group(3))
+                           for m in parsed if m is not None)]
+        size = min(request.page_size or 50, self.log_page_cap)
+        offset = int(request.page_token or 0)
+        token = str(offset + size) if offset + size < len(matching) else ""
+        return ListLogEntriesResponse(entries=matching[offset:offset + size], next_page_token=token)
+
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         def unary(fn: Any, req: Any, resp: Any) -> grpc.RpcMethodHandler:
             return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=req.deserialize,
@@ -138,7 +177,29 @@ class GcpStandIn:
                 "GetService": unary(self.get_service, run_v2.GetServiceRequest, run_v2.Service)}),
             grpc.method_handlers_generic_handler("google.cloud.run.v2.Revisions", {
                 "GetRevision": unary(self.get_revision, run_v2.GetRevisionRequest, run_v2.Revision)}),
+            grpc.method_handlers_generic_handler("google.logging.v2.LoggingServiceV2", {
+                "ListLogEntries": unary(self.list_log_entries, ListLogEntriesRequest, ListLogEntriesResponse)}),
         ]
+
+
+def _struct(payload: Mapping[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(dict(payload))  # numbers become doubles, as in Cloud Logging
+    return out
+
+
+def _entry_matches(pb: Any, field: str, op: str, value: str) -> bool:
+    if field == "timestamp":
+        when = pb.timestamp.ToDatetime(tzinfo=UTC)
+        bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return when >= bound if op == ">=" else when < bound
+    if field == "resource.type":
+        have: Any = pb.resource.type
+    elif field.startswith("resource.labels."):
+        have = pb.resource.labels.get(field.split(".", 2)[2])
+    else:
+        have = pb.json_payload.fields[field.split(".", 1)[1]].string_value if pb.HasField("json_payload") else None
+    return op == "=" and have == value
 
 
 @contextmanager

@@ -3,6 +3,8 @@ counted by ``total_max_attempts``, and error translation."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,50 @@ def test_assumed_role_credentials_are_used(door: Any) -> None:
     assert door.actions()[0] == "sts:AssumeRole" and "sts:GetCallerIdentity" not in door.actions()
     from_settings_name = from_settings(parse_settings({"deployments": [
         {"provider": "aws", "region": REGION, "function": "x", "role_arn": role}]}), ctx())[0].name
-    assert from_settings_name == f"aws:inferwatch-reader:{REGION}"
+    assert from_settings_name == f"aws:inferwatch-reader@{ACCOUNT}:{REGION}"
+
+
+def test_accounts_read_through_one_role_name_are_separate_units() -> None:
+    settings = parse_settings({"deployments": [
+        {"provider": "aws", "region": REGION, "function": f"fn-{account}",
+         "role_arn": f"arn:aws:iam::{account}:role/org/inferwatch-reader"}
+        for account in ("111111111111", "222222222222")]})
+    names = sorted(c.name for c in from_settings(settings, ctx()))
+    assert names == [f"aws:inferwatch-reader@111111111111:{REGION}", f"aws:inferwatch-reader@222222222222:{REGION}"]
+
+
+def test_one_assumed_role_serves_every_client_of_the_account(door: Any) -> None:
+    door.reset()
+    role = f"arn:aws:iam::{ACCOUNT}:role/inferwatch-reader"
+    clients = AwsClients(ClientSettings.from_config(aws_cfg(role_arn=role), ctx()))
+    for service in ("lambda", "logs", "cloudwatch", "ce", "sts"):
+        clients.client(service)
+    assert door.actions() == ["sts:AssumeRole"]
+
+
+MEMORY_PROBE = """
+import os, sys
+from collectors.aws_client import AwsClients, ClientSettings
+def rss_mb():
+    return int(open(f"/proc/{os.getpid()}/status").read().split("VmRSS:")[1].split()[0]) / 1024
+units = []
+for i in range(11):
+    clients = AwsClients(ClientSettings(region="eu-west-1", endpoint_url="http://127.0.0.1:9",
+                                        credentials={"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}))
+    for service in ("lambda", "logs", "cloudwatch", "ce", "sts"):
+        clients.client(service)
+    units.append(clients)
+    if i == 0:
+        first = rss_mb()
+print(rss_mb() - first)
+"""
+
+
+def test_the_clients_of_more_account_regions_cost_little_memory() -> None:
+    # A process of its own, so what the rest of the tests loaded does not count.
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, timeout=120,
+                          check=True, cwd=Path(__file__).parents[2])
+    assert float(done.stdout) < 40, f"10 more account-regions took {float(done.stdout):.0f} MB"
 
 
 def test_attempts_are_counted_by_total_max_attempts(door: Any) -> None:

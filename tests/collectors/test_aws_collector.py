@@ -27,6 +27,7 @@ from tests.collectors.aws_standin import (
     ACCOUNT,
     REGION,
     TEST_ENV,
+    boto_client,
     make_function,
     put_log_lines,
     put_values,
@@ -110,6 +111,7 @@ def test_collects_metrics_logs_config_and_costs(door: Any) -> None:
     assert (live, Metric.PROVISIONED_UTILIZATION, T) not in got  # no datapoint: missing, never invented
     steps = {p.start for p in batch.points}
     assert min(steps) == datetime(2026, 11, 24, 11, 40, tzinfo=UTC) and max(steps) < NOW.replace(second=0)
+    assert batch.cursor is not None and set(batch.cursor.pop("configs")) == {fn}
     assert batch.cursor == {"complete_until": int(datetime(2026, 11, 24, 12, 0, tzinfo=UTC).timestamp()),
                             "costs_fetched_at": int(NOW.timestamp()),
                             "histograms_complete_until": int(datetime(2026, 11, 24, 11, 0, tzinfo=UTC).timestamp())}
@@ -141,6 +143,22 @@ def test_incremental_window_resumes_with_lateness(door: Any) -> None:
     assert second.costs == ()  # Cost Explorer is asked at most every few hours
     assert first.cursor is not None and second.cursor is not None
     assert second.cursor["costs_fetched_at"] == first.cursor["costs_fetched_at"]
+
+
+def test_function_configurations_are_kept_in_the_cursor_from_one_process_to_the_next(door: Any) -> None:
+    fns = ["e2e-cfg-a", "e2e-cfg-b"]
+    for fn in fns:
+        seed(fn)
+    first = build(*fns).collect(NOW, CURSOR)
+    door.reset()
+    second = build(*fns).collect(NOW + timedelta(minutes=1), first.cursor)  # each `collect` builds anew
+    assert [a for a in door.actions() if a.startswith("lambda:")] == []
+    assert second.deployments == first.deployments and second.warnings == ()
+    boto_client("lambda", shared()[0].endpoint).update_function_configuration(FunctionName=fns[0], MemorySize=1024)
+    door.reset()
+    later = build(*fns).collect(NOW + timedelta(minutes=13), second.cursor)  # older than 10 min + 25 %
+    assert door.actions().count("lambda:ListVersionsByFunction") == 2
+    assert {d.id: d.memory_mb for d in later.deployments}[f"aws:{REGION}:{fns[0]}"] == 1024
 
 
 def test_half_the_calls_throttled_still_completes_with_the_same_records(door: Any) -> None:
@@ -288,6 +306,20 @@ def test_prediction_histogram_comes_from_percentile_ranks_and_equals_local_binni
     again = build(fn, baselines=lambda key: baselines.get(key.model_version)).collect(later + timedelta(minutes=5),
                                                                                     batch.cursor)
     assert again.histograms == ()  # the next hour is not complete yet: no PR queries this run
+
+
+def test_one_listing_finds_the_model_versions_of_every_function(door: Any) -> None:
+    fns = ["e2e-list-a", "e2e-list-b", "e2e-list-c"]
+    for i, fn in enumerate(fns):
+        seed(fn)
+        put_values(shared()[0].endpoint, "Inferwatch", "PredictionScore", {"Deployment": fn, "ModelVersion": f"w{i}"},
+                   T + timedelta(seconds=3), [0.2, 0.6, 0.9])
+    door.reset()
+    found = {f"w{i}": score_baseline(f"w{i}") for i in range(len(fns))}
+    batch = build(*fns, baselines=lambda key: found.get(key.model_version)).collect(NOW + timedelta(minutes=6), CURSOR)
+    assert sorted((h.deployment, h.baseline_id) for h in batch.histograms) == [
+        (f"aws:{REGION}:{fn}", f"bl-w{i}") for i, fn in enumerate(fns)]
+    assert door.actions().count("cloudwatch:ListMetrics") == 1  # not one per function
 
 
 def test_an_unreadable_baseline_costs_its_histograms_only(door: Any) -> None:

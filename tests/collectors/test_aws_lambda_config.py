@@ -106,7 +106,7 @@ def test_config_cache_rereads_after_max_age() -> None:
     _, door = shared()
     make_function(door.endpoint, "cfg-cached", memory_mb=256)
     clock = [0.0]
-    cache = ConfigCache(max_age_s=600, clock=lambda: clock[0])
+    cache = ConfigCache(max_age_s=600, clock=lambda: clock[0], spread=0.0)
     reader = LambdaConfigReader(boto_client("lambda", door.endpoint))
     first = cache.get(reader, "cfg-cached")
     clock[0] = 599.0

@@ -32,6 +32,7 @@ RPC_PERMISSIONS = {
     "/google.monitoring.v3.MetricService/ListTimeSeries": "monitoring.timeSeries.list",
     "/google.cloud.run.v2.Services/GetService": "run.services.get",
     "/google.cloud.run.v2.Revisions/GetRevision": "run.revisions.get",
+    "/google.logging.v2.LoggingServiceV2/ListLogEntries": "logging.logEntries.list",
 }
 
 

@@ -178,14 +178,15 @@ def test_warm_instances_become_provisioned_concurrency_metrics(tmp_path: Path, s
 
 def test_histograms_are_counts_over_the_model_baseline(tmp_path: Path, store: Store) -> None:
     from drift import WindowCounts
-    from readmodels.baselines import latest_baseline
+    from inferwatch.schema import ModelKey
+    from readmodels.baselines import baseline_for
     from shell.reference_baselines import ensure_model_baselines
 
-    ensure_model_baselines(store)
+    ensure_model_baselines(store, [ModelKey(DEP.service, "v1")])
     f = tmp_path / "telemetry" / "scorer-v1" / "i1.jsonl"
     write(f, "".join(emf(T0 + timedelta(seconds=s), rows=3) for s in range(20)))
     c = LocalCollector(tmp_path, [DEP], step_s=60, grace_s=30,
-                       baselines=lambda key: latest_baseline(store, key.model_version))
+                       baselines=lambda key: baseline_for(store, key))
     run_one(store, c, clock=lambda: T0 + timedelta(minutes=3))
     hist = {h.signal: WindowCounts.from_dict(h.counts) for h in store.load_histograms()}
     assert set(hist) == {"score", "class"}

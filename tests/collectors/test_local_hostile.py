@@ -19,7 +19,7 @@ from collectors.local import LocalCollector
 from collectors.runner import run_one
 from inferwatch.schema import Metric
 from inferwatch.store import Store
-from reference_service.telemetry import InvocationRecord, ShadowOutcome, emf_document, encode_line
+from tests.collectors.preprobe_lines import InvocationRecord, ShadowOutcome, emf_document, encode_line
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 T0_MS = int(T0.timestamp() * 1000)
@@ -52,8 +52,10 @@ json_values = st.recursive(
 BREAKERS: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
     ("Status",): st.text(max_size=30).filter(lambda s: s not in {"ok", "client_error", "timeout", "degraded", "error"})
                  | st.integers() | st.none(),
+    # a one-element array is the number (EMF, and Powertools writes every value so): only other lengths break
     ("LatencyMs",): st.floats(max_value=-1e-9) | st.floats(min_value=1e8) | st.just(float("nan"))
-                    | st.integers(min_value=10**9) | st.text(max_size=5) | st.lists(st.integers(), max_size=2),
+                    | st.integers(min_value=10**9) | st.text(max_size=5)
+                    | st.lists(st.integers(), max_size=3).filter(lambda xs: len(xs) != 1),
     ("Rows",): st.floats(0.1, 0.9) | st.integers(max_value=-1) | st.integers(min_value=10**6 + 1) | st.just(1e30),
     ("PredictionScore",): st.lists(st.floats(0, 1), max_size=3).map(lambda xs: [*xs, float("inf")])
                           | st.lists(st.text(max_size=3), min_size=1, max_size=3) | st.dictionaries(st.text(),

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors.local_telemetry import parse_emf_line
-from reference_service.telemetry import InvocationRecord, ShadowOutcome, encode_line
+from tests.collectors.preprobe_lines import InvocationRecord, ShadowOutcome, encode_line
 
 finite = st.floats(0, 1e6, allow_nan=False, allow_infinity=False)
 scores = st.lists(st.floats(0, 1, allow_nan=False), max_size=100).map(tuple)

@@ -9,8 +9,9 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["Overview", "Deployment", "Versions", "Drift", "Costs and advice", "Alerts", "Sources"]
-WITH_CHARTS = {"Deployment", "Versions", "Drift"}  # Plotly charts; the Overview's trends are sparklines in its table
+PAGES = ["Overview", "Deployment", "Versions", "Drift", "Model health", "Costs and advice", "Alerts", "Sources"]
+# Plotly charts; the Overview's trends are sparklines in its table
+WITH_CHARTS = {"Deployment", "Versions", "Drift", "Model health"}
 CHART = {"Overview": "table.iw-status .iw-spark"}
 TIMEOUT_MS = 60_000
 

@@ -10,10 +10,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from drift import WindowCounts
-from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, HistogramPoint, floor_time
+from inferwatch.schema import CollectionBatch, CollectionRun, Deployment, HistogramPoint, ModelKey, floor_time
 from inferwatch.store import Store
 from readmodels.drift_status import record_drift
-from shell.reference_baselines import ensure_model_baselines, heldout_signals, model_baseline
+from shell.reference_baselines import ensure_model_baselines, heldout_signals, model_baseline, reference_baseline_id
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = str(Path(__file__).resolve().parents[2] / "dashboard" / "pages" / "drift.py")
@@ -23,8 +23,8 @@ DEP = "local:local:scorer-v1"
 def fill_shifted(home: Path) -> tuple[Store, datetime]:
     """One deployment whose "mean radius" input is 1.5x its baseline, with a shadow scoring lower."""
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
-    ensure_model_baselines(store)
-    bid, base = model_baseline("v1")
+    ensure_model_baselines(store, [ModelKey("scorer", "v1")])
+    bid, base = reference_baseline_id("scorer", "v1"), model_baseline("v1")
     signals, _ = heldout_signals("v1")
     rng = np.random.default_rng(5)
     now = floor_time(datetime.now(UTC), 60)
@@ -84,7 +84,7 @@ def test_an_unreadable_baseline_is_named_with_how_to_recreate_it(home: Path) -> 
     from sqlalchemy import text
 
     store, _ = fill_shifted(home)
-    bid = model_baseline("v1")[0]
+    bid = reference_baseline_id("scorer", "v1")
     with store.write() as conn:  # a corrupted row, as a bad migration or a hand edit leaves it
         conn.execute(text("UPDATE baselines SET payload = '{\"format\": 1}' WHERE id = :id"), {"id": bid})
     st.cache_data.clear()
@@ -92,6 +92,6 @@ def test_an_unreadable_baseline_is_named_with_how_to_recreate_it(home: Path) -> 
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
-    assert any(f"Baseline **{bid}** (model v1) is unreadable" in e and "`inferwatch baseline create --version v1`" in e
-               for e in errors), errors
+    remedy = "`inferwatch baseline create --version v1 --service scorer`"
+    assert any(f"Baseline **{bid}** (model v1) is unreadable" in e and remedy in e for e in errors), errors
     assert any(e.startswith(f"Drift of {DEP} is unknown: baseline {bid} is unreadable") for e in errors), errors

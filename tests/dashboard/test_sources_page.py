@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from collectors.local import LocalCollector
-from collectors.runner import run_one
+from collectors.runner import run_one, run_round
 from inferwatch.store import Store
 from tests.dashboard.test_overview import APP
 
@@ -40,3 +41,12 @@ def test_quarantined_lines_are_counted_and_listed(home: Path) -> None:
     assert sorted(listed["position"]) == [len(good) + 1, len(good) + 1 + len("[[[[NaN]]]]\n")]
     assert set(listed["source"]) == {str(path)}
     assert any("ahead of the collector's clock" in r for r in listed["reason"])
+
+
+def test_the_host_that_collects_each_source_is_shown(home: Path) -> None:
+    store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
+    run_round(store, [LocalCollector(home, [])])  # leases the unit "local" in this process
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value.set_index("collector").loc["local", "host"] == socket.gethostname()

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 from inferwatch.schema import Metric
 from inferwatch.store import Store
 from shell.cli import app
-from shell.reference_baselines import baseline_id, model_baseline
+from shell.reference_baselines import reference_baseline_id
 
 DEPLOYMENTS = {"scorer-v1": "v1", "scorer-v2": "v2"}  # the built-in local demo deployments
 LINES = 60  # per deployment and round: below drift's 500 rows, so the readable model reads insufficient_data
-V1 = baseline_id("v1", model_baseline("v1")[1].model_sha256)
-REMEDY = "inferwatch baseline create --version v1"
+V1 = reference_baseline_id("scorer", "v1")  # reports-v1 has its own baseline of v1: its drift is unaffected
+REMEDY = "inferwatch baseline create --version v1 --service scorer"
 
 
 def _cli(home: Path, store_url: str, *args: str) -> tuple[int, str]:
@@ -113,7 +113,11 @@ def test_a_corrupt_baseline_costs_the_drift_of_its_model_only(tmp_path: Path, st
     assert [d["deployment"] for d in report["deployments"]] == ["local:local:scorer-v2"]
 
     code, out = _cli(home, store_url, "alerts", "run")
-    assert code == 1 and "1 alerts could not be evaluated" in out, out
+    # the drift rule and the estimated-quality rule of v1 both need its baseline; nothing else errs
+    assert code == 1 and "2 alerts could not be evaluated" in out, out
+    errors = {(s.rule, s.entity) for s in store.load_alert_states().values() if s.state == "error"}
+    assert errors == {("PredictionDrift", "local:local:scorer-v1"),
+                      ("EstimatedQualityBelowBaseline", "local:local:scorer-v1")}
     drift_states = {s.entity: s for s in store.load_alert_states().values() if s.rule == "PredictionDrift"}
     assert drift_states["local:local:scorer-v1"].state == "error"
     summary = drift_states["local:local:scorer-v1"].summary
@@ -122,7 +126,7 @@ def test_a_corrupt_baseline_costs_the_drift_of_its_model_only(tmp_path: Path, st
 
     code, out = _cli(home, store_url, "baseline", "list")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 3, out
+    assert code == 0 and len(lines) == 4, out  # scorer's v1 and v2, reports' v1, the remedy
     v1_line = next(i for i, line in enumerate(lines) if line.startswith(V1))
     assert lines[v1_line + 1].strip().startswith("UNREADABLE") and REMEDY in lines[v1_line + 1]
 

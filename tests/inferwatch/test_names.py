@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from inferwatch_probe import process as probe_side
+from inferwatch_probe.errors import ProbeConfigError
+from inferwatch_probe.sinks import FileSink
 
 from inferwatch import names as shell
 from inferwatch.config import parse_settings
@@ -23,7 +25,6 @@ from reference_service.emulator import DeploymentConfig, ServiceConfig
 from reference_service.emulator.errors import ConfigError as EmulatorConfigError
 from reference_service.errors import ServiceConfigError
 from reference_service.settings import ServiceSettings
-from reference_service.telemetry import FileSink
 
 VALID = ["scorer-v1", "v1", "v2", "wine-1", "local-v1", "Scorer_2", "eu-west-1", "us-central1", "7", "a" * 64]
 INVALID = ["", ".", "..", "../escaped-dep", "../../escaped-dep", "a/b", "/abs", "a\\b", "a:b", "a.b", ".hidden",
@@ -126,9 +127,11 @@ def test_the_reference_service_keeps_its_default_and_long_instance_ids() -> None
 
 
 def test_the_telemetry_file_never_leaves_its_folder(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not a valid name"):
+    with pytest.raises(ProbeConfigError, match="not a valid name"):  # the reference service writes through it
         FileSink(tmp_path / "telemetry", "../../escaped-dep-1-abc")
     assert list(tmp_path.rglob("*.jsonl")) == []
+    FileSink(tmp_path / "telemetry", "d" * 64 + "-12345-abcdef").write("{}")  # a long instance id is fine
+    assert len(list(tmp_path.rglob("*.jsonl"))) == 1
 
 
 def test_baseline_create_refuses_a_version_that_is_not_a_name(tmp_path: Path) -> None:

@@ -33,8 +33,8 @@ def write_histograms(store: Store, shift: float, bins_of: Baseline | None = None
     rng = np.random.default_rng(11)
     baseline = build_baseline({"score": rng.beta(5, 2, 20_000)}, categorical=(), model_sha256="0" * 64, version="v1")
     bid = f"v1-{uuid.uuid4().hex[:8]}"
-    store.save_baseline(bid, model_version="v1", model_sha256="0" * 64, source="test", payload=baseline.to_dict(),
-                        created_at=T0 - timedelta(days=1))
+    store.save_baseline(bid, service=DEP.service, model_version="v1", model_sha256="0" * 64, source="test",
+                        payload=baseline.to_dict(), created_at=T0 - timedelta(days=1))
     column = (bins_of or baseline).column("score")
     hist = [HistogramPoint(DEP.id, "score", T0 - timedelta(minutes=m), 60, bid,
                            WindowCounts.from_values(column, np.clip(rng.beta(5, 2, 400) - shift, 0, 1)).to_dict())

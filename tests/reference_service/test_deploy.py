@@ -106,6 +106,7 @@ def test_dockerfile_copies_exactly_the_runtime_modules() -> None:
     copied = set(re.findall(r"reference_service/(\w+\.py)", text))
     assert copied == set(build_zip.RUNTIME_MODULES)
     assert "HOST=0.0.0.0" in text and '"-m", "reference_service.server_cloudrun"' in text
+    assert "COPY probe/inferwatch_probe/*.py /app/inferwatch_probe/" in text  # its telemetry emitter
     pins = (DEPLOY / "requirements.txt").read_text()
     assert re.findall(r"^(\w+)==", pins, re.MULTILINE) == ["numpy", "onnxruntime"]
 
@@ -129,8 +130,10 @@ def test_lambda_zip_runs_alone(tmp_path: Path) -> None:
         "out = h.handler({'instances': json.loads(sys.argv[3])}, C())\n"
         "product = ('inferwatch', 'collectors', 'drift', 'quality', 'costs', 'alerts', 'readmodels', 'shell')\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in (*product, 'scipy', 'pandas')]\n"
+        "import inferwatch_probe\n"
         "result = {'status': out['statusCode'], 'rows': len(out['predictions']), 'bad': bad,\n"
-        "          'file': h.__file__.startswith(sys.argv[1])}\n"
+        "          'file': h.__file__.startswith(sys.argv[1]),\n"
+        "          'probe': inferwatch_probe.__file__.startswith(sys.argv[1])}\n"
         "print('RESULT', json.dumps(result))\n"
     )
     result = subprocess.run([sys.executable, "-I", "-c", script, str(tmp_path / "unzipped"), str(site),
@@ -138,7 +141,9 @@ def test_lambda_zip_runs_alone(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, result.stderr
-    assert json.loads(line[7:]) == {"status": 200, "rows": 2, "bad": [], "file": True}
+    assert json.loads(line[7:]) == {"status": 200, "rows": 2, "bad": [], "file": True, "probe": True}
+    telemetry = [json.loads(ln) for ln in result.stdout.splitlines() if ln.startswith("{")]
+    assert [t["Status"] for t in telemetry] == ["ok"] and telemetry[0]["Schema"] == "inferwatch.invocation/2"
 
 
 @pytest.mark.parametrize("name", ["template.yaml", "canary-alias.yaml", "cloudrun-service.yaml"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +45,7 @@ def _check_answer(status: int, body: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def adapter() -> LambdaAdapter:
-    return LambdaAdapter(Service(SETTINGS, MemorySink(), init_started_s=time.time()))
+    return LambdaAdapter(Service(SETTINGS, MemorySink()))
 
 
 def _http_v2(body: bytes, binary: bool) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def failing(store: Store) -> None:
 def test_empty_store_evaluates_and_exits_zero(tmp_path: Path) -> None:
     result = run_once(runtime(tmp_path), clock=Clock(T0))
     assert (result.exit_code, result.message) == (EXIT_OK, "0 firing, 0 pending, 0 sent")
-    assert result.counts["rules"] == 10
+    assert result.counts["rules"] == 12
 
 
 def test_default_file_sink_gets_one_json_line_per_message(tmp_path: Path) -> None:

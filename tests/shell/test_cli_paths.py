@@ -19,6 +19,13 @@ INFERWATCH = str(Path(sys.executable).parent / "inferwatch")
 # Every verb that reads the home or the config; `alerts test FILE` reads only its FILE (tested below).
 VERBS = [p for p in all_command_paths() if p and not any(q[:len(p)] == p and q != p for q in all_command_paths())
          and p != ["alerts", "test"]]
+# Arguments a verb needs before it reads anything (`labels ingest FILE`, `telemetry validate FILE` and
+# `profile --model M --data D` read the config first, then their files; `setup aws|gcp` need the deployment).
+ARGUMENTS = {("labels", "ingest"): ["labels.csv"], ("telemetry", "validate"): ["telemetry.jsonl"],
+             ("profile",): ["--model", "model.onnx", "--data", "data.csv"],
+             ("setup", "aws"): ["scorer", "--region", "eu-west-1", "--model-version", "v1", "--task", "binary"],
+             ("setup", "gcp"): ["scorer", "--project", "p", "--region", "europe-west1", "--model-version", "v1",
+                                "--task", "binary"]}
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -70,7 +77,7 @@ def test_every_verb_names_an_unusable_home_or_config_in_one_line(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["inferwatch", *options, *verb])
+    monkeypatch.setattr(sys, "argv", ["inferwatch", *options, *verb, *ARGUMENTS.get(tuple(verb), [])])
     with pytest.raises(SystemExit) as exit_:
         main()
     captured = capsys.readouterr()

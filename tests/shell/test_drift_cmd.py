@@ -14,7 +14,7 @@ from drift import Baseline, WindowCounts
 from inferwatch.schema import CollectionBatch, CollectionRun, HistogramPoint
 from inferwatch.store import Store
 from shell.cli import app
-from shell.reference_baselines import baseline_id, heldout_signals, model_baseline
+from shell.reference_baselines import heldout_signals, model_baseline, reference_baseline_id
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 DEPLOYMENT = "local:local:scorer-v1"
@@ -29,7 +29,7 @@ def _run(home: Path, *args: str) -> tuple[int, str]:
 
 
 def _write_windows(home: Path, shift_sigma: float) -> None:
-    bid, base = model_baseline("v1")
+    bid, base = reference_baseline_id("scorer", "v1"), model_baseline("v1")
     signals, _ = heldout_signals("v1")
     rng = np.random.default_rng(3)
     points = []
@@ -51,7 +51,7 @@ def _write_windows(home: Path, shift_sigma: float) -> None:
 def home(tmp_path: Path) -> Path:
     code, out = _run(tmp_path, "baseline", "create", "--version", "v1")
     assert code == 0, out
-    assert baseline_id("v1", model_baseline("v1")[1].model_sha256) in out
+    assert reference_baseline_id("scorer", "v1") in out and "service scorer model v1" in out
     return tmp_path
 
 
@@ -93,11 +93,12 @@ def test_baseline_from_a_time_window_takes_its_counts(home: Path) -> None:
     start, end = (NOW - timedelta(hours=1)).isoformat(), NOW.isoformat()
     code, out = _run(home, "baseline", "create", "--from-deployment", DEPLOYMENT, "--start", start, "--end", end)
     assert code == 0, out
-    assert "-w" in out and DEPLOYMENT in out
+    assert "service scorer" in out and DEPLOYMENT in out
     code, out = _run(home, "baseline", "list")
     assert code == 0 and DEPLOYMENT in out
     store = Store.open(f"sqlite:///{home / 'inferwatch.db'}")
-    new_id = next(b["id"] for b in store.list_baselines() if "-w" in b["id"])
+    new_id = next(b["id"] for b in store.list_baselines() if DEPLOYMENT in b["source"])
+    assert store.baseline_id_for("scorer", "v1") == new_id  # the newest of the service's v1
     rebased = Baseline.from_dict(store.load_baseline(new_id) or {})
     assert rebased.column("score").total_count == 3 * 1200  # the window's rows, not the held-out set
     code, out = _run(home, "baseline", "create", "--from-deployment", "nope", "--start", start, "--end", end)

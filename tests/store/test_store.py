@@ -94,15 +94,18 @@ def test_round_trips(store: Store) -> None:
     store.record_run(failed)
     assert store.load_runs(collector="gcp") == [failed]
 
-    store.save_baseline("b-v2", model_version="v2", model_sha256="ab" * 32, source="holdout",
+    store.save_baseline("b-v2", service="scorer", model_version="v2", model_sha256="ab" * 32, source="holdout",
                         payload={"edges": [0.0, 0.5, 1.0]}, created_at=T0)
-    store.save_baseline("b-v2-new", model_version="v2", model_sha256="cd" * 32, source="window",
+    store.save_baseline("b-v2-new", service="scorer", model_version="v2", model_sha256="cd" * 32, source="window",
                         payload={"edges": [0.0, 1.0]}, created_at=T0 + timedelta(days=1))
     assert store.load_baseline("b-v2") == {"edges": [0.0, 0.5, 1.0]}
     assert store.load_baseline("missing") is None
-    assert store.load_latest_baseline("v2") == ("b-v2-new", {"edges": [0.0, 1.0]})
-    assert store.load_latest_baseline("v9") is None
-    assert [b["id"] for b in store.list_baselines()] == ["b-v2-new", "b-v2"]
+    assert store.baseline_id_for("scorer", "v2") == "b-v2-new"
+    assert store.baseline_id_for("scorer", "v2", "ab" * 32) == "b-v2"  # the exact model file first
+    assert store.baseline_id_for("scorer", "v2", "ef" * 32) == "b-v2-new"  # else the newest of the version
+    assert store.baseline_id_for("scorer", "v9") is None
+    assert store.baseline_id_for("wine", "v2") is None  # never another service's
+    assert [(b["id"], b["service"]) for b in store.list_baselines()] == [("b-v2-new", "scorer"), ("b-v2", "scorer")]
 
 
 def test_json_documents_read_back_whatever_parser_reads_them(store: Store) -> None:
