@@ -60,6 +60,7 @@ class Notification:
     labels: Mapping[str, str]
     since_s: int
     at_s: int
+    previous: str = "ok"  # what was said about the alert before this (ok, firing, nodata, error, flapping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ def _notify(state: AlertState, now_s: int, repeat_s: int) -> tuple[AlertState, N
     note = Notification(
         key=f"{state.fingerprint}:{seq}", fingerprint=state.fingerprint, rule=state.rule, entity=state.entity,
         severity=state.severity, status=status, repeat=repeat, summary=summary, value=state.value,
-        labels=state.labels, since_s=state.since_s, at_s=now_s)
+        labels=state.labels, since_s=state.since_s, at_s=now_s, previous=state.notified)
     return replace(state, notified=desired, notified_at_s=now_s, notify_seq=seq), note
 
 

@@ -1,5 +1,6 @@
 """Notifiers: Slack-compatible webhook, generic JSON webhook (optional HMAC-SHA256 signature), email
-over SMTP with STARTTLS, and a file / stdout sink. URLs and passwords come from the environment and
+over SMTP with STARTTLS, a file / stdout sink, and (in their own modules) Alertmanager's v2 API and
+PagerDuty's Events API v2. URLs and passwords come from the environment and
 never appear in errors or logs (only the scheme and host of a URL do).
 
 Every message carries its stable id (``Idempotency-Key`` header, ``id`` in the body, the email's
@@ -10,30 +11,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import smtplib
 import ssl
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
+from alerts.alertmanager import AlertmanagerNotifier
 from alerts.errors import AlertConfigError, DeliveryError
+from alerts.http_post import post_json, redact_url
+from alerts.pagerduty import PagerDutyNotifier
 from alerts.settings import (
+    AlertmanagerNotifierConfig,
     EmailNotifierConfig,
     FileNotifierConfig,
+    PagerDutyNotifierConfig,
     SlackNotifierConfig,
     WebhookNotifierConfig,
 )
 from inferwatch.schema import OutboxMessage
-
-USER_AGENT = "inferwatch-alerts/0.1"
 
 
 class Notifier(Protocol):
@@ -44,11 +44,6 @@ class Notifier(Protocol):
         ...
 
 
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{':' + str(parts.port) if parts.port else ''}/…"
-
-
 def render_text(message: OutboxMessage) -> str:
     p = message.payload
     lines = [f"[inferwatch] {p['group']}: {p['status']}"]
@@ -57,25 +52,6 @@ def render_text(message: OutboxMessage) -> str:
         lines.append(f"- {a['status'].upper()}{again} [{a['severity']}] {a['rule']}: {a['summary']}")
     lines.append(f"notification id {message.id}")
     return "\n".join(lines)
-
-
-def _post(name: str, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> None:
-    try:
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            response.read()
-    except urllib.error.HTTPError as exc:
-        retry = exc.headers.get("Retry-After") if exc.headers else None
-        retry_s = float(retry) if retry and retry.isdigit() else None
-        raise DeliveryError(f"{name}: {redact_url(url)} answered HTTP {exc.code}", receiver=name,
-                            retry_after_s=retry_s) from None  # the HTTPError's text holds the secret URL
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"{name}: {redact_url(url)} unreachable: {type(reason).__name__}: {reason}",
-                            receiver=name) from None
-    except ValueError:  # e.g. "unknown url type": its text would print the whole (secret) URL
-        raise DeliveryError(f"{name}: {redact_url(url)} is not a usable http(s) URL", receiver=name) from None
 
 
 class WebhookNotifier:
@@ -95,7 +71,7 @@ class WebhookNotifier:
             signed = f"{message.created_at_s}.".encode() + body
             digest = hmac.new(self._secret.encode(), signed, hashlib.sha256).hexdigest()
             headers["X-Inferwatch-Signature"] = f"sha256={digest}"
-        _post(self.name, self._url, body, headers, self.timeout_s)
+        post_json(self.name, self._url, body, headers, self.timeout_s)
 
 
 def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
@@ -115,7 +91,7 @@ class SlackNotifier:
 
     def send(self, message: OutboxMessage) -> None:
         body = json.dumps({"text": render_text(message)}).encode()
-        _post(self.name, self._url, body, {"Idempotency-Key": message.id}, self.timeout_s)
+        post_json(self.name, self._url, body, {"Idempotency-Key": message.id}, self.timeout_s)
 
 
 class EmailNotifier:
@@ -206,6 +182,14 @@ def build_notifier(name: str, config: Any, env: Mapping[str, str], home: Path) -
                                timeout_s=config.timeout)
     if isinstance(config, EmailNotifierConfig):
         return _email(name, config, env)
+    if isinstance(config, AlertmanagerNotifierConfig):
+        return AlertmanagerNotifier(name, _env(env, name, "url_env", config.url_env), hold_s=config.hold_for,
+                                    dashboard_url=config.dashboard_url, timeout_s=config.timeout)
+    if isinstance(config, PagerDutyNotifierConfig):
+        url = _env(env, name, "url_env", config.url_env) if config.url_env else None
+        return PagerDutyNotifier(name, _env(env, name, "routing_key_env", config.routing_key_env), url=url,
+                                 severity_map={s.value: v for s, v in config.severity_map.items()},
+                                 dashboard_url=config.dashboard_url, timeout_s=config.timeout)
     if isinstance(config, FileNotifierConfig):
         if config.path == "-":
             return FileNotifier(name, None)

@@ -43,7 +43,8 @@ def iso(epoch_s: int) -> str:
 def _item(n: Notification, store_id: str) -> dict[str, Any]:
     return {"key": f"{store_id}:{n.key}", "fingerprint": n.fingerprint, "rule": n.rule, "entity": n.entity,
             "severity": n.severity, "status": n.status, "repeat": n.repeat, "summary": n.summary,
-            "value": n.value, "labels": dict(n.labels), "since": iso(n.since_s), "at": iso(n.at_s)}
+            "value": n.value, "labels": dict(n.labels), "since": iso(n.since_s), "at": iso(n.at_s),
+            "previous": n.previous}
 
 
 def build_messages(notifications: Sequence[Notification], routes: Sequence[Route], now_s: int, *,

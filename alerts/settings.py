@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -29,7 +30,7 @@ from alerts.evaluate import Policy
 from alerts.rules import KIND_VARIABLES, QUALITY_METRICS, QUALITY_SOURCES, MissingData, OnError, Rule, Severity
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-_SECRET_KEYS = ("url", "password", "secret", "token", "webhook_url")
+_SECRET_KEYS = ("url", "password", "secret", "token", "webhook_url", "routing_key")
 # No alert setting means anything beyond a year, and every time computed from one (a back-off, a
 # next attempt) then stays a small integer that any store column holds.
 MAX_DURATION_S = 366 * 86_400
@@ -210,10 +211,52 @@ class FileNotifierConfig(_NotifierBase):
     path: str | None = None  # "-" is stdout; default <home>/alerts/notifications.jsonl
 
 
-NotifierConfig = Annotated[
-    SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig | FileNotifierConfig,
-    Field(discriminator="type"),
-]
+class _DashboardLinks(_NotifierBase):
+    # Where the dashboard is served, for links in alerts (not a secret; put credentials nowhere here).
+    dashboard_url: str | None = Field(None, max_length=500)
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            raise ValueError("must be an http(s) URL without credentials, e.g. https://inferwatch.example.com")
+        return value.rstrip("/")
+
+
+class AlertmanagerNotifierConfig(_DashboardLinks):
+    type: Literal["alertmanager"]
+    url_env: str = "INFERWATCH_ALERTMANAGER_URL"  # base URL; user:password@ in it for basic auth
+    # endsAt of a problem posted now: every run re-posts what is still a problem before that expires
+    # (keep it above 3x the job's period, as Prometheus keeps 4x its evaluation interval).
+    hold_for: Duration = Field(300, ge=60, le=86_400)
+
+
+PagerDutySeverity = Literal["critical", "error", "warning", "info"]
+DEFAULT_PAGERDUTY_SEVERITY: Mapping[Severity, PagerDutySeverity] = {
+    Severity.PAGE: "critical", Severity.TICKET: "warning", Severity.NOTICE: "info"}
+
+
+class PagerDutyNotifierConfig(_DashboardLinks):
+    type: Literal["pagerduty"]
+    routing_key_env: str = "INFERWATCH_PAGERDUTY_ROUTING_KEY"
+    url_env: str | None = None  # default: PagerDuty's Events API v2 (https://events.pagerduty.com/v2/enqueue)
+    severity_map: dict[Severity, PagerDutySeverity] = Field(default_factory=lambda: dict(DEFAULT_PAGERDUTY_SEVERITY))
+
+    @field_validator("severity_map")
+    @classmethod
+    def _every_severity(cls, value: dict[Severity, PagerDutySeverity]) -> dict[Severity, PagerDutySeverity]:
+        missing = [s.value for s in Severity if s not in value]
+        if missing:
+            raise ValueError(f"maps no PagerDuty severity for {', '.join(missing)}")
+        return value
+
+
+AnyNotifierConfig = (SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig | FileNotifierConfig
+                     | AlertmanagerNotifierConfig | PagerDutyNotifierConfig)
+NotifierConfig = Annotated[AnyNotifierConfig, Field(discriminator="type")]
 
 
 class _Notifiers(_Model):
@@ -231,7 +274,7 @@ class _Notifiers(_Model):
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
     rules: tuple[Rule, ...]
-    notifiers: Mapping[str, SlackNotifierConfig | WebhookNotifierConfig | EmailNotifierConfig | FileNotifierConfig]
+    notifiers: Mapping[str, AnyNotifierConfig]
     section: AlertsSection
 
     @property
@@ -247,7 +290,8 @@ def _error(exc: ValidationError, prefix: str) -> AlertConfigError:
     for part in first["loc"]:
         if isinstance(part, int):
             loc += f"[{part}]"
-        elif part not in ("slack", "webhook", "email", "file", "function-after[_kind_fields()]"):
+        elif part not in ("slack", "webhook", "email", "file", "alertmanager", "pagerduty",
+                          "function-after[_kind_fields()]"):
             loc += f".{'for' if part == 'for_' else part}" if loc else str(part)
     msg = first["msg"].removeprefix("Value error, ")
     return AlertConfigError(f"{loc}: {msg}", field=loc)

@@ -51,12 +51,14 @@ class OverviewRow:
 def build_overview(store: Store, settings: Settings, now: datetime, *, window_s: int = 900,
                    drift: Mapping[str, str] | None = None, firing: Mapping[str, int] | None = None,
                    costs: Mapping[str, tuple[float, float]] | None = None,
-                   statuses: Sequence[DeploymentStatus] | None = None) -> list[OverviewRow]:
+                   statuses: Sequence[DeploymentStatus] | None = None,
+                   slo_p99_ms: Mapping[str, float | None] | None = None) -> list[OverviewRow]:
     """``drift`` (deployment -> status), ``firing`` (deployment -> count), ``costs`` (deployment ->
-    (usd, predictions)) and ``statuses`` default to what the store holds now; the dashboard passes the
-    numbers collection kept (:func:`load_kept_window`), tests and benchmarks their own."""
+    (usd, predictions)), ``statuses`` and ``slo_p99_ms`` (deployment -> its own p99 SLO) default to
+    what the store holds now; the dashboard passes the numbers collection kept (:func:`load_kept_window`),
+    the exporter the figures kept with them, tests and benchmarks their own."""
     statuses = statuses if statuses is not None else latest_status(store, now, window_s=window_s)
-    slo_by_id = {d.id: d.slo_p99_ms for d in store.load_deployments()}
+    slo_by_id = slo_p99_ms if slo_p99_ms is not None else {d.id: d.slo_p99_ms for d in store.load_deployments()}
     drift = drift if drift is not None else load_drift_statuses(store, now)
     firing = firing if firing is not None else load_firing(store)
     costs = costs if costs is not None else load_window_costs(store, settings, now, window_s)

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alerts.alertmanager import ANNOUNCED, AlertmanagerNotifier
 from alerts.errors import AlertConfigError, DeliveryError, LockHeldError
 from alerts.evaluate import evaluate
 from alerts.notify import Notifier, build_notifier
 from alerts.outbox import Route, build_messages, mark_failed, save_evaluation
 from alerts.settings import AlertSettings, FileNotifierConfig
 from inferwatch.errors import ConfigError, PathError
-from inferwatch.schema import AlertStatus, OutboxMessage
+from inferwatch.schema import AlertState, AlertStatus, OutboxMessage
 from inferwatch.store import Store, StoreError
 from readmodels.alert_inputs import load_data
 from shell.alert_lock import job_lock
@@ -77,7 +78,7 @@ def routes(settings: AlertSettings, notifiers: Mapping[str, Notifier]) -> list[R
 def secret_scrubber(settings: AlertSettings, env: Mapping[str, str]) -> Callable[[str], str]:
     """Replace every notifier secret found in the environment by ``***`` in a text."""
     names = [getattr(cfg, attr, None) for cfg in settings.notifiers.values()
-             for attr in ("url_env", "secret_env", "password_env")]
+             for attr in ("url_env", "secret_env", "password_env", "routing_key_env")]
     secrets = sorted({env[n] for n in names if n and env.get(n)}, key=len, reverse=True)
 
     def scrub(text: str) -> str:
@@ -122,6 +123,24 @@ def deliver(store: Store, notifiers: Mapping[str, Notifier], settings: AlertSett
     return counts
 
 
+def refresh_receivers(notifiers: Mapping[str, Notifier], route_list: Sequence[Route],
+                      states: Sequence[AlertState]) -> dict[str, int]:
+    """Re-post every announced problem to the receivers that forget alerts unless reminded (Alertmanager:
+    alerts.alertmanager says why). A failure is counted and logged; the next run re-posts anyway."""
+    counts = {"refreshed": 0, "refresh_failed": 0}
+    announced = [s for s in states if s.notified in ANNOUNCED]
+    for route in route_list:
+        notifier = notifiers.get(route.receiver)
+        if not isinstance(notifier, AlertmanagerNotifier):
+            continue
+        try:
+            counts["refreshed"] += notifier.refresh([s for s in announced if s.severity in route.severities])
+        except DeliveryError as exc:
+            counts["refresh_failed"] += 1
+            log.warning("refresh failed: %s", exc)
+    return counts
+
+
 def _state_counts(states: Sequence[str]) -> dict[str, int]:
     return {s.value: sum(1 for x in states if x == s.value) for s in (AlertStatus.FIRING, AlertStatus.PENDING,
                                                                       AlertStatus.NODATA,
@@ -146,6 +165,7 @@ def _evaluate_and_deliver(store: Store, rt: Runtime, settings: AlertSettings, no
     save_evaluation(store, evaluation, messages)
     counts |= deliver(store, notifiers, settings, now_s, started + settings.section.run_deadline,
                       secret_scrubber(settings, rt.env))
+    counts |= refresh_receivers(notifiers, routes(settings, notifiers), list(evaluation.states.values()))
     counts["queued"] = len(store.load_outbox(status="pending"))
     problems = []
     if counts["queued"]:
@@ -154,6 +174,8 @@ def _evaluate_and_deliver(store: Store, rt: Runtime, settings: AlertSettings, no
         problems.append(f"{counts['dead']} messages dead-lettered (see `inferwatch alerts outbox`)")
     if evaluation.errors:
         problems.append(f"{evaluation.errors} alerts could not be evaluated")
+    if counts["refresh_failed"]:
+        problems.append(f"{counts['refresh_failed']} Alertmanager receivers not refreshed (retried next run)")
     summary = f"{counts['firing']} firing, {counts['pending']} pending, {counts['sent']} sent"
     if problems:
         return JobResult(EXIT_PARTIAL, f"{summary}; " + "; ".join(problems), counts, tuple(messages))

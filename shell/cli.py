@@ -21,6 +21,7 @@ from shell.commands import (
     dashboard_cmd,
     demo_cmd,
     drift_cmd,
+    exporter_cmd,
     labels_cmd,
     profile_cmd,
     quality_cmd,
@@ -38,7 +39,7 @@ an inferwatch.toml (see `inferwatch config check --help`).
 """
 
 COMMAND_MODULES = (demo_cmd, collect_cmd, config_cmd, dashboard_cmd, service, baseline_cmd, drift_cmd, quality_cmd,
-                   labels_cmd, costs_cmd, alerts_cmd, setup_cmd, telemetry_cmd, profile_cmd)
+                   labels_cmd, costs_cmd, alerts_cmd, setup_cmd, telemetry_cmd, profile_cmd, exporter_cmd)
 
 _CODE_SPAN = re.compile(r"(`+[^`]*`+)")
 

@@ -12,12 +12,14 @@ from typing import Any
 from collectors.base import CollectorContext
 from collectors.registry import build_collectors
 from collectors.runner import Round, run_round
+from costs.advice_model import AdvicePolicy
 from costs.errors import CostError
 from drift import Baseline, DriftError
 from inferwatch.schema import CollectionRun, ModelKey
 from inferwatch.store import LeaseRefusal, Store, StoreError
 from readmodels.baselines import baseline_for
 from readmodels.drift_status import record_drift
+from readmodels.exposition_kept import record_exposition_figures
 from readmodels.overview import record_window_numbers
 from shell.reference_baselines import ensure_model_baselines, reference_keys
 from shell.runtime import Runtime
@@ -67,6 +69,7 @@ def collect_once(
         now = datetime.now(UTC)
         record_collected_drift(rt, store, now)
         record_collected_numbers(rt, store, now)
+        record_collected_figures(rt, store, now)
     return done
 
 
@@ -88,3 +91,14 @@ def record_collected_numbers(rt: Runtime, store: Store, now: datetime) -> None:
         record_window_numbers(store, rt.settings, now)
     except (CostError, StoreError) as exc:
         log.warning("the overview's numbers were not kept after this collection: %s", exc)
+
+
+def record_collected_figures(rt: Runtime, store: Store, now: datetime) -> None:
+    """Keep the figures the Prometheus exporter serves beyond the Overview's (errors by cause, warm
+    capacity, advice savings). A failure is logged, never fatal: the exporter serves what it has."""
+
+    try:
+        record_exposition_figures(store, rt.settings, now, rt.sections.prices,
+                                  policy=AdvicePolicy(cold_start_rate_slo=rt.settings.slo.cold_start_rate))
+    except (CostError, StoreError) as exc:
+        log.warning("the exporter's figures were not kept after this collection: %s", exc)

@@ -8,22 +8,26 @@ transaction (see docs/store.md).
 
 from __future__ import annotations
 
+from inferwatch.store.alert_records import AlertSummary
 from inferwatch.store.engine import default_url, parse_store_url, redact, store_url_from_env
 from inferwatch.store.errors import (
     StoreConfigError,
     StoreDataError,
     StoreError,
     StoreInputError,
+    StoreSchemaError,
     StoreUnavailableError,
 )
-from inferwatch.store.kept import KeptDecision, KeptNumbers
+from inferwatch.store.kept import KeptDecision, KeptFigures, KeptNumbers
 from inferwatch.store.leases import Lease, LeaseLostError, LeaseRefusal, LeaseToken
 from inferwatch.store.quarantine import QuarantineEntry
 from inferwatch.store.store import Store
 from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
 
 __all__ = [
+    "AlertSummary",
     "KeptDecision",
+    "KeptFigures",
     "KeptNumbers",
     "Lease",
     "LeaseLostError",
@@ -35,6 +39,7 @@ __all__ = [
     "StoreDataError",
     "StoreError",
     "StoreInputError",
+    "StoreSchemaError",
     "StoreUnavailableError",
     "WindowAggregate",
     "default_url",

@@ -5,7 +5,7 @@ decides (``alerts/``); this module only reads and writes, each run's news in ONE
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Connection, RowMapping
@@ -38,6 +38,14 @@ def _message(r: RowMapping) -> OutboxMessage:
                          r["attempts"], r["next_attempt_at"], r["last_error"], r["finished_at"])
 
 
+class AlertSummary(NamedTuple):
+    rule: str
+    entity: str
+    severity: str
+    state: str
+    since_s: int
+
+
 class AlertStore(StoreBase):
     """``alert_states``, ``alert_events``, ``alert_outbox`` and ``alert_runs``."""
 
@@ -47,6 +55,15 @@ class AlertStore(StoreBase):
             return {r["fingerprint"]: _state(r) for r in conn.execute(select(at.alert_states)).mappings().all()}
         with self.read() as c:
             return self.load_alert_states(c)
+
+    def load_alert_summaries_in(self, states: Sequence[str]) -> list[AlertSummary]:
+        """The alerts in ``states`` (firing, pending...), through the index on ``state``, as (rule, entity,
+        severity, state, since) only: a scrape of a thousand deployments reads these few columns, not each
+        alert's labels and history of changes."""
+        a = at.alert_states
+        stmt = select(a.c.rule, a.c.entity, a.c.severity, a.c.state, a.c.since).where(a.c.state.in_(list(states)))
+        with self.read() as conn:
+            return [AlertSummary(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in conn.execute(stmt)]
 
     def save_alert_run_news(self, states: Mapping[str, AlertState], transitions: Sequence[Transition],
                             messages: Sequence[OutboxMessage],

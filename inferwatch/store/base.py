@@ -17,12 +17,12 @@ from typing import Any, Self
 from sqlalchemy import Boolean, Engine, Float, Integer, Select, String, Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from inferwatch.store import tables as t
 from inferwatch.store.engine import WRITE_OPTION, redact
-from inferwatch.store.errors import StoreUnavailableError
+from inferwatch.store.errors import StoreSchemaError, StoreUnavailableError
 
 _UPSERT_CHUNK_ROWS = 5000
 
@@ -74,7 +74,12 @@ class StoreBase:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except (OperationalError, PoolTimeoutError) as exc:
+        except (OperationalError, ProgrammingError, PoolTimeoutError) as exc:
+            if _missing_table(exc):
+                raise StoreSchemaError(f"store {self.url}: {_reason(exc)} (made by an earlier version; opening "
+                                       "it with any other command upgrades it)") from exc
+            if isinstance(exc, ProgrammingError):
+                raise
             raise StoreUnavailableError(f"store {self.url} unavailable: {_reason(exc)}") from exc
 
     @contextmanager
@@ -140,6 +145,12 @@ class StoreBase:
             return int(conn.execute(select(func.count()).select_from(t.metadata.tables[table])).scalar_one())
 
 
+def _missing_table(exc: Exception) -> bool:
+    """SQLite's "no such table", PostgreSQL's undefined_table (SQLSTATE 42P01)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "42P01" or "no such table" in str(orig or "")
+
+
 # Column types PostgreSQL takes as arrays of bound values (JSON columns are written row by row).
 _ARRAY_TYPES = (String, Integer, Float, Boolean)
 
@@ -156,6 +167,6 @@ def _unnest_source(table: Table) -> Select[Any] | None:
     return select(*[rows.c[c.name] for c in table.columns])
 
 
-def _reason(exc: OperationalError | PoolTimeoutError) -> str:
+def _reason(exc: OperationalError | ProgrammingError | PoolTimeoutError) -> str:
     orig = getattr(exc, "orig", None)
     return " ".join(str(orig if orig is not None else exc).split())  # one line: libpq puts hints on their own

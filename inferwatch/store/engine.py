@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,16 +70,35 @@ def parse_store_url(url: str) -> URL:
     return parsed
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, *, lock_wait_s: float | None = None) -> Engine:
+    """The engine for ``url``. ``lock_wait_s`` bounds how long a statement waits for a lock another
+    process holds (SQLite's busy timeout; PostgreSQL's lock and statement timeouts, and the wait for
+    a connection): a reader that must answer quickly (the exporter) gets an error instead of hanging
+    behind a migration. Default: SQLite waits 30 s, PostgreSQL as the server says."""
     parsed = parse_store_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        busy_ms = SQLITE_BUSY_TIMEOUT_MS if lock_wait_s is None else max(1, int(lock_wait_s * 1000))
+        return _sqlite_engine(url, busy_ms)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json)
+    if lock_wait_s is None:
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json)
+    engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json,
+                           pool_timeout=lock_wait_s, connect_args={"connect_timeout": max(1, math.ceil(lock_wait_s))})
+    wait_ms = max(1, int(lock_wait_s * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _bounded_waits(dbapi_connection: Any, _record: Any) -> None:
+        # SET on each new connection (the URL's own ``options``, e.g. a search_path, stay as they are).
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {wait_ms}")
+            cursor.execute(f"SET statement_timeout = {2 * wait_ms}")
+        dbapi_connection.commit()
+
+    return engine
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         try:
@@ -97,7 +117,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         # busy_timeout first: switching a fresh file to WAL takes a lock that another process
         # opening the same file at the same moment may hold.
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

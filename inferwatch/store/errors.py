@@ -3,6 +3,8 @@
     StoreError
     ├── StoreConfigError      bad URL or unsupported backend
     ├── StoreUnavailableError the database cannot be reached, or stayed locked past the busy timeout
+    │   └── StoreSchemaError  a table this version reads is not there (a store made by an earlier
+    │                         version that nothing has opened to upgrade yet)
     ├── StoreInputError       a record or query the store refuses (also a ValueError): a naive
     │                         datetime, a non-finite value, a step or resolution that does not fit
     └── StoreDataError        a stored row that cannot be read back (corrupted): ``table`` and ``key`` name it
@@ -23,6 +25,10 @@ class StoreConfigError(StoreError):
 
 class StoreUnavailableError(StoreError):
     pass
+
+
+class StoreSchemaError(StoreUnavailableError):
+    """The database answered, but without a table this version reads: the rest of it can still be read."""
 
 
 class StoreInputError(StoreError, ValueError):

@@ -83,8 +83,10 @@ class Store(MetricStore, BaselineStore, KeptStore, LabelStore, AlertStore, Quara
     """All persistence of Inferwatch. Build with :meth:`open`; call :meth:`create_schema` once."""
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> Store:
-        store = cls(build_engine(url))
+    def open(cls, url: str, *, create: bool = True, lock_wait_s: float | None = None) -> Store:
+        """``create``: make missing tables (a reader that must not change the store passes False);
+        ``lock_wait_s``: how long a statement may wait for another process's lock (engine.build_engine)."""
+        store = cls(build_engine(url, lock_wait_s=lock_wait_s))
         if create:
             store.create_schema()
         return store

@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 
 from alerts.rules import KIND_VARIABLES
 from alerts.settings import (
+    AlertmanagerNotifierConfig,
     AlertsSection,
     EmailNotifierConfig,
     FileNotifierConfig,
+    PagerDutyNotifierConfig,
     RuleConfig,
     SlackNotifierConfig,
     WebhookNotifierConfig,
@@ -82,10 +84,13 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "min_instances": _choice(0, 2), "max_instances": _choice(8, 1), "keep_alive_s": _choice(30.0),
     "architecture": _choice("x86_64", "arm64"), "role": _choice("stable", "canary", "shadow"),
     "slo_p99_ms": _choice(250.0), "fault_slow_rate": _choice(0.0, 1.0), "fault_slow_ms": _choice(0.0, 120.0),
-    "fault_error_rate": _choice(0.0, 0.5),
+    "fault_error_rate": _choice(0.0, 0.5), "routing_key_env": st.sampled_from(ENV_NAMES),
+    "dashboard_url": _choice("https://inferwatch.example.com", "ftp://x", "http://user:pw@host", "x" * 600),
+    "severity_map": _choice({"page": "critical", "ticket": "warning", "notice": "info"}, {"page": "urgent"}),
 }
 DURATION_KEYS = {"window", "for", "keep_firing_for", "short_window", "repeat_interval", "flap_window",
-                 "dead_letter_after", "backoff_base", "backoff_max", "send_timeout", "run_deadline", "timeout"}
+                 "dead_letter_after", "backoff_base", "backoff_max", "send_timeout", "run_deadline", "timeout",
+                 "hold_for"}
 
 
 def value_for(key: str) -> st.SearchStrategy[Any]:
@@ -115,7 +120,8 @@ def table(draw: st.DrawFn, keys: list[str], *, max_keys: int = 2, base: dict[str
 
 
 NOTIFIER_MODELS = {"slack": SlackNotifierConfig, "webhook": WebhookNotifierConfig, "email": EmailNotifierConfig,
-                   "file": FileNotifierConfig}
+                   "file": FileNotifierConfig, "alertmanager": AlertmanagerNotifierConfig,
+                   "pagerduty": PagerDutyNotifierConfig}
 
 
 @st.composite
