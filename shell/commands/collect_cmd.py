@@ -16,7 +16,12 @@ from shell.commands.context import runtime
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def collect(ctx: typer.Context) -> None:
+    def collect(
+        ctx: typer.Context,
+        again: Annotated[bool, typer.Option(
+            "--again", help="Collect the units collected during this interval too (by hand, after a fix); "
+            "units another process is collecting right now are still left to it.")] = False,
+    ) -> None:
         """Run every configured collector once (in parallel across accounts and regions).
 
         Each collector resumes from its last complete window and writes in one transaction, so
@@ -24,7 +29,8 @@ def register(app: typer.Typer) -> None:
         (see the dashboard's Sources page) while the others still land; the exit code is 1 then.
         Several `inferwatch collect` processes sharing one store (hosts on one PostgreSQL) split the
         accounts, regions and services between them: a unit another process holds, or one collected
-        during the current `[collect] interval_s`, is listed as skipped, which is not a failure.
+        during the current `[collect] interval_s`, is listed as skipped, which is not a failure
+        (`--again` collects those too).
         """
         rt = runtime(ctx)
         store = rt.open_store()
@@ -32,7 +38,7 @@ def register(app: typer.Typer) -> None:
             task = progress.add_task("collecting", total=None)
             done = collect_once(rt, store, on_start=lambda n: progress.update(task, total=n),
                                 on_done=lambda _: progress.advance(task), on_skip=lambda _: progress.advance(task),
-                                once_per_interval=True)
+                                once_per_interval=not again)
         runs = done.runs
         for run in sorted(runs, key=lambda r: r.collector):
             colour = {"ok": "green", "partial": "yellow"}.get(run.status, "red")

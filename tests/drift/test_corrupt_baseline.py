@@ -94,7 +94,8 @@ def test_a_corrupt_baseline_costs_the_drift_of_its_model_only(tmp_path: Path, st
     _corrupt(store_url, variant)
     _telemetry(home, datetime.now(UTC) - timedelta(seconds=2))  # in the step still open after that round
 
-    code, out = _cli(home, store_url, "collect")
+    # by hand in the same [collect] interval: without --again the unit collected in it would be left alone
+    code, out = _cli(home, store_url, "collect", "--again")
     assert code == 0, out
     assert f"baseline {V1} is unreadable" in out and REMEDY in out
     store = Store.open(store_url)
