@@ -9,7 +9,7 @@ feature (a scikit-learn ColumnTransformer export, each input ``[n, 1]``, strings
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from inferwatch_probe.outputs import OutputPlan, as_labels
@@ -17,15 +17,27 @@ from numpy.typing import NDArray
 
 from reference_service.prediction import Prediction
 
-if TYPE_CHECKING:
-    from reference_service.model import ModelCard
+
+class InputLayout(Protocol):
+    """What the feed needs of a model card (:class:`reference_service.model.ModelCard` has it)."""
+
+    @property
+    def input_name(self) -> str: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def column_inputs(self) -> tuple[str, ...]: ...
+    @property
+    def column_dtypes(self) -> tuple[str, ...]: ...
+    @property
+    def column_ranks(self) -> tuple[int, ...]: ...
 
 # ONNX tensor types the service can feed, as numpy dtypes
 TENSOR_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int64)": "int64",
                  "tensor(int32)": "int32", "tensor(string)": "str", "tensor(bool)": "bool"}
 
 
-def model_feed(card: ModelCard, x: NDArray[Any]) -> dict[str, NDArray[Any]]:
+def model_feed(card: InputLayout, x: NDArray[Any]) -> dict[str, NDArray[Any]]:
     """The ``session.run`` feed for rows ``x`` (``(n, n_features)``, in the card's feature order)."""
     if not card.column_inputs:
         return {card.input_name: x if x.dtype == np.dtype(card.dtype) else x.astype(card.dtype)}

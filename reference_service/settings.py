@@ -90,6 +90,29 @@ def _flag(raw: str) -> bool:
     raise ValueError(raw)
 
 
+def _model(env: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """(model path, version, task): a model of your own takes any version name and needs its task; the
+    reference models are v1 and v2."""
+    model_path = _read(env, "INFERWATCH_MODEL_PATH", str, "")
+    if model_path:
+        version = _read(env, "INFERWATCH_MODEL_VERSION", str, "model", lambda v: name_problem(v) is None, name_rule())
+    else:
+        version = _read(env, "INFERWATCH_MODEL_VERSION", str, "v1", lambda v: v in VERSIONS,
+                        f"one of {VERSIONS} (or set INFERWATCH_MODEL_PATH to a model of your own)")
+    task = _read(env, "INFERWATCH_TASK", str, "", lambda v: v in TASKS, f"one of {TASKS}") or None
+    if model_path and task is None:
+        raise ServiceConfigError("INFERWATCH_TASK", f"required with INFERWATCH_MODEL_PATH: one of {TASKS}")
+    return model_path, version, task
+
+
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def _rate(v: float) -> bool:
+    return 0.0 <= v <= 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
     deployment: str = "local-v1"
@@ -131,28 +154,13 @@ class ServiceSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ServiceSettings:
-        model_path = _read(env, "INFERWATCH_MODEL_PATH", str, "")
-        if model_path:  # a model of your own: any version name
-            version = _read(env, "INFERWATCH_MODEL_VERSION", str, "model", lambda v: name_problem(v) is None,
-                            name_rule())
-        else:
-            version = _read(env, "INFERWATCH_MODEL_VERSION", str, "v1", lambda v: v in VERSIONS,
-                            f"one of {VERSIONS} (or set INFERWATCH_MODEL_PATH to a model of your own)")
-        task = _read(env, "INFERWATCH_TASK", str, "", lambda v: v in TASKS, f"one of {TASKS}") or None
-        if model_path and task is None:
-            raise ServiceConfigError("INFERWATCH_TASK", f"required with INFERWATCH_MODEL_PATH: one of {TASKS}")
+        model_path, version, task = _model(env)
         deployment = _read(env, "INFERWATCH_DEPLOYMENT", str, f"local-{version}",
                            lambda v: name_problem(v) is None, name_rule())
-
-        def pos_int(v: float) -> bool:
-            return v > 0
 
         shadow = _read(env, "INFERWATCH_SHADOW_VERSION", str, "", lambda v: v in VERSIONS, f"one of {VERSIONS}")
         model_dir = _read(env, "INFERWATCH_MODEL_DIR", str, "")
         tel_dir = _read(env, "INFERWATCH_TELEMETRY_DIR", str, "")
-
-        def rate(v: float) -> bool:
-            return 0.0 <= v <= 1.0
 
         memory_default = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512") or 512)
         return cls(
@@ -164,11 +172,11 @@ class ServiceSettings:
             input_name=_read(env, "INFERWATCH_INPUT_NAME", str, "") or None,
             feature_names=_read(env, "INFERWATCH_FEATURE_NAMES", _names, None),
             role=_read(env, "INFERWATCH_ROLE", str, "stable", lambda v: v in ROLES, f"one of {ROLES}"),
-            memory_mb=_read(env, "INFERWATCH_MEMORY_MB", int, memory_default, pos_int, "a positive integer"),
+            memory_mb=_read(env, "INFERWATCH_MEMORY_MB", int, memory_default, _positive, "a positive integer"),
             timeout_s=_read(env, "INFERWATCH_TIMEOUT_S", float, 30.0, lambda v: 0 < v <= 3600, "in (0, 3600]"),
             safety_margin_s=_read(env, "INFERWATCH_SAFETY_MARGIN_MS", float, 100.0, lambda v: v >= 0, ">= 0") / 1000,
             concurrency=_read(env, "INFERWATCH_CONCURRENCY", int, 4, lambda v: 1 <= v <= 1000, "in [1, 1000]"),
-            batch_max_rows=_read(env, "INFERWATCH_BATCH_MAX_ROWS", int, 64, pos_int, "a positive integer"),
+            batch_max_rows=_read(env, "INFERWATCH_BATCH_MAX_ROWS", int, 64, _positive, "a positive integer"),
             batch_max_wait_ms=_read(env, "INFERWATCH_BATCH_MAX_WAIT_MS", float, 2.0, lambda v: 0 <= v <= 1000,
                                     "in [0, 1000]"),
             max_rows=_read(env, "INFERWATCH_MAX_ROWS", int, 256, lambda v: 1 <= v <= 100_000, "in [1, 100000]"),
@@ -180,9 +188,9 @@ class ServiceSettings:
             model_retry_s=_read(env, "INFERWATCH_MODEL_RETRY_S", float, 1.0, lambda v: v >= 0, ">= 0"),
             ort_threads=_read(env, "INFERWATCH_ORT_THREADS", int, 1, lambda v: 1 <= v <= 64, "in [1, 64]"),
             faults=FaultSettings(
-                slow_rate=_read(env, "INFERWATCH_FAULT_SLOW_RATE", float, 0.0, rate, "in [0, 1]"),
+                slow_rate=_read(env, "INFERWATCH_FAULT_SLOW_RATE", float, 0.0, _rate, "in [0, 1]"),
                 slow_ms=_read(env, "INFERWATCH_FAULT_SLOW_MS", float, 0.0, lambda v: v >= 0, ">= 0"),
-                error_rate=_read(env, "INFERWATCH_FAULT_ERROR_RATE", float, 0.0, rate, "in [0, 1]"),
+                error_rate=_read(env, "INFERWATCH_FAULT_ERROR_RATE", float, 0.0, _rate, "in [0, 1]"),
             ),
             telemetry_dir=Path(tel_dir) if tel_dir else None,
             telemetry_rotate_mb=_read(env, "INFERWATCH_TELEMETRY_ROTATE_MB", float, 64.0, lambda v: v > 0, "> 0"),

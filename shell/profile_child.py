@@ -112,7 +112,7 @@ class _Served:
 
     def __init__(self, session: Any, card: Any) -> None:
         from reference_service import core  # after the timed cold start: the product is not part of it
-        from reference_service.model_io import OutputReader, model_feed
+        from reference_service.model_io import OutputReader, model_feed  # likewise
 
         self._core, self._feed, self._session, self._card = core, model_feed, session, card
         self._reader = OutputReader(card.task, session.get_outputs())

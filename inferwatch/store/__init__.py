@@ -21,8 +21,9 @@ from inferwatch.store.errors import (
 from inferwatch.store.kept import KeptDecision, KeptFigures, KeptNumbers
 from inferwatch.store.leases import Lease, LeaseLostError, LeaseRefusal, LeaseToken
 from inferwatch.store.quarantine import QuarantineEntry
+from inferwatch.store.queries import WindowAggregate
 from inferwatch.store.store import Store
-from inferwatch.store.tables import WindowAggregate, from_epoch, to_epoch
+from inferwatch.store.tables import from_epoch, to_epoch
 
 __all__ = [
     "AlertSummary",

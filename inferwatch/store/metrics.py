@@ -21,6 +21,7 @@ from inferwatch.schema import (
     MetricPoint,
 )
 from inferwatch.store import labels, leases, quarantine
+from inferwatch.store import queries as q
 from inferwatch.store import tables as t
 from inferwatch.store.base import StoreBase
 from inferwatch.store.errors import StoreInputError
@@ -99,13 +100,13 @@ class MetricStore(StoreBase):
                 hours.add(p["ts"] - p["ts"] % _HOUR)
         mp = t.metric_points.c
         for step_s, (deps, metrics, hours) in touched.items():
-            for lo, hi in t.contiguous_hours(sorted(hours)):
-                conn.execute(t.rollup_insert(conn, [mp.deployment_id.in_(sorted(deps)), mp.step_s == step_s,
+            for lo, hi in q.contiguous_hours(sorted(hours)):
+                conn.execute(q.rollup_insert(conn, [mp.deployment_id.in_(sorted(deps)), mp.step_s == step_s,
                                                    mp.metric.in_(sorted(metrics)), mp.ts >= lo, mp.ts < hi]))
 
     def _rebuild_rollups(self, conn: Connection) -> None:
         conn.execute(delete(t.metric_rollups))
-        conn.execute(t.rollup_insert(conn, [literal_column(str(_HOUR)) % t.metric_points.c.step_s == 0]))
+        conn.execute(q.rollup_insert(conn, [literal_column(str(_HOUR)) % t.metric_points.c.step_s == 0]))
 
     def record_run(self, run: CollectionRun) -> None:
         """Record a run that wrote no data (a failure, or nothing new)."""
@@ -162,9 +163,9 @@ class MetricStore(StoreBase):
         if lo is not None and hi is not None and hi < lo:
             raise StoreInputError(f"end {end} is before start {start}", field="end")
         mp = t.metric_points.c
-        where = t.filters(t.metric_points, deployments, metrics, step_s)
+        where = q.filters(t.metric_points, deployments, metrics, step_s)
         if resolution_s is None or resolution_s <= step_s:
-            stmt = select(mp.deployment_id, mp.metric, mp.ts, mp.value).where(*where, *t.span(mp.ts, lo, hi))
+            stmt = select(mp.deployment_id, mp.metric, mp.ts, mp.value).where(*where, *q.span(mp.ts, lo, hi))
             with self.read() as conn:
                 rows = conn.execute(stmt).all()  # one fetch: row-by-row iteration costs more than the query
             return [(dep, metric, int(ts), float(value)) for dep, metric, ts, value in rows]
@@ -173,8 +174,8 @@ class MetricStore(StoreBase):
                                   field="resolution_s")
         queries = self._rollup_queries(deployments, metrics, step_s, resolution_s, lo, hi, use_rollups)
         with self.read() as conn:
-            buckets = conn.execute(t.merged(queries)).all()
-        finalize = t.finalize
+            buckets = conn.execute(q.merged(queries)).all()
+        finalize = q.finalize
         return [(dep, metric, int(bucket), finalize(metric, float(total), float(peak), int(n)))
                 for dep, metric, bucket, total, peak, n in buckets]
 
@@ -185,7 +186,7 @@ class MetricStore(StoreBase):
         time order, however long the window)."""
         lo, hi = to_epoch(start, "start"), to_epoch(end, "end")
         mp = t.metric_points.c
-        where = (*t.filters(t.metric_points, None, metrics, step_s), *t.span(mp.ts, lo, hi))
+        where = (*q.filters(t.metric_points, None, metrics, step_s), *q.span(mp.ts, lo, hi))
         with self.read() as conn:
             first = conn.execute(select(mp.ts).where(*where).order_by(mp.ts).limit(1)).scalar()
             last = conn.execute(select(mp.ts).where(*where).order_by(mp.ts.desc()).limit(1)).scalar()
@@ -201,7 +202,7 @@ class MetricStore(StoreBase):
         start: datetime,
         end: datetime,
         step_s: int = 60,
-    ) -> dict[tuple[str, str], t.WindowAggregate]:
+    ) -> dict[tuple[str, str], q.WindowAggregate]:
         """Per (deployment, metric) over the points of ``step_s`` in [start, end), in one query: the sum,
         the sum weighted by ``weight``'s value in the same step (for invocation-weighted percentiles),
         that weight's sum, and the newest step with a positive value."""
@@ -209,13 +210,13 @@ class MetricStore(StoreBase):
         if hi < lo:
             raise StoreInputError(f"end {end} is before start {start}", field="end")
         with self.read() as conn:
-            rows = conn.execute(t.window_aggregate_query(metrics, weight, step_s, lo, hi)).all()
+            rows = conn.execute(q.window_aggregate_query(metrics, weight, step_s, lo, hi)).all()
         out = {}
         for row in rows:
             for i, metric in enumerate(metrics):
                 total, weighted, weight_sum, last = row[1 + 4 * i : 5 + 4 * i]
                 if total is not None:  # the metric has points in the window
-                    out[(row[0], metric)] = t.WindowAggregate(float(total), float(weighted or 0.0),
+                    out[(row[0], metric)] = q.WindowAggregate(float(total), float(weighted or 0.0),
                                                               float(weight_sum or 0.0),
                                                               None if last is None else from_epoch(last))
         return out
@@ -224,19 +225,19 @@ class MetricStore(StoreBase):
                         resolution_s: int, lo: int | None, hi: int | None, use_rollups: bool) -> list[Select[Any]]:
         """Whole hours from ``metric_rollups``; the partial hours at either edge from the points."""
         mp, mr = t.metric_points, t.metric_rollups
-        raw_where = t.filters(mp, deployments, metrics, step_s)
+        raw_where = q.filters(mp, deployments, metrics, step_s)
         if not (use_rollups and _HOUR % step_s == 0 and resolution_s % _HOUR == 0):
-            return [t.bucketed(mp, raw_where + t.span(mp.c.ts, lo, hi), resolution_s)]
+            return [q.bucketed(mp, raw_where + q.span(mp.c.ts, lo, hi), resolution_s)]
         first = None if lo is None else -(-lo // _HOUR) * _HOUR  # first whole hour
         last = None if hi is None else hi - hi % _HOUR  # end of the last whole hour
         if first is not None and last is not None and first >= last:
-            return [t.bucketed(mp, raw_where + t.span(mp.c.ts, lo, hi), resolution_s)]
-        queries = [t.bucketed(mr, t.filters(mr, deployments, metrics, step_s) + t.span(mr.c.ts, first, last),
+            return [q.bucketed(mp, raw_where + q.span(mp.c.ts, lo, hi), resolution_s)]
+        queries = [q.bucketed(mr, q.filters(mr, deployments, metrics, step_s) + q.span(mr.c.ts, first, last),
                              resolution_s)]
         if lo is not None and first is not None and lo < first:
-            queries.append(t.bucketed(mp, raw_where + t.span(mp.c.ts, lo, first), resolution_s))
+            queries.append(q.bucketed(mp, raw_where + q.span(mp.c.ts, lo, first), resolution_s))
         if hi is not None and last is not None and last < hi:
-            queries.append(t.bucketed(mp, raw_where + t.span(mp.c.ts, last, hi), resolution_s))
+            queries.append(q.bucketed(mp, raw_where + q.span(mp.c.ts, last, hi), resolution_s))
         return queries
 
     def segment_sums(self, *, deployments: Sequence[str], metrics: Sequence[str], step_s: int, now: datetime,

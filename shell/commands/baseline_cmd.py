@@ -129,90 +129,99 @@ def _own(ctx: typer.Context, model: Path, data: Path | None, service: list[str] 
                       warn=lambda text: typer.secho(text, fg=typer.colors.YELLOW, err=True))
 
 
+def _built(rt: Runtime, store: Store, service: list[str] | None, version: list[str] | None, npz: Path | None,
+           model_sha256: str | None, categorical: list[str] | None,
+           window: tuple[str, datetime | None, datetime | None] | None) -> list[Built]:
+    """The baselines `baseline create` builds without --model: from a deployment's window, an .npz, or the
+    reference models' held-out data."""
+    try:
+        if window is not None:
+            deployment, start, end = window
+            if start is None or end is None:
+                raise typer.BadParameter("--from-deployment needs --start and --end")
+            return [_from_window(rt, store, deployment, _utc(start), _utc(end), service)]
+        if npz is not None:
+            return _from_npz(npz, service, version, model_sha256, categorical)
+        return _held_out(rt, version, service)
+    except (DriftError, OSError, KeyError) as exc:
+        raise CommandError(f"cannot build the baseline: {exc}") from exc
+
+
+def create(
+    ctx: typer.Context,
+    service: Annotated[list[str] | None, typer.Option(
+        help="The service whose model this is (a baseline serves its service only). Default for the "
+             "reference models: the configured local deployments that serve them.")] = None,
+    version: Annotated[list[str] | None, typer.Option(
+        help="Reference model version(s) v1, v2 (default: both), or the version of the model in --npz.")] = None,
+    npz: Annotated[Path | None, typer.Option(help="Build from this .npz instead: one array per signal "
+                                              "(score, class, feature:<name>).")] = None,
+    model_sha256: Annotated[str | None, typer.Option(help="sha256 of the model (with --npz).")] = None,
+    categorical: Annotated[list[str] | None,
+                           typer.Option(help="Categorical signals (with --npz; default: class).")] = None,
+    from_deployment: Annotated[str | None, typer.Option(help="Build from this deployment's counts in "
+                                                        "[--start, --end) instead (a chosen time window).")] = None,
+    start: Annotated[datetime | None, typer.Option(help="Window start, UTC (with --from-deployment).")] = None,
+    end: Annotated[datetime | None, typer.Option(help="Window end, UTC (with --from-deployment).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Your ONNX model: run it on --data and build the baseline "
+                                                "of its outputs and inputs.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Reference data for --model: a CSV (with a header) or "
+                                               "Parquet file, one column per model input.")] = None,
+    model_version: Annotated[str | None, typer.Option(help="The version your function reports (with "
+                                                      "--model; INFERWATCH_MODEL_VERSION).")] = None,
+    task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (with --model; "
+                                             "default: read from the model's outputs).")] = None,
+    input_name: Annotated[str | None, typer.Option(help="The model input the rows go to (with --model; "
+                                                   "checked against the model).")] = None,
+    label_column: Annotated[str | None, typer.Option(help="A column of --data holding the true labels: "
+                                                     "calibrates a classifier's quality estimates.")] = None,
+    bins_out: Annotated[Path | None, typer.Option(help="Where to write the probe's bins file (with --model; "
+                                                 "default: <model>.bins.json beside the model).")] = None,
+) -> None:
+    """Build baselines and save them in the store: from your model run on your reference data
+    (--model, --data), from the reference models' held-out data (default), from an .npz of raw values,
+    or from a deployment's counts over a chosen time window.
+
+    A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
+    categorical one (<= 32 KB per column); the raw data is not needed afterwards. With --model it also
+    writes the bins file your function's probe counts its window lines over (INFERWATCH_PROBE_BINS).
+    """
+    for option, names in (("--version", version), ("--service", service)):
+        for name in names or []:  # names become baseline ids and metric dimensions
+            check_name(option, name)
+    if model is not None:
+        if npz is not None or from_deployment is not None or version:
+            raise typer.BadParameter("--model goes with --data, --service and --model-version, not with "
+                                     "--npz, --from-deployment or --version")
+        _own(ctx, model, data, service, model_version, task, input_name, label_column, bins_out)
+        return
+    rt = runtime(ctx)
+    store = rt.open_store()
+    window = None if from_deployment is None else (from_deployment, start, end)
+    save_built(store, _built(rt, store, service, version, npz, model_sha256, categorical, window))
+
+
+def list_(ctx: typer.Context) -> None:
+    """List the baselines in the store, newest first, with the model each is for (service, version,
+    sha256); an unreadable one is named with its problem and the command that recreates it."""
+    rows = baseline_health(runtime(ctx).open_store())
+    if not rows:
+        typer.echo("no baselines yet: run `inferwatch baseline create`")
+    for r in rows:
+        service = r.service or "-"
+        typer.echo(f"{r.id:<40} service {service:<16} model {r.model_version:<10} sha256 {r.model_sha256[:12]}  "
+                   f"{r.created_at:%Y-%m-%d %H:%M} UTC  {r.source}")
+        if not r.service:
+            typer.secho("  serves no model: made before baselines were keyed by service; recreate it with "
+                        "--service", fg=typer.colors.YELLOW)
+        if r.error is not None:
+            typer.secho(f"  UNREADABLE ({r.error.problem}): recreate it with `{r.error.remedy}`",
+                        fg=typer.colors.RED)
+
+
 def register(app: typer.Typer) -> None:
     baseline_app = typer.Typer(help="Drift baselines: what predictions and inputs are compared with.",
                                no_args_is_help=True)
-
-    @baseline_app.command("create")
-    def create(
-        ctx: typer.Context,
-        service: Annotated[list[str] | None, typer.Option(
-            help="The service whose model this is (a baseline serves its service only). Default for the "
-                 "reference models: the configured local deployments that serve them.")] = None,
-        version: Annotated[list[str] | None, typer.Option(
-            help="Reference model version(s) v1, v2 (default: both), or the version of the model in --npz.")] = None,
-        npz: Annotated[Path | None, typer.Option(help="Build from this .npz instead: one array per signal "
-                                                  "(score, class, feature:<name>).")] = None,
-        model_sha256: Annotated[str | None, typer.Option(help="sha256 of the model (with --npz).")] = None,
-        categorical: Annotated[list[str] | None,
-                               typer.Option(help="Categorical signals (with --npz; default: class).")] = None,
-        from_deployment: Annotated[str | None, typer.Option(help="Build from this deployment's counts in "
-                                                            "[--start, --end) instead (a chosen time window).")] = None,
-        start: Annotated[datetime | None, typer.Option(help="Window start, UTC (with --from-deployment).")] = None,
-        end: Annotated[datetime | None, typer.Option(help="Window end, UTC (with --from-deployment).")] = None,
-        model: Annotated[Path | None, typer.Option(help="Your ONNX model: run it on --data and build the baseline "
-                                                    "of its outputs and inputs.")] = None,
-        data: Annotated[Path | None, typer.Option(help="Reference data for --model: a CSV (with a header) or "
-                                                   "Parquet file, one column per model input.")] = None,
-        model_version: Annotated[str | None, typer.Option(help="The version your function reports (with "
-                                                          "--model; INFERWATCH_MODEL_VERSION).")] = None,
-        task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (with --model; "
-                                                 "default: read from the model's outputs).")] = None,
-        input_name: Annotated[str | None, typer.Option(help="The model input the rows go to (with --model; "
-                                                       "checked against the model).")] = None,
-        label_column: Annotated[str | None, typer.Option(help="A column of --data holding the true labels: "
-                                                         "calibrates a classifier's quality estimates.")] = None,
-        bins_out: Annotated[Path | None, typer.Option(help="Where to write the probe's bins file (with --model; "
-                                                     "default: <model>.bins.json beside the model).")] = None,
-    ) -> None:
-        """Build baselines and save them in the store: from your model run on your reference data
-        (--model, --data), from the reference models' held-out data (default), from an .npz of raw values,
-        or from a deployment's counts over a chosen time window.
-
-        A baseline keeps ~1,000 quantile edges with counts per numeric signal and class counts per
-        categorical one (<= 32 KB per column); the raw data is not needed afterwards. With --model it also
-        writes the bins file your function's probe counts its window lines over (INFERWATCH_PROBE_BINS).
-        """
-        for option, names in (("--version", version), ("--service", service)):
-            for name in names or []:  # names become baseline ids and metric dimensions
-                check_name(option, name)
-        if model is not None:
-            if npz is not None or from_deployment is not None or version:
-                raise typer.BadParameter("--model goes with --data, --service and --model-version, not with "
-                                         "--npz, --from-deployment or --version")
-            _own(ctx, model, data, service, model_version, task, input_name, label_column, bins_out)
-            return
-        rt = runtime(ctx)
-        store = rt.open_store()
-        try:
-            if from_deployment is not None:
-                if start is None or end is None:
-                    raise typer.BadParameter("--from-deployment needs --start and --end")
-                built = [_from_window(rt, store, from_deployment, _utc(start), _utc(end), service)]
-            elif npz is not None:
-                built = _from_npz(npz, service, version, model_sha256, categorical)
-            else:
-                built = _held_out(rt, version, service)
-        except (DriftError, OSError, KeyError) as exc:
-            raise CommandError(f"cannot build the baseline: {exc}") from exc
-        save_built(store, built)
-
-    @baseline_app.command("list")
-    def list_(ctx: typer.Context) -> None:
-        """List the baselines in the store, newest first, with the model each is for (service, version,
-        sha256); an unreadable one is named with its problem and the command that recreates it."""
-        rows = baseline_health(runtime(ctx).open_store())
-        if not rows:
-            typer.echo("no baselines yet: run `inferwatch baseline create`")
-        for r in rows:
-            service = r.service or "-"
-            typer.echo(f"{r.id:<40} service {service:<16} model {r.model_version:<10} sha256 {r.model_sha256[:12]}  "
-                       f"{r.created_at:%Y-%m-%d %H:%M} UTC  {r.source}")
-            if not r.service:
-                typer.secho("  serves no model: made before baselines were keyed by service; recreate it with "
-                            "--service", fg=typer.colors.YELLOW)
-            if r.error is not None:
-                typer.secho(f"  UNREADABLE ({r.error.problem}): recreate it with `{r.error.remedy}`",
-                            fg=typer.colors.RED)
-
+    baseline_app.command("create")(create)
+    baseline_app.command("list")(list_)
     app.add_typer(baseline_app, name="baseline")

@@ -216,7 +216,7 @@ def test_a_store_from_an_earlier_version_gets_the_current_indexes(store_url: str
     the one it replaces, keeps the data, and the window reads are served from the index alone."""
     from sqlalchemy import inspect, text
 
-    from inferwatch.store import tables as t
+    from inferwatch.store import queries
 
     store = Store.open(store_url)
     store.write_batch(step_batch(0), run_record())
@@ -230,7 +230,7 @@ def test_a_store_from_an_earlier_version_gets_the_current_indexes(store_url: str
         names = {ix["name"] for ix in inspect(conn).get_indexes("metric_points")}
         assert "ix_metric_points_window" in names and "ix_metric_points_step_ts" not in names
         if conn.dialect.name == "sqlite":
-            query = t.window_aggregate_query([Metric.LATENCY_P99], Metric.INVOCATIONS, 60, 0, 2**40)
+            query = queries.window_aggregate_query([Metric.LATENCY_P99], Metric.INVOCATIONS, 60, 0, 2**40)
             plan = " ".join(str(row[-1]) for row in conn.execute(text(
                 "EXPLAIN QUERY PLAN " + str(query.compile(conn, compile_kwargs={"literal_binds": True})))))
             assert "COVERING INDEX ix_metric_points_window" in plan, plan
